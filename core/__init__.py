@@ -1,0 +1,1 @@
+"""Sunbid core: application factory, configuration, database, accounts, i18n, clock, blobs."""

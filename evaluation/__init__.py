@@ -1,0 +1,1 @@
+"""Sunbid evaluation area."""

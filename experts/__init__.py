@@ -1,0 +1,1 @@
+"""Sunbid experts area."""

@@ -1,0 +1,1 @@
+"""Sunbid ledger area."""

@@ -1,0 +1,1 @@
+"""Sunbid tender area."""
