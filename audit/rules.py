@@ -1,0 +1,99 @@
+"""Audit entries as canonical JSON (RFC 8785) chained by SHA-256.
+
+Pure: the entry document, its hash and chain verification.  The full RFC 9162 Merkle
+log, checkpoints and proofs build on these entries.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import rfc8785
+
+from core.errors import N_, DomainError
+
+GENESIS = "0" * 64
+
+
+class ChainBroken(DomainError):
+    code = "audit_chain_broken"
+    status = 409
+    default_message = N_("The audit chain is broken at entry %(seq)s: %(reason)s.")
+
+
+def iso(ts: datetime) -> str:
+    """UTC timestamp with microseconds and a Z, the one form used in entries."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical(value: Any) -> bytes:
+    """RFC 8785 canonical JSON.  Decimals and datetimes must be turned into strings first."""
+    return rfc8785.dumps(value)
+
+
+def jsonable(value: Any) -> Any:
+    """Turn payload values into what canonical JSON accepts (Decimal → string, datetime → ISO)."""
+    from decimal import Decimal
+
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, float):
+        raise TypeError("floats are not allowed in audit payloads; use Decimal or int")
+    return value
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    at: datetime
+    actor_id: int | None
+    actor: str
+    role: str
+    address: str
+    action: str
+    object_type: str
+    object_id: str
+    payload: Mapping[str, Any]
+    prev_hash: str
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "time": iso(self.at),
+            "actor": {"id": self.actor_id, "name": self.actor, "role": self.role},
+            "address": self.address,
+            "action": self.action,
+            "object": {"type": self.object_type, "id": self.object_id},
+            "payload": jsonable(self.payload),
+            "prev": self.prev_hash,
+        }
+
+    def encode(self) -> bytes:
+        return canonical(self.document())
+
+    def hash(self) -> str:
+        return hashlib.sha256(self.encode()).hexdigest()
+
+
+def verify_chain(entries: Iterable[tuple[Entry, str]], *, start_prev: str = GENESIS,
+                 start_seq: int = 1) -> int:
+    """Check (entry, stored hash) pairs in order; return how many verified or raise ChainBroken."""
+    prev, expected_seq, n = start_prev, start_seq, 0
+    for entry, stored in entries:
+        if entry.seq != expected_seq:
+            raise ChainBroken(seq=entry.seq, reason=f"expected sequence {expected_seq}")
+        if entry.prev_hash != prev:
+            raise ChainBroken(seq=entry.seq, reason="previous-hash link does not match")
+        if entry.hash() != stored:
+            raise ChainBroken(seq=entry.seq, reason="content does not match its hash")
+        prev, expected_seq, n = stored, expected_seq + 1, n + 1
+    return n

@@ -1,0 +1,92 @@
+"""Content-addressed blob store: files live under ``<data dir>/blobs/ab/cd/<sha256>``.
+
+Uploads stream through ``put_stream`` in fixed-size chunks: hashed while written to a
+temporary file, size-limited, then renamed into place.  A refused upload leaves nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from core.errors import N_, DomainError
+
+CHUNK = 1024 * 1024
+
+
+class FileTooLarge(DomainError):
+    code = "file_too_large"
+    status = 413
+    default_message = N_("The file is larger than the limit of %(limit_mb)s MB.")
+
+
+class BlobMissing(DomainError):
+    code = "blob_missing"
+    status = 404
+    default_message = N_("The file is not available.")
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    sha256: str
+    size: int
+
+
+class BlobStore:
+    def __init__(self, root: Path):
+        self.root = Path(root) / "blobs"
+        self.tmp = self.root / "tmp"
+
+    def path(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise BlobMissing()
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).is_file()
+
+    def put_stream(self, stream: BinaryIO, *, limit: int,
+                   check_head: Callable[[bytes], object] | None = None) -> StoredBlob:
+        """Store a stream; ``check_head`` sees the first chunk (type sniffing) and may raise."""
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        digest, size = hashlib.sha256(), 0
+        fd, tmp_name = tempfile.mkstemp(dir=self.tmp)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                first = True
+                while True:
+                    chunk = stream.read(CHUNK)
+                    if first and check_head is not None:
+                        check_head(chunk or b"")
+                    first = False
+                    if not chunk:
+                        break
+                    size += len(chunk)
+                    if size > limit:
+                        raise FileTooLarge(limit_mb=limit // (1024 * 1024))
+                    digest.update(chunk)
+                    out.write(chunk)
+            sha = digest.hexdigest()
+            final = self.path(sha)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp_name, final)
+            return StoredBlob(sha, size)
+        except BaseException:
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
+            raise
+
+    def open(self, sha256: str) -> BinaryIO:
+        try:
+            return self.path(sha256).open("rb")
+        except FileNotFoundError as exc:
+            raise BlobMissing() from exc
+
+    def iter_chunks(self, sha256: str) -> Iterator[bytes]:
+        with self.open(sha256) as f:
+            while chunk := f.read(CHUNK):
+                yield chunk

@@ -1,0 +1,93 @@
+"""The ``sunbid`` command: Flask's click group with the app loaded.
+
+    sunbid run            development server (Flask)
+    sunbid db upgrade     apply Alembic migrations
+    sunbid demo           migrate, seed a demo city platform, serve on :5000
+    sunbid serve          production server (gunicorn); refuses the development secret
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask.cli import FlaskGroup, with_appcontext
+
+from core.app import create_app
+
+
+def _create_app():
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False)
+def main() -> None:
+    """Sunbid public-resource trading platform."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    from flask import current_app
+
+    from core.migrate import upgrade
+
+    url = current_app.extensions["sunbid"].settings.database_url
+    upgrade(url, revision)
+    click.echo(f"Database is at {revision}.")
+
+
+@db.command("current")
+@with_appcontext
+def db_current() -> None:
+    """Show the applied revision."""
+    from flask import current_app
+
+    from core.migrate import current
+
+    click.echo(current(current_app.extensions["sunbid"].settings.database_url) or "(empty)")
+
+
+@main.command("serve")
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=None, type=int, help="gunicorn workers (default 2 × cores + 1)")
+@click.option("--threads", default=4, show_default=True, type=int)
+def serve(host: str, port: int, workers: int | None, threads: int) -> None:
+    """Serve for real with gunicorn.  Refuses the development secret and sandbox mode with a real secret."""
+    from gunicorn.app.base import BaseApplication
+
+    from core.config import ConfigError, from_env
+
+    try:
+        settings = from_env()
+        settings.check_production()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+    class App(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers or (os.cpu_count() or 1) * 2 + 1)
+            self.cfg.set("threads", threads)
+            self.cfg.set("accesslog", "-")
+
+        def load(self):
+            return create_app(settings)
+
+    App().run()
+
+
+from core.demo import demo_command  # noqa: E402
+
+main.add_command(demo_command)
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Settings from ``SUNBID_*`` environment variables, with safe development defaults.
+
+| variable | default | meaning |
+|---|---|---|
+| SUNBID_DATABASE_URL | sqlite:///<data dir>/sunbid.db | SQLAlchemy URL (PostgreSQL: postgresql+psycopg://…) |
+| SUNBID_SECRET_KEY | development value | session/CSRF signing key; `serve` refuses the development value |
+| SUNBID_TIMEZONE | Asia/Shanghai | platform time zone for display and date input |
+| SUNBID_UPLOAD_LIMIT_MB | 50 | largest accepted upload (tender documents) |
+| SUNBID_DATA_DIR | ./instance | blob store and embedded database |
+| SUNBID_SANDBOX | 0 | sandbox mode: legal periods divided by SUNBID_SANDBOX_FACTOR |
+| SUNBID_SANDBOX_FACTOR | 1440 | accelerator in sandbox mode (1440: a day lasts a minute) |
+| SUNBID_DEFAULT_LOCALE | zh_CN | language when the visitor has chosen none |
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+DEV_SECRET = "sunbid-development-secret-do-not-use-in-production"
+LOCALES = ("zh_CN", "en")
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used (e.g. production with the development secret)."""
+
+
+def _bool(v: str | None) -> bool:
+    return (v or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str = DEV_SECRET
+    timezone: str = "Asia/Shanghai"
+    upload_limit_mb: int = 50
+    data_dir: Path = Path("instance")
+    sandbox: bool = False
+    sandbox_factor: int = 1440
+    default_locale: str = "zh_CN"
+    testing: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def accelerator(self) -> int:
+        return self.sandbox_factor if self.sandbox else 1
+
+    @property
+    def uses_dev_secret(self) -> bool:
+        return self.secret_key == DEV_SECRET
+
+    def with_(self, **changes: Any) -> "Settings":
+        return replace(self, **changes)
+
+    def check(self) -> None:
+        if self.sandbox and not self.uses_dev_secret and not self.testing:
+            raise ConfigError("Sandbox mode is refused together with a production secret key: "
+                              "a sandbox platform must never hold real tenders.")
+        if self.sandbox_factor < 1:
+            raise ConfigError("SUNBID_SANDBOX_FACTOR must be a whole number ≥ 1.")
+        if self.upload_limit_mb < 1:
+            raise ConfigError("SUNBID_UPLOAD_LIMIT_MB must be ≥ 1.")
+        if self.default_locale not in LOCALES:
+            raise ConfigError(f"SUNBID_DEFAULT_LOCALE must be one of {', '.join(LOCALES)}.")
+
+    def check_production(self) -> None:
+        """Refuse to serve for real with the development secret or in sandbox mode."""
+        if self.uses_dev_secret or len(self.secret_key) < 32:
+            raise ConfigError("Refusing to serve: set SUNBID_SECRET_KEY to a random value of at least "
+                              "32 characters (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))').")
+        self.check()
+
+
+def from_env(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("SUNBID_DATA_DIR", "instance")).resolve()
+    url = env.get("SUNBID_DATABASE_URL") or f"sqlite:///{data_dir / 'sunbid.db'}"
+    try:
+        upload = int(env.get("SUNBID_UPLOAD_LIMIT_MB", "50"))
+        factor = int(env.get("SUNBID_SANDBOX_FACTOR", "1440"))
+    except ValueError as exc:
+        raise ConfigError(f"Invalid number in configuration: {exc}") from exc
+    s = Settings(
+        database_url=url,
+        secret_key=env.get("SUNBID_SECRET_KEY") or DEV_SECRET,
+        timezone=env.get("SUNBID_TIMEZONE", "Asia/Shanghai"),
+        upload_limit_mb=upload,
+        data_dir=data_dir,
+        sandbox=_bool(env.get("SUNBID_SANDBOX")),
+        sandbox_factor=factor,
+        default_locale=env.get("SUNBID_DEFAULT_LOCALE", "zh_CN"),
+    )
+    s.check()
+    return s

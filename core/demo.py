@@ -1,0 +1,183 @@
+"""``sunbid demo``: migrate, seed a demo city platform once, print the logins, serve.
+
+Accounts are seeded here; each area adds its own demo data through a seeder registered
+by the app factory (``register_seeder``), so core imports no area.  Every record is made
+through the same services as in real use, in time order, one transaction per operation,
+so the audit log of the demo is a true one.
+"""
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import click
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import rules, service
+from core.actor import Actor
+from core.db import unit_of_work
+from core.models import Organisation, User
+
+DEMO_PASSWORD = "Sunbid-demo-2026"
+CITY = "滨海市"
+DISTRICTS = ["东湖区", "西山区", "南港区", "北岸区", "高新区", "滨海新区"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕彬鹏辉建国志强文博宇航思远晓东海波立新雪梅佳怡子涵浩然俊杰"
+BIDDER_WORDS = ["宏达", "华建", "中恒", "鑫源", "瑞丰", "永信", "正泰", "天成", "博远", "金桥", "恒通", "润泽", "海晟",
+                "安和", "盛景", "同创", "明远", "广益", "汇隆", "德信", "嘉禾", "锦程", "信诚", "卓越", "东方", "联合",
+                "新纪元", "兴业", "长青", "荣昌", "国泰", "科达"]
+BIDDER_TRADES = ["建设工程有限公司", "建筑安装工程有限公司", "市政工程有限公司", "科技有限公司", "医疗设备有限公司",
+                 "物业服务有限公司", "信息技术股份有限公司", "环境工程有限公司"]
+
+
+@dataclass
+class DemoPeople:
+    admin: Actor
+    supervisors: list[Actor] = field(default_factory=list)
+    custodians: list[Actor] = field(default_factory=list)
+    agencies: list[list[Actor]] = field(default_factory=list)  # staff per agency
+    bidders: list[Actor] = field(default_factory=list)  # one user per bidder company
+    experts: list[Actor] = field(default_factory=list)
+    logins: list[tuple[str, str, str]] = field(default_factory=list)  # role, username, organisation
+
+
+Seeder = Callable[[Session, DemoPeople, datetime, random.Random], dict[str, int]]
+SEEDERS: dict[str, Seeder] = {}
+
+
+def register_seeder(name: str, seeder: Seeder) -> None:
+    SEEDERS[name] = seeder
+
+
+def person_name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+
+
+def credit_code(rng: random.Random, prefix: str = "91350200") -> str:
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    body = prefix + "".join(rng.choice(alphabet[:10] if i < 8 else alphabet) for i in range(17 - len(prefix)))
+    return rules.make_credit_code(body)
+
+
+def _actor(user: User) -> Actor:
+    return Actor(user_id=user.id, name=user.username, role=user.role, organisation_id=user.organisation_id,
+                 address="127.0.0.1")
+
+
+def seed_accounts(session: Session, now: datetime, rng: random.Random) -> DemoPeople:
+    system = Actor.system("demo-seed")
+    pw_hash = service.hash_password(DEMO_PASSWORD)
+    at = now - timedelta(days=120)
+
+    def org(kind: str, name: str, code: str | None = None, region: str = CITY) -> Organisation:
+        with unit_of_work(session):
+            return service.create_organisation(session, actor=system, kind=kind, name=name, credit_code=code,
+                                               region=region, now=at)
+
+    def user(username: str, display: str, role: str, o: Organisation) -> Actor:
+        with unit_of_work(session):
+            u = service.create_user(session, actor=system, username=username, display_name=display,
+                                    password=DEMO_PASSWORD, password_hash=pw_hash, role=role,
+                                    organisation_id=o.id, now=at)
+        return _actor(u)
+
+    centre = org("platform", f"{CITY}公共资源交易中心", credit_code(rng, "12350200"))
+    people = DemoPeople(admin=user("admin", "平台管理员", "admin", centre))
+    people.logins.append(("admin", "admin", centre.name))
+    for i in range(1, 3):
+        people.supervisors.append(user(f"supervisor{i}", person_name(rng), "supervisor", centre))
+        people.logins.append(("supervisor", f"supervisor{i}", centre.name))
+    for i in range(1, 4):
+        people.custodians.append(user(f"custodian{i}", person_name(rng), "custodian", centre))
+        people.logins.append(("custodian", f"custodian{i}", centre.name))
+    agency_names = [f"{CITY}建设工程招标代理有限公司", f"{CITY}政府采购中心", f"华信项目管理咨询有限公司{CITY}分公司"]
+    for a, name in enumerate(agency_names, start=1):
+        o = org("agency", name, credit_code(rng))
+        staff = [user(f"agency{a}" + ("" if s == 1 else f"_{s}"), person_name(rng), "agency", o) for s in (1, 2)]
+        people.agencies.append(staff)
+        people.logins.append(("agency", staff[0].name, name))
+    used: set[str] = set()
+    for b in range(1, 33):
+        while True:
+            name = CITY + rng.choice(BIDDER_WORDS) + rng.choice(BIDDER_TRADES)
+            if name not in used:
+                used.add(name)
+                break
+        o = org("bidder", name, credit_code(rng), region=rng.choice(DISTRICTS))
+        people.bidders.append(user(f"bidder{b}", person_name(rng), "bidder", o))
+        if b <= 5:
+            people.logins.append(("bidder", f"bidder{b}", name))
+    employers = [org("employer", n) for n in (
+        f"{CITY}建筑设计研究院", f"{CITY}市政工程设计院", "滨海大学", "滨海理工学院", f"{CITY}第一人民医院",
+        f"{CITY}造价管理站", f"{CITY}信息中心", "滨海会计师事务所", "滨海律师事务所", f"{CITY}园林设计院")]
+    for e in range(1, 201):
+        people.experts.append(user(f"expert{e:03d}", person_name(rng), "expert", rng.choice(employers)))
+    people.logins.append(("expert", "expert001 … expert200", "—"))
+    return people
+
+
+def is_seeded(session: Session) -> bool:
+    return bool(session.scalar(select(func.count()).select_from(Organisation).where(Organisation.kind == "platform")))
+
+
+def seed(session: Session, now: datetime, *, seed_value: int = 2026) -> dict[str, int]:
+    """Seed everything once; returns counts.  Does nothing when the platform already exists."""
+    if is_seeded(session):
+        return {}
+    rng = random.Random(seed_value)
+    people = seed_accounts(session, now, rng)
+    counts = {"organisations": session.scalar(select(func.count()).select_from(Organisation)) or 0,
+              "users": session.scalar(select(func.count()).select_from(User)) or 0}
+    for name, seeder in SEEDERS.items():
+        counts.update(seeder(session, people, now, rng))
+    return counts
+
+
+def print_logins(echo: Callable[[str], None] = click.echo) -> None:
+    echo("")
+    echo("Demo logins (password for all: %s)" % DEMO_PASSWORD)
+    rows = [("admin", "admin"), ("supervisor", "supervisor1, supervisor2"), ("custodian", "custodian1 … custodian3"),
+            ("agency", "agency1, agency2, agency3 (and agency1_2 …)"), ("bidder", "bidder1 … bidder32"),
+            ("expert", "expert001 … expert200")]
+    for role, names in rows:
+        echo(f"  {role:<11} {names}")
+    echo("")
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--reset", is_flag=True, help="Drop all data first and seed anew.")
+@click.option("--no-serve", is_flag=True, help="Seed and exit.")
+@click.option("--sandbox", is_flag=True, help="Sandbox mode: legal periods run SUNBID_SANDBOX_FACTOR times faster.")
+def demo_command(host: str, port: int, reset: bool, no_serve: bool, sandbox: bool) -> None:
+    """Migrate the database, seed a demo city platform once, print the logins and serve."""
+    import os
+
+    from core.app import create_app
+    from core.migrate import downgrade, upgrade
+
+    if sandbox:
+        os.environ["SUNBID_SANDBOX"] = "1"
+    app = create_app()
+    platform = app.extensions["sunbid"]
+    url = platform.settings.database_url
+    if reset:
+        click.echo("Dropping all data …")
+        downgrade(url, "base")
+    click.echo(f"Migrating {platform.engine.url.render_as_string(hide_password=True)} …")
+    upgrade(url)
+    with platform.sessions() as session:
+        if is_seeded(session):
+            click.echo("Demo data already present (use --reset to start over).")
+        else:
+            click.echo("Seeding the demo city platform …")
+            counts = seed(session, platform.clock.now())
+            click.echo("Seeded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    print_logins()
+    if not no_serve:
+        click.echo(f"Serving on http://{host}:{port}/  (Ctrl+C to stop)")
+        app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)

@@ -1,0 +1,50 @@
+"""Flask-WTF forms of the core pages (CSRF comes with every one)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+ROLE_LABELS = {
+    "admin": _l("Administrator"), "agency": _l("Agency staff"), "bidder": _l("Bidder"),
+    "expert": _l("Evaluation expert"), "custodian": _l("Key custodian"), "supervisor": _l("Supervisor"),
+}
+ORG_KIND_LABELS = {
+    "platform": _l("Trading centre"), "agency": _l("Tendering agency"), "bidder": _l("Bidder company"),
+    "employer": _l("Expert's employer"),
+}
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+
+
+class PasswordForm(FlaskForm):
+    old_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)])
+
+
+class OrganisationForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=list(ORG_KIND_LABELS.items()))
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    credit_code = StringField(_l("Unified social credit code"), validators=[Optional(), Length(max=18)])
+    region = StringField(_l("Region"), validators=[Optional(), Length(max=100)])
+    contact = StringField(_l("Contact"), validators=[Optional(), Length(max=200)])
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[DataRequired(), Length(max=64)])
+    display_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
+    role = SelectField(_l("Role"), choices=list(ROLE_LABELS.items()))
+    organisation_id = SelectField(_l("Organisation"), coerce=int)
+    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=256)])
+
+
+class ToggleForm(FlaskForm):
+    active = BooleanField()

@@ -1,0 +1,68 @@
+"""Languages (Simplified Chinese and English), time zone and money display."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, request, session
+from flask_babel import format_datetime, get_locale
+
+from core.config import LOCALES
+from core.errors import N_, InvalidInput
+
+
+def select_locale() -> str:
+    chosen = request.args.get("lang") or session.get("lang")
+    if chosen in LOCALES:
+        return chosen
+    best = request.accept_languages.best_match(["zh_CN", "zh", "en"])
+    if best in ("zh", "zh_CN"):
+        return "zh_CN"
+    if best == "en":
+        return "en"
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def current_locale() -> str:
+    loc = get_locale()
+    return str(loc) if loc else "zh_CN"
+
+
+def platform_tz() -> ZoneInfo:
+    return ZoneInfo(current_app.extensions["sunbid"].settings.timezone)
+
+
+def parse_local_datetime(text: str | None, *, field: str, tz: ZoneInfo) -> datetime:
+    """A ``YYYY-MM-DDTHH:MM`` value typed in the platform time zone, as an aware datetime."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput(N_("This field is required."), field=field)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(N_("Not a valid date and time (expected YYYY-MM-DD HH:MM)."), field=field) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value
+
+
+def local_input(value: datetime | None) -> str:
+    """An aware datetime as the value of a datetime-local input, in the platform time zone."""
+    if value is None:
+        return ""
+    return value.astimezone(platform_tz()).strftime("%Y-%m-%dT%H:%M")
+
+
+def money(fen: int | None, currency: str = "CNY") -> str:
+    if fen is None:
+        return ""
+    amount = (Decimal(fen) / 100).quantize(Decimal("0.01"))
+    symbol = "¥" if currency == "CNY" else currency + " "
+    return f"{symbol}{amount:,}"
+
+
+def register_filters(app: Flask) -> None:
+    app.jinja_env.filters["dt"] = lambda v, fmt="yyyy-MM-dd HH:mm": format_datetime(v, fmt) if v else ""
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["local_input"] = local_input

@@ -1,0 +1,173 @@
+"""Core pages: login, language, account and API tokens, administration of accounts."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import login_user, logout_user
+from sqlalchemy import func, select
+
+from core import service
+from core.config import LOCALES
+from core.errors import DomainError
+from core.forms import LoginForm, OrganisationForm, PasswordForm, TokenForm, ToggleForm, UserForm
+from core.models import ApiToken, Organisation, User
+from core.web import actor, client_address, db, now, permission, public, transaction
+
+bp = Blueprint("core", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("tender.home")
+
+
+def form_errors(form, exc: DomainError) -> None:
+    """Attach a domain error to the form field it names (or flash it) so nothing typed is lost."""
+    message = exc.to_dict(_)["message"]
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
+    else:
+        flash(message, "danger")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        with transaction() as s:
+            result = service.login(s, username=form.username.data, password=form.password.data,
+                                   address=client_address(), now=now())
+        if result.user is not None:
+            session.clear()
+            login_user(result.user)
+            return redirect(_safe_next(request.args.get("next")))
+        flash(result.error.to_dict(_)["message"], "danger")
+        status = result.error.status
+        return render_template("core/login.html", form=form), status
+    return render_template("core/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@permission()
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("tender.home"))
+
+
+@bp.route("/lang/<code>")
+@public
+def set_language(code: str):
+    if code not in LOCALES:
+        abort(404)
+    session["lang"] = code
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@permission()
+def account():
+    pw_form, token_form = PasswordForm(prefix="pw"), TokenForm(prefix="tk")
+    new_token = None
+    if request.method == "POST":
+        try:
+            if "pw-new_password" in request.form and pw_form.validate_on_submit():
+                with transaction() as s:
+                    service.change_password(s, actor=actor(), user_id=actor().user_id,
+                                            old_password=pw_form.old_password.data,
+                                            new_password=pw_form.new_password.data, now=now())
+                flash(_("Your password was changed."), "success")
+                return redirect(url_for("core.account"))
+            if "tk-name" in request.form and token_form.validate_on_submit():
+                with transaction() as s:
+                    _token, new_token = service.create_api_token(s, actor=actor(), name=token_form.name.data,
+                                                                 now=now())
+            if "revoke" in request.form and token_form.validate_on_submit() is not None:
+                with transaction() as s:
+                    service.revoke_api_token(s, actor=actor(), token_id=int(request.form["revoke"]), now=now())
+                flash(_("The token was revoked."), "info")
+                return redirect(url_for("core.account"))
+        except DomainError as exc:
+            form_errors(pw_form if "pw-new_password" in request.form else token_form, exc)
+        except ValueError:
+            abort(400)
+    tokens = db().scalars(select(ApiToken).where(ApiToken.user_id == actor().user_id)
+                          .order_by(ApiToken.id.desc())).all()
+    return render_template("core/account.html", pw_form=pw_form, token_form=token_form, tokens=tokens,
+                           new_token=new_token)
+
+
+@bp.route("/admin/organisations", methods=["GET", "POST"])
+@permission("admin")
+def admin_organisations():
+    form = OrganisationForm()
+    if form.validate_on_submit():
+        try:
+            with transaction() as s:
+                org = service.create_organisation(s, actor=actor(), kind=form.kind.data, name=form.name.data,
+                                                  credit_code=form.credit_code.data or None,
+                                                  region=form.region.data or "", contact=form.contact.data or "",
+                                                  now=now())
+            flash(_("Organisation %(name)s created.", name=org.name), "success")
+            return redirect(url_for("core.admin_organisations"))
+        except DomainError as exc:
+            form_errors(form, exc)
+    q = (request.args.get("q") or "").strip()
+    stmt = select(Organisation).order_by(Organisation.kind, Organisation.name)
+    if q:
+        stmt = stmt.where(Organisation.name.contains(q) | Organisation.credit_code.contains(q.upper()))
+    page = max(request.args.get("page", 1, type=int), 1)
+    total = db().scalar(select(func.count()).select_from(stmt.subquery()))
+    orgs = db().scalars(stmt.limit(50).offset((page - 1) * 50)).all()
+    return render_template("core/admin_organisations.html", form=form, orgs=orgs, q=q, page=page,
+                           pages=max((total + 49) // 50, 1), total=total)
+
+
+@bp.route("/admin/users", methods=["GET", "POST"])
+@permission("admin")
+def admin_users():
+    form = UserForm()
+    form.organisation_id.choices = [(o.id, f"{o.name}") for o in
+                                    db().scalars(select(Organisation).order_by(Organisation.name))]
+    if form.validate_on_submit():
+        try:
+            with transaction() as s:
+                user = service.create_user(s, actor=actor(), username=form.username.data,
+                                           display_name=form.display_name.data, password=form.password.data,
+                                           role=form.role.data, organisation_id=form.organisation_id.data,
+                                           now=now())
+            flash(_("User %(name)s created.", name=user.username), "success")
+            return redirect(url_for("core.admin_users"))
+        except DomainError as exc:
+            form_errors(form, exc)
+    q = (request.args.get("q") or "").strip()
+    role = request.args.get("role") or ""
+    stmt = select(User).order_by(User.role, User.username)
+    if q:
+        stmt = stmt.where(User.username.contains(q) | User.display_name.contains(q))
+    if role:
+        stmt = stmt.where(User.role == role)
+    page = max(request.args.get("page", 1, type=int), 1)
+    total = db().scalar(select(func.count()).select_from(stmt.subquery()))
+    users = db().scalars(stmt.limit(50).offset((page - 1) * 50)).all()
+    return render_template("core/admin_users.html", form=form, users=users, q=q, role=role, page=page,
+                           pages=max((total + 49) // 50, 1), total=total, now=now())
+
+
+@bp.route("/admin/users/<int:user_id>/active", methods=["POST"])
+@permission("admin")
+def admin_user_active(user_id: int):
+    form = ToggleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    with transaction() as s:
+        user = service.set_user_active(s, actor=actor(), user_id=user_id, active=bool(form.active.data), now=now())
+    flash(_("User %(name)s is now %(state)s.", name=user.username,
+            state=_("active") if user.active else _("inactive")), "info")
+    return redirect(url_for("core.admin_users", q=request.args.get("q", ""), page=request.args.get("page", 1)))

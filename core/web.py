@@ -1,0 +1,102 @@
+"""Request-time helpers shared by every area's views and API: the per-request database
+session, the transaction wrapper, the acting user, and the permission decorators.
+
+Every route states its permission with ``@permission(...)`` (or ``@public``); a test walks
+the URL map and fails on any route without one.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from flask import abort, current_app, g, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm import Session
+
+from core.actor import Actor
+from core.db import unit_of_work
+
+F = TypeVar("F", bound=Callable[..., Any])
+PUBLIC = "public"
+LOGGED_IN = "logged_in"
+
+
+def platform():
+    return current_app.extensions["sunbid"]
+
+
+def db() -> Session:
+    if "db_session" not in g:
+        g.db_session = platform().sessions()
+    return g.db_session
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def transaction():
+    """One request, one transaction: commit on success, roll back on any error."""
+    return unit_of_work(db())
+
+
+def now() -> datetime:
+    return platform().clock.now()
+
+
+def client_address() -> str:
+    # Behind a reverse proxy, configure ProxyFix (see docs/deploy.md) so this is the client's address.
+    return (request.remote_addr or "-")[:64]
+
+
+def api_user():
+    return g.get("api_user")
+
+
+def acting_user():
+    if request.path.startswith("/api/"):
+        return api_user()  # the API trusts bearer tokens only, so it needs no CSRF protection
+    return current_user if current_user.is_authenticated else None
+
+
+def actor() -> Actor:
+    user = acting_user()
+    if user is None:
+        return Actor.anonymous(client_address())
+    return Actor(user_id=user.id, name=user.username, role=user.role,
+                 organisation_id=user.organisation_id, address=client_address())
+
+
+def _mark(fn: Callable[..., Any], roles: tuple[str, ...]) -> None:
+    fn._permission = roles  # type: ignore[attr-defined]
+
+
+def public(fn: F) -> F:
+    """Readable by anyone, no login."""
+    _mark(fn, (PUBLIC,))
+    return fn
+
+
+def permission(*roles: str) -> Callable[[F], F]:
+    """Logged-in users with one of ``roles`` (no roles: any logged-in user)."""
+
+    def deco(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = acting_user()
+            if user is None:
+                if request.path.startswith("/api/"):
+                    abort(401)
+                return redirect(url_for("core.login", next=request.full_path.rstrip("?")))
+            if roles and user.role not in roles:
+                abort(403)
+            return fn(*args, **kwargs)
+
+        _mark(wrapper, roles or (LOGGED_IN,))
+        return wrapper  # type: ignore[return-value]
+
+    return deco

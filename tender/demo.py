@@ -1,0 +1,159 @@
+"""Demo tenders for ``sunbid demo``: every state that exists, made through the services in time order."""
+from __future__ import annotations
+
+import io
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.blobs import BlobStore
+from core.db import unit_of_work
+from tender import service
+
+CITY = "滨海市"
+DISTRICTS = ["东湖区", "西山区", "南港区", "北岸区", "高新区", "滨海新区"]
+TITLES = {
+    "works": ["{d}滨江路道路改造工程施工", "{d}第三中学教学楼新建工程", "{d}污水管网提升改造工程",
+              "{d}凤凰河综合整治工程（一期）", "{d}保障性住房配套道路工程", "{d}体育中心室外运动场改造工程",
+              "{d}老旧小区综合改造工程（二标段）", "{d}人民医院门诊楼装修工程"],
+    "goods": ["{c}第一人民医院CT设备采购", "{d}中小学智慧教室设备采购", "{c}公安局执法记录仪采购",
+              "{c}环卫作业车辆采购项目", "{d}政务服务中心办公家具采购", "{c}图书馆图书采购项目",
+              "{c}疾控中心实验室设备采购", "{d}社区卫生服务中心医疗设备采购"],
+    "services": ["{d}政府机关物业管理服务", "{c}城市道路清扫保洁服务", "{c}政务云平台运维服务",
+                 "{d}绿化养护服务（2027年度）", "{c}公共资源交易中心安保服务", "{c}智慧交通系统运维服务",
+                 "{d}食堂餐饮服务采购", "{c}财政资金绩效评价服务"],
+}
+PRICES = {"works": (5_000_000, 80_000_000), "goods": (500_000, 15_000_000), "services": (300_000, 6_000_000)}
+QUESTIONS = ["投标保证金是否可以采用银行保函形式提交？", "资格要求中的类似业绩是否包括在建项目？",
+             "工程量清单第3章第12项的单位是否有误？", "是否允许联合体投标？", "技术参数中的“不低于”是否允许正偏离？"]
+ANSWERS = ["可以，保函须由国有商业银行出具，有效期不短于投标有效期。", "不包括，须为已竣工验收的项目。",
+           "单位应为“m³”，以本答复为准。", "本项目不接受联合体投标。", "允许正偏离，评审时不额外加分。"]
+
+
+def document_pdf(title: str, code: str, agency: str, body: str) -> bytes:
+    """A real PDF of the tender documents, rendered with WeasyPrint (Chinese text)."""
+    from html import escape
+
+    from weasyprint import HTML
+
+    html = f"""<html><head><meta charset="utf-8"><style>
+      @page {{ size: A4; margin: 2cm; }} body {{ font-family: "Noto Sans CJK SC", sans-serif; font-size: 11pt; }}
+      h1 {{ text-align: center; font-size: 20pt; margin-top: 4cm; }} .c {{ text-align: center; }}
+    </style></head><body>
+      <h1>{escape(title)}</h1><p class="c">招标文件</p><p class="c">项目编号：{escape(code)}</p>
+      <p class="c">招标人 / 代理机构：{escape(agency)}</p>
+      <h2>第一章 招标公告</h2><p>{escape(body)}</p>
+      <h2>第二章 投标人须知</h2><p>投标文件须按本平台要求加密后在投标截止时间前递交，逾期送达的投标文件不予受理。</p>
+    </body></html>"""
+    return HTML(string=html).write_pdf()
+
+
+def seed(session: Session, people: Any, now: datetime, rng: random.Random,
+         blobs: BlobStore | None = None) -> dict[str, int]:
+    from flask import current_app
+
+    blobs = blobs or current_app.extensions["sunbid"].blobs
+    plan: list[tuple[datetime, int, Callable[[Session, datetime], None]]] = []
+    ids: dict[int, int] = {}
+    counter = iter(range(10**9))
+
+    def at(when: datetime, fn: Callable[[Session, datetime], None]) -> None:
+        if when <= now:
+            plan.append((when, next(counter), fn))
+
+    kinds = ["draft"] * 3 + ["published"] * 12 + ["closed"] * 6 + ["cancelled"] * 3
+    counts = {"tenders": 0, "downloads": 0, "questions": 0, "amendments": 0}
+    for i, kind in enumerate(kinds):
+        category = ("works", "goods", "services")[i % 3]
+        staff = people.agencies[i % len(people.agencies)][0]
+        district = rng.choice(DISTRICTS)
+        title = TITLES[category][(i // 3) % len(TITLES[category])].format(d=district, c=CITY)
+        low, high = PRICES[category]
+        estimate = Decimal(rng.randrange(low // 10_000, high // 10_000)) * 10_000
+        deposit = min(Decimal(int(estimate * Decimal("0.02") / 1000)) * 1000, Decimal(800_000))
+        if kind == "draft":
+            publish = None
+            created = now - timedelta(days=rng.randint(1, 3), hours=rng.randint(0, 8))
+            start = now + timedelta(days=2)
+        elif kind == "published":
+            publish = now - timedelta(days=rng.randint(1, 15), hours=rng.randint(0, 20))
+            created, start = publish - timedelta(days=1, hours=3), publish
+        elif kind == "closed":
+            publish = now - timedelta(days=rng.randint(30, 60), hours=rng.randint(0, 20))
+            created, start = publish - timedelta(days=2), publish
+        else:
+            publish = now - timedelta(days=rng.randint(16, 25))
+            created, start = publish - timedelta(days=1), publish
+        start = start.replace(second=0, microsecond=0)
+        deadline = (start + timedelta(days=rng.randint(21, 28))).replace(hour=1, minute=30)  # 09:30 Beijing
+        if deadline - start < timedelta(days=20):
+            deadline += timedelta(days=1)
+        data = service.TenderInput(
+            title=title, regime="works" if category == "works" else "procurement", category=category,
+            region=district, estimated_price=estimate, deposit=deposit, download_start=start,
+            download_end=start + timedelta(days=rng.randint(6, 10)), deadline=deadline,
+            description=f"{title}。项目位于{CITY}{district}，资金来源为财政资金，已落实。招标范围详见招标文件。",
+            qualification="投标人须具备独立法人资格；近三年无重大违法记录；" +
+                          ("具备市政公用工程施工总承包二级及以上资质。" if category == "works" else "具备相应履约能力。"),
+            evaluation_method="lowest_price" if category == "goods" and i % 2 else "comprehensive",
+        )
+
+        def create(s: Session, t: datetime, i: int = i, data: service.TenderInput = data, staff=staff) -> None:
+            ids[i] = service.create_tender(s, actor=staff, data=data, now=t).id
+            counts["tenders"] += 1
+
+        def upload(s: Session, t: datetime, i: int = i, staff=staff, title: str = title) -> None:
+            tender = service.get_tender(s, staff, ids[i])
+            pdf = document_pdf(title, tender.project_code, staff.name, tender.description)
+            service.add_document(s, actor=staff, tender_id=ids[i], filename=f"{tender.project_code}-招标文件.pdf",
+                                 stream=io.BytesIO(pdf), blobs=blobs, limit=50 * 1024 * 1024, now=t)
+
+        at(created, create)
+        at(created + timedelta(hours=1), upload)
+        if publish is None:
+            continue
+        at(publish, lambda s, t, i=i, staff=staff: service.publish_tender(s, actor=staff, tender_id=ids[i], now=t))
+        downloaders = rng.sample(people.bidders, rng.randint(3, 9))
+        for n, bidder in enumerate(downloaders):
+            when = publish + timedelta(hours=2 + n * rng.randint(3, 20))
+
+            def download(s: Session, t: datetime, i: int = i, bidder=bidder) -> None:
+                tender = service.get_tender(s, bidder, ids[i])
+                service.download_document(s, actor=bidder, tender_id=ids[i], document_id=tender.documents[0].id,
+                                          now=t)
+                counts["downloads"] += 1
+
+            at(min(when, publish + timedelta(days=5)), download)
+        for q in range(rng.randint(1, 2)):
+            asked = publish + timedelta(days=2 + q, hours=rng.randint(0, 8))
+            k = rng.randrange(len(QUESTIONS))
+            qid: dict[str, int] = {}
+
+            def ask(s: Session, t: datetime, i: int = i, b=downloaders[q], k: int = k, qid=qid) -> None:
+                qid["id"] = service.ask_question(s, actor=b, tender_id=ids[i], text=QUESTIONS[k], now=t).id
+                counts["questions"] += 1
+
+            def answer(s: Session, t: datetime, i: int = i, staff=staff, k: int = k, qid=qid) -> None:
+                service.answer_question(s, actor=staff, tender_id=ids[i], question_id=qid["id"], answer=ANSWERS[k],
+                                        now=t)
+
+            at(asked, ask)
+            at(asked + timedelta(hours=20), answer)
+        if i % 4 == 1 and kind != "cancelled":
+            def amend(s: Session, t: datetime, i: int = i, staff=staff) -> None:
+                service.amend_tender(s, actor=staff, tender_id=ids[i], now=t,
+                                     text="澄清：投标文件递交方式以本平台加密递交为准；评分办法第2.3条笔误更正。")
+                counts["amendments"] += 1
+
+            at(deadline - timedelta(days=10), amend)  # less than 15 days before: the deadline moves out
+        if kind == "cancelled":
+            at(publish + timedelta(days=6), lambda s, t, i=i, staff=staff: service.cancel_tender(
+                s, actor=staff, tender_id=ids[i], now=t, reason="因项目预算调整，经研究决定终止本次招标。"))
+    for when, _, fn in sorted(plan, key=lambda p: (p[0], p[1])):
+        with unit_of_work(session):
+            fn(session, when)
+    return counts

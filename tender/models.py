@@ -1,0 +1,118 @@
+"""Tenders, lots, documents, amendments, downloads, questions.
+
+Money is stored as integer fen (``*_fen``) with a currency; status is never stored:
+it is derived from these facts and the clock (tender.rules.derive_status).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, UTCDateTime
+
+
+class Tender(Base):
+    __tablename__ = "tender_tender"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_code: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    regime: Mapped[str] = mapped_column(String(16))  # works | procurement
+    category: Mapped[str] = mapped_column(String(16), index=True)  # works | goods | services
+    region: Mapped[str] = mapped_column(String(100), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    qualification: Mapped[str] = mapped_column(Text, default="")
+    evaluation_method: Mapped[str] = mapped_column(String(32), default="comprehensive")
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    estimated_price_fen: Mapped[int] = mapped_column(BigInteger)
+    deposit_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("core_organisation.id"), index=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("core_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    download_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    download_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    settings: Mapped[str] = mapped_column(Text, default="{}")  # JSON of tender.rules.RuleSettings
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    lots: Mapped[list["Lot"]] = relationship(order_by="Lot.number", cascade="all, delete-orphan")
+    documents: Mapped[list["Document"]] = relationship(order_by="Document.id")
+    amendments: Mapped[list["Amendment"]] = relationship(order_by="Amendment.number")
+    questions: Mapped[list["Question"]] = relationship(order_by="Question.id")
+
+
+class Lot(Base):
+    __tablename__ = "tender_lot"
+    __table_args__ = (UniqueConstraint("tender_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender_tender.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    estimated_price_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class Amendment(Base):
+    """A clarification or amendment (澄清、修改), published to everyone."""
+
+    __tablename__ = "tender_amendment"
+    __table_args__ = (UniqueConstraint("tender_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender_tender.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    old_deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+    new_deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[int] = mapped_column(ForeignKey("core_user.id"))
+
+
+class Document(Base):
+    """A file of the tender documents; its bytes live in the blob store under ``sha256``."""
+
+    __tablename__ = "tender_document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender_tender.id"), index=True)
+    amendment_id: Mapped[int | None] = mapped_column(ForeignKey("tender_amendment.id"))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("core_user.id"))
+
+
+class Download(Base):
+    """Who obtained the documents (电子招标投标办法 art. 20–21): hidden from agency staff until the deadline."""
+
+    __tablename__ = "tender_download"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender_tender.id"), index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("tender_document.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("core_organisation.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_user.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Question(Base):
+    """A bidder's question; the asker is never shown to the public or the agency."""
+
+    __tablename__ = "tender_question"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender_tender.id"), index=True)
+    asker_org_id: Mapped[int] = mapped_column(ForeignKey("core_organisation.id"))
+    asker_user_id: Mapped[int] = mapped_column(ForeignKey("core_user.id"))
+    text: Mapped[str] = mapped_column(Text)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))

@@ -1,0 +1,427 @@
+"""Pure tender rules: settings, money, legal periods, schedule checks, amendments, lifecycle
+and document types.
+
+No Flask, no database, no clock reads: ``now`` always comes in as an argument and every
+datetime is timezone-aware UTC.  Each legal period is a per-tender setting
+(``RuleSettings``) whose default is the statute's (招标投标法 and 招标投标法实施条例).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+from core.errors import N_, InvalidInput, InvalidTransition
+from core.rules import format_utc, require_aware
+
+CENT = Decimal("0.01")
+MAX_YUAN = Decimal(10) ** 13
+MAX_PERIOD_DAYS = 3650
+
+
+# ---------------------------------------------------------------- settings
+
+@dataclass(frozen=True)
+class RuleSettings:
+    """Per-tender rule settings; the defaults are the legal ones."""
+
+    min_issue_days: int = 20
+    """招标投标法 art. 24: at least 20 calendar days from the documents first issued to the bid deadline."""
+    min_download_days: int = 5
+    """实施条例 art. 16: the documents are on sale (here: downloadable) for at least 5 days."""
+    amendment_notice_days: int = 15
+    """招标投标法 art. 23, 实施条例 art. 21: clarifications/amendments reach bidders ≥ 15 days before the deadline."""
+    deposit_cap_percent: Decimal = Decimal("2")
+    """实施条例 art. 26: the bid deposit may not exceed 2 % of the estimated price."""
+    min_bids: int = 3
+    """招标投标法 art. 28, 实施条例 art. 44: fewer than 3 bids are not opened; the tender is re-run."""
+    accelerator: int = 1
+    """Sandbox mode: every legal period is divided by this factor so a whole tender runs in minutes."""
+
+    def period(self, days: int) -> timedelta:
+        return timedelta(days=days) / self.accelerator
+
+
+class InvalidSettings(InvalidInput):
+    code = "invalid_settings"
+    default_message = N_("The tender settings are not valid.")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_settings(s: RuleSettings) -> None:
+    """Refuse settings no tender can run with (the legal defaults may be changed per tender,
+    e.g. for procurement procedures with shorter periods)."""
+    for name in ("min_issue_days", "min_download_days", "amendment_notice_days"):
+        value = getattr(s, name)
+        if not _is_int(value) or not 0 <= value <= MAX_PERIOD_DAYS:
+            raise InvalidSettings(N_("A period is a whole number of days from 0 to %(max)s."),
+                                  field=name, max=MAX_PERIOD_DAYS)
+    if not _is_int(s.accelerator) or s.accelerator < 1:
+        raise InvalidSettings(N_("The accelerator is a whole number, 1 or more."), field="accelerator")
+    cap = s.deposit_cap_percent
+    if not isinstance(cap, Decimal) or not cap.is_finite() or not 0 <= cap <= 100:
+        raise InvalidSettings(N_("The deposit cap is a percentage from 0 to 100."), field="deposit_cap_percent")
+    if not _is_int(s.min_bids) or s.min_bids < 1:
+        raise InvalidSettings(N_("The minimum number of bids is a whole number, 1 or more."), field="min_bids")
+
+
+def settings_to_dict(s: RuleSettings) -> dict[str, Any]:
+    """JSON-friendly form for storage (the Decimal as a string)."""
+    return {**asdict(s), "deposit_cap_percent": str(s.deposit_cap_percent)}
+
+
+def settings_from_dict(data: dict[str, Any]) -> RuleSettings:
+    """Settings from their stored form; missing keys take the legal default, unknown keys
+    (written by a newer version) are ignored.  The result is checked."""
+    known = {f.name for f in fields(RuleSettings)}
+    values = {k: v for k, v in data.items() if k in known}
+    if "deposit_cap_percent" in values:
+        try:
+            values["deposit_cap_percent"] = Decimal(str(values["deposit_cap_percent"]))
+        except InvalidOperation:
+            raise InvalidSettings(N_("The deposit cap is a percentage from 0 to 100."),
+                                  field="deposit_cap_percent") from None
+    settings = RuleSettings(**values)
+    check_settings(settings)
+    return settings
+
+
+# ---------------------------------------------------------------- money
+
+class InvalidAmount(InvalidInput):
+    code = "invalid_amount"
+    default_message = N_("The amount is not valid.")
+
+
+class DepositOverCap(InvalidInput):
+    code = "deposit_over_cap"
+    default_message = N_("The bid deposit is over the legal cap (实施条例 art. 26).")
+
+
+_MONEY = re.compile(r"([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?", re.ASCII)
+
+
+def parse_money(text: str, *, field: str) -> Decimal:
+    """An amount in yuan typed by a person: ``1234``, ``1,234.50``, ``¥1234``, full-width
+    ``１２３``.  Refuses empty, non-numeric, negative, more than two decimals (fen) and more
+    than 10^13 yuan.  Returns the amount quantized to the fen."""
+    raw = unicodedata.normalize("NFKC", text or "").strip().removeprefix("¥").strip()
+    if not raw:
+        raise InvalidAmount(N_("Enter an amount."), field=field)
+    m = _MONEY.fullmatch(raw)
+    if m is None:
+        raise InvalidAmount(N_("Enter the amount in yuan as a number, e.g. 1,234,567.89."), field=field)
+    sign, whole, decimals = m.groups()
+    value = Decimal(whole.replace(",", "") + "." + (decimals or "0"))
+    if sign == "-" and value:
+        raise InvalidAmount(N_("The amount cannot be negative."), field=field)
+    if decimals and len(decimals) > 2:
+        raise InvalidAmount(N_("An amount has at most two decimal places (fen)."), field=field)
+    if value > MAX_YUAN:
+        raise InvalidAmount(N_("The amount is too large (at most %(max)s)."), field=field, max=format_yuan(MAX_YUAN))
+    return value.quantize(CENT)
+
+
+def to_fen(amount: Decimal) -> int:
+    """Yuan → integer fen, exactly; a fraction of a fen is an error, never rounded away."""
+    if not amount.is_finite() or amount != amount.quantize(CENT):
+        raise InvalidAmount(N_("An amount has at most two decimal places (fen)."))
+    return int(amount.scaleb(2))
+
+
+def from_fen(fen: int) -> Decimal:
+    """Integer fen → yuan with exactly two decimals."""
+    return Decimal(int(fen)).scaleb(-2).quantize(CENT)
+
+
+def format_yuan(amount: Decimal) -> str:
+    """``¥1,234,567.89`` (``-¥12.00`` when negative)."""
+    q = amount.quantize(CENT)
+    return f"{'-' if q < 0 else ''}¥{abs(q):,}"
+
+
+def deposit_cap(estimate: Decimal, settings: RuleSettings) -> Decimal:
+    """The largest deposit allowed, rounded down to the fen (实施条例 art. 26)."""
+    return (estimate * settings.deposit_cap_percent / 100).quantize(CENT, rounding=ROUND_DOWN)
+
+
+def check_deposit(*, estimate: Decimal, deposit: Decimal, settings: RuleSettings) -> None:
+    """实施条例 art. 26: the bid deposit may not exceed 2 % (``deposit_cap_percent``) of the
+    estimated price of the tendered project."""
+    if not estimate > 0:
+        raise InvalidAmount(N_("The estimated price must be more than zero."), field="estimated_price")
+    if deposit < 0:
+        raise InvalidAmount(N_("The amount cannot be negative."), field="deposit")
+    cap = deposit_cap(estimate, settings)
+    if deposit > cap:  # deposits are whole fen, so comparing with the rounded-down cap is exact
+        raise DepositOverCap(
+            N_("The bid deposit %(deposit)s exceeds %(cap_percent)s %% of the estimated price "
+               "(cap %(cap)s; 实施条例 art. 26)."),
+            field="deposit", deposit=format_yuan(deposit), cap=format_yuan(cap),
+            cap_percent=str(settings.deposit_cap_percent))
+
+
+# ---------------------------------------------------------------- schedule
+
+class DateInPast(InvalidInput):
+    code = "date_in_past"
+    default_message = N_("The date is in the past.")
+
+
+class InvalidSchedule(InvalidInput):
+    code = "invalid_schedule"
+    default_message = N_("The dates are not in a possible order.")
+
+
+class DeadlineTooSoon(InvalidInput):
+    code = "deadline_too_soon"
+    default_message = N_("The bid deadline is too soon (招标投标法 art. 24).")
+
+
+class DownloadWindowTooShort(InvalidInput):
+    code = "download_window_too_short"
+    default_message = N_("The document download window is too short (实施条例 art. 16).")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    download_start: datetime
+    download_end: datetime
+    deadline: datetime
+
+
+def check_draft_schedule(s: Schedule) -> None:
+    """Only time zones and the order download_start < download_end ≤ deadline (a draft may be
+    saved long before it can be published)."""
+    for name in ("download_start", "download_end", "deadline"):
+        require_aware(getattr(s, name), name)
+    if s.download_end <= s.download_start:
+        raise InvalidSchedule(N_("The download window must end after it starts."), field="download_end")
+    if s.download_end > s.deadline:
+        raise InvalidSchedule(N_("The download window must end no later than the bid deadline."),
+                              field="download_end")
+
+
+def check_schedule(s: Schedule, *, now: datetime, settings: RuleSettings) -> None:
+    """The legal periods, checked at publication time ``now``.  The documents count as first
+    issued at max(download_start, now).
+
+    - 招标投标法 art. 24: issue → deadline ≥ ``min_issue_days`` (20 days);
+    - 实施条例 art. 16: issue → end of the download window ≥ ``min_download_days`` (5 days);
+    - the window ends no later than the deadline (招标投标法 art. 34: opening at the deadline).
+    """
+    check_draft_schedule(s)
+    require_aware(now, "now")
+    if s.deadline <= now:
+        raise DateInPast(N_("The bid deadline is in the past."), field="deadline")
+    issue = max(s.download_start, now)
+    earliest = issue + settings.period(settings.min_issue_days)
+    if s.deadline < earliest:
+        raise DeadlineTooSoon(
+            N_("The bid deadline must be at least %(days)s days after the documents are first issued, "
+               "so %(earliest)s or later (招标投标法 art. 24)."),
+            field="deadline", days=settings.min_issue_days, earliest=format_utc(earliest))
+    earliest_end = issue + settings.period(settings.min_download_days)
+    if s.download_end < earliest_end:
+        raise DownloadWindowTooShort(
+            N_("The documents must be available for at least %(days)s days, so until %(earliest)s or later "
+               "(实施条例 art. 16)."),
+            field="download_end", days=settings.min_download_days, earliest=format_utc(earliest_end))
+
+
+def amended_deadline(*, now: datetime, deadline: datetime, requested_deadline: datetime | None,
+                     settings: RuleSettings) -> datetime:
+    """The bid deadline after a clarification or amendment issued at ``now``.
+
+    招标投标法 art. 23 / 实施条例 art. 21: a clarification or amendment that may affect the
+    bids reaches every bidder at least 15 days (``amendment_notice_days``) before the deadline;
+    when less time is left the deadline moves out to exactly ``now`` + 15 days.  A requested
+    deadline may move it out, never in.
+    """
+    target = deadline
+    if requested_deadline is not None:
+        require_aware(requested_deadline, "new_deadline")
+        if requested_deadline < deadline:
+            raise InvalidSchedule(N_("An amendment cannot bring the bid deadline forward (now %(deadline)s)."),
+                                  field="new_deadline", deadline=format_utc(deadline))
+        target = requested_deadline
+    return max(target, now + settings.period(settings.amendment_notice_days))
+
+
+# ---------------------------------------------------------------- lifecycle
+
+class Status(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"      # announced (招标公告); bids accepted until the deadline
+    CLOSED = "closed"            # deadline passed: closed to bids, awaiting opening
+    CANCELLED = "cancelled"      # 终止
+
+
+@dataclass(frozen=True)
+class TenderFacts:
+    published_at: datetime | None
+    cancelled_at: datetime | None
+    deadline: datetime | None
+    download_start: datetime | None = None
+    download_end: datetime | None = None
+
+
+def derive_status(f: TenderFacts, now: datetime) -> Status:
+    """The state, from stored facts and the clock (never stored).  Facts dated after ``now``
+    are ignored, so replaying history at an earlier time gives the state of that time.
+
+    The deadline instant itself is closed: bids are opened at the deadline (招标投标法 art. 34)
+    and a bid arriving after it is refused (招标投标法 art. 28).
+    """
+    if f.cancelled_at is not None and f.cancelled_at <= now:
+        return Status.CANCELLED
+    if f.published_at is None or f.published_at > now:
+        return Status.DRAFT
+    if f.deadline is not None and now >= f.deadline:
+        return Status.CLOSED
+    return Status.PUBLISHED
+
+
+class AlreadyPublished(InvalidTransition):
+    code = "already_published"
+    default_message = N_("This tender has already been published.")
+
+
+class DownloadNotOpen(InvalidTransition):
+    code = "download_not_open"
+    default_message = N_("The documents can be downloaded from %(opens)s.")
+
+
+class DownloadClosed(InvalidTransition):
+    code = "download_closed"
+    default_message = N_("The document download period ended at %(closed)s.")
+
+
+_REFUSALS = {
+    Status.DRAFT: N_("This is not possible while the tender is a draft."),
+    Status.PUBLISHED: N_("This is not possible while the tender is open for bids."),
+    Status.CLOSED: N_("This is not possible: the bid deadline has passed."),
+    Status.CANCELLED: N_("This is not possible: the tender has been cancelled."),
+}
+
+
+def _require(f: TenderFacts, now: datetime, *allowed: Status) -> Status:
+    status = derive_status(f, now)
+    if status not in allowed:
+        raise InvalidTransition(_REFUSALS[status], status=str(status))
+    return status
+
+
+def check_can_edit(f: TenderFacts, now: datetime) -> None:
+    """Only a draft is edited; once published, changes go through amendments (招标投标法 art. 23)."""
+    _require(f, now, Status.DRAFT)
+
+
+def check_can_publish(f: TenderFacts, now: datetime) -> None:
+    status = derive_status(f, now)
+    if status in (Status.PUBLISHED, Status.CLOSED):
+        raise AlreadyPublished(status=str(status))
+    _require(f, now, Status.DRAFT)
+
+
+def check_can_amend(f: TenderFacts, now: datetime) -> None:
+    """Clarifications and amendments before the deadline only (招标投标法 art. 23)."""
+    _require(f, now, Status.PUBLISHED)
+
+
+def check_can_cancel(f: TenderFacts, now: datetime) -> None:
+    """Any tender not yet cancelled may be terminated (终止, 实施条例 art. 31)."""
+    _require(f, now, Status.DRAFT, Status.PUBLISHED, Status.CLOSED)
+
+
+def check_can_ask(f: TenderFacts, now: datetime) -> None:
+    """Bidders' questions while bids are accepted (实施条例 art. 21–22)."""
+    _require(f, now, Status.PUBLISHED)
+
+
+def check_can_answer(f: TenderFacts, now: datetime) -> None:
+    """Answers are clarifications, so only before the deadline (招标投标法 art. 23)."""
+    _require(f, now, Status.PUBLISHED)
+
+
+def check_can_download(f: TenderFacts, now: datetime) -> None:
+    """Published and download_start ≤ now < download_end (实施条例 art. 16; a window left unset
+    is open from publication to the deadline).  No sign-up gates it (电子招标投标办法 art. 21)."""
+    _require(f, now, Status.PUBLISHED)
+    if f.download_start is not None and now < f.download_start:
+        raise DownloadNotOpen(opens=format_utc(f.download_start))
+    if f.download_end is not None and now >= f.download_end:
+        raise DownloadClosed(closed=format_utc(f.download_end))
+
+
+def downloaders_visible(f: TenderFacts, now: datetime) -> bool:
+    """电子招标投标办法 art. 21: who obtained the documents stays hidden from agency staff
+    until the deadline; True once a published tender's deadline has passed."""
+    return f.published_at is not None and f.deadline is not None and now >= f.deadline
+
+
+# ---------------------------------------------------------------- documents
+
+class UnsupportedFileType(InvalidInput):
+    code = "unsupported_file_type"
+    default_message = N_("Only PDF, ZIP and DOCX files are accepted, and the content must match the name.")
+
+
+class EmptyFile(InvalidInput):
+    code = "empty_file"
+    default_message = N_("The file is empty.")
+
+
+class InvalidFileName(InvalidInput):
+    code = "invalid_file_name"
+    default_message = N_("The file name is not valid.")
+
+
+ALLOWED_DOCUMENT_TYPES: dict[str, tuple[str, bytes]] = {
+    ".pdf": ("application/pdf", b"%PDF-"),
+    ".zip": ("application/zip", b"PK\x03\x04"),
+    ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", b"PK\x03\x04"),
+}
+"""Extension → (MIME type, first bytes of the content)."""
+
+MAX_FILENAME = 200
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(c).startswith("C") for c in text)
+
+
+def safe_filename(name: str) -> str:
+    """A display name: directories stripped (``/`` and ``\\``), control and format characters
+    (including bidirectional overrides) removed, CJK kept, no leading dots, at most 200
+    characters with the extension kept; ``document`` when nothing is left."""
+    base = re.split(r"[\\/]", unicodedata.normalize("NFC", name or ""))[-1]
+    base = "".join(c for c in base if not _has_control(c)).strip().lstrip(".").strip() or "document"
+    if len(base) > MAX_FILENAME:
+        stem, dot, ext = base.rpartition(".")
+        base = stem[: MAX_FILENAME - len(ext) - 1] + dot + ext if dot and len(ext) <= 10 else base[:MAX_FILENAME]
+    return base
+
+
+def check_document(filename: str, head: bytes) -> str:
+    """The MIME type of an accepted document, checked on its name, extension and first bytes."""
+    if not filename or re.search(r"[\\/]", filename) or _has_control(filename) or len(filename) > 255:
+        raise InvalidFileName(N_("The file name must not contain directories or control characters."),
+                              field="file")
+    stem, dot, ext = filename.rpartition(".")
+    entry = ALLOWED_DOCUMENT_TYPES.get("." + ext.lower()) if dot and stem else None
+    if entry is None:
+        raise UnsupportedFileType(field="file")
+    if not head:
+        raise EmptyFile(field="file")
+    mime, magic = entry
+    if not head.startswith(magic):
+        raise UnsupportedFileType(field="file")
+    return mime

@@ -1,0 +1,548 @@
+"""Tender use cases: draft, publish, amend, cancel, documents, downloads, questions.
+
+Each public function is one business operation: it checks the actor and the object,
+calls the pure rules in tender.rules with an explicit ``now``, changes rows and appends
+its audit event in the caller's transaction.  Queries that depend on who is asking
+(drafts, downloaders, askers) apply the object-level checks here, not only in views.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, BinaryIO
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from audit.service import record
+from core.actor import Actor
+from core.blobs import BlobStore
+from core.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
+from core.models import Organisation
+from tender import rules
+from tender.models import Amendment, Document, Download, Lot, Question, Tender
+
+REGIMES = ("works", "procurement")
+CATEGORIES = ("works", "goods", "services")
+METHODS = ("comprehensive", "lowest_price")
+PROJECT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{2,39}$")
+SUPERVISING = ("supervisor", "admin")
+
+
+@dataclass(frozen=True)
+class LotInput:
+    name: str
+    estimated_price: Decimal
+
+
+@dataclass(frozen=True)
+class TenderInput:
+    title: str
+    regime: str
+    category: str
+    region: str
+    estimated_price: Decimal
+    deposit: Decimal
+    download_start: datetime
+    download_end: datetime
+    deadline: datetime
+    project_code: str = ""
+    description: str = ""
+    qualification: str = ""
+    evaluation_method: str = "comprehensive"
+    lots: tuple[LotInput, ...] = ()
+    min_bids: int = 3
+
+
+def _text(data: Mapping[str, Any], name: str, *, max_len: int, required: bool = True) -> str:
+    value = str(data.get(name) or "").strip()
+    if required and not value:
+        raise InvalidInput(N_("This field is required."), field=name)
+    if len(value) > max_len:
+        raise InvalidInput(N_("At most %(n)s characters."), field=name, n=max_len)
+    return value
+
+
+def _choice(data: Mapping[str, Any], name: str, choices: tuple[str, ...]) -> str:
+    value = str(data.get(name) or "").strip()
+    if value not in choices:
+        raise InvalidInput(N_("Choose one of the offered values."), field=name)
+    return value
+
+
+def _when(data: Mapping[str, Any], name: str, tz: ZoneInfo) -> datetime:
+    raw = data.get(name)
+    if isinstance(raw, datetime):
+        value = raw
+    else:
+        text = str(raw or "").strip()
+        if not text:
+            raise InvalidInput(N_("This field is required."), field=name)
+        try:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput(N_("Not a valid date and time (expected YYYY-MM-DD HH:MM)."), field=name) from None
+    return value if value.tzinfo else value.replace(tzinfo=tz)
+
+
+def parse_tender_input(data: Mapping[str, Any], *, tz: ZoneInfo) -> TenderInput:
+    """Turn form fields or API JSON into a TenderInput; every refusal names its field.
+
+    Lots come as ``lots`` (list of {name, estimated_price}) or form rows ``lot_name_N``/``lot_price_N``.
+    With lots and no estimated price, the estimate is their sum.
+    """
+    lots: list[LotInput] = []
+    raw_lots = data.get("lots")
+    if isinstance(raw_lots, list):
+        rows = [(str(r.get("name") or ""), str(r.get("estimated_price") or "")) for r in raw_lots
+                if isinstance(r, Mapping)]
+    else:
+        rows = [(str(data.get(f"lot_name_{i}") or ""), str(data.get(f"lot_price_{i}") or "")) for i in range(1, 11)]
+    for i, (name, price) in enumerate(rows, start=1):
+        if not name.strip() and not price.strip():
+            continue
+        if not name.strip():
+            raise InvalidInput(N_("Each lot needs a name."), field=f"lot_name_{i}")
+        if len(name.strip()) > 200:
+            raise InvalidInput(N_("At most %(n)s characters."), field=f"lot_name_{i}", n=200)
+        lots.append(LotInput(name.strip(), rules.parse_money(price, field=f"lot_price_{i}")))
+    estimate_text = str(data.get("estimated_price") or "").strip()
+    if not estimate_text and lots:
+        estimate = sum((lot.estimated_price for lot in lots), Decimal("0"))
+    else:
+        estimate = rules.parse_money(estimate_text, field="estimated_price")
+    deposit_text = str(data.get("deposit") or "0").strip()
+    try:
+        min_bids = int(str(data.get("min_bids") or 3))
+    except ValueError:
+        raise InvalidInput(N_("Enter a whole number."), field="min_bids") from None
+    return TenderInput(
+        title=_text(data, "title", max_len=200),
+        project_code=_text(data, "project_code", max_len=40, required=False),
+        regime=_choice(data, "regime", REGIMES),
+        category=_choice(data, "category", CATEGORIES),
+        region=_text(data, "region", max_len=100),
+        description=_text(data, "description", max_len=20000, required=False),
+        qualification=_text(data, "qualification", max_len=20000, required=False),
+        evaluation_method=_choice({"m": data.get("evaluation_method") or "comprehensive"}, "m", METHODS),
+        estimated_price=estimate,
+        deposit=rules.parse_money(deposit_text, field="deposit"),
+        download_start=_when(data, "download_start", tz),
+        download_end=_when(data, "download_end", tz),
+        deadline=_when(data, "deadline", tz),
+        lots=tuple(lots),
+        min_bids=min_bids,
+    )
+
+
+# ---------------------------------------------------------------- helpers
+
+def facts(t: Tender) -> rules.TenderFacts:
+    return rules.TenderFacts(published_at=t.published_at, cancelled_at=t.cancelled_at, deadline=t.deadline,
+                             download_start=t.download_start, download_end=t.download_end)
+
+
+def status(t: Tender, now: datetime) -> rules.Status:
+    return rules.derive_status(facts(t), now)
+
+
+def settings_of(t: Tender) -> rules.RuleSettings:
+    return rules.settings_from_dict(json.loads(t.settings or "{}"))
+
+
+def _is_owner(actor: Actor, t: Tender) -> bool:
+    return actor.role == "agency" and actor.organisation_id == t.agency_id
+
+
+def get_tender(session: Session, actor: Actor, tender_id: int, *, for_update: bool = False) -> Tender:
+    """A tender the actor may see: drafts only by their agency and supervisors; otherwise 404."""
+    stmt = select(Tender).where(Tender.id == tender_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    t = session.scalar(stmt)
+    if t is None or (t.published_at is None and not (_is_owner(actor, t) or actor.role in SUPERVISING)):
+        raise NotFound()
+    return t
+
+
+def _owned(session: Session, actor: Actor, tender_id: int) -> Tender:
+    """A tender the actor's agency runs, locked for the change; anyone else gets 404."""
+    t = session.scalar(select(Tender).where(Tender.id == tender_id).with_for_update())
+    if t is None or not _is_owner(actor, t):
+        raise NotFound()
+    return t
+
+
+def _apply(t: Tender, data: TenderInput, settings: rules.RuleSettings) -> None:
+    rules.check_deposit(estimate=data.estimated_price, deposit=data.deposit, settings=settings)
+    if data.lots and sum((lot.estimated_price for lot in data.lots), Decimal(0)) != data.estimated_price:
+        raise InvalidInput(N_("The lots' estimated prices must add up to the tender's estimated price."),
+                           field="estimated_price")
+    rules.check_draft_schedule(rules.Schedule(data.download_start, data.download_end, data.deadline))
+    t.title, t.regime, t.category, t.region = data.title, data.regime, data.category, data.region
+    t.description, t.qualification, t.evaluation_method = data.description, data.qualification, data.evaluation_method
+    t.estimated_price_fen = rules.to_fen(data.estimated_price)
+    t.deposit_fen = rules.to_fen(data.deposit)
+    t.download_start, t.download_end, t.deadline = data.download_start, data.download_end, data.deadline
+    lots = data.lots or (LotInput(data.title, data.estimated_price),)
+    t.lots.clear()
+    for i, lot in enumerate(lots, start=1):
+        t.lots.append(Lot(number=i, name=lot.name, estimated_price_fen=rules.to_fen(lot.estimated_price)))
+
+
+def _next_project_code(session: Session, now: datetime) -> str:
+    n = (session.scalar(select(func.count()).select_from(Tender)) or 0) + 1
+    while True:
+        code = f"SB-{now.year}-{n:05d}"
+        if not session.scalar(select(func.count()).where(Tender.project_code == code)):
+            return code
+        n += 1
+
+
+def _summary(t: Tender) -> dict[str, Any]:
+    return {"project_code": t.project_code, "title": t.title, "estimated_price_fen": t.estimated_price_fen,
+            "deposit_fen": t.deposit_fen, "download_start": t.download_start, "download_end": t.download_end,
+            "deadline": t.deadline, "lots": [[lot.number, lot.name, lot.estimated_price_fen] for lot in t.lots]}
+
+
+# ---------------------------------------------------------------- operations
+
+def create_tender(session: Session, *, actor: Actor, data: TenderInput, now: datetime,
+                  accelerator: int = 1) -> Tender:
+    if actor.role != "agency" or actor.organisation_id is None:
+        raise PermissionDenied()
+    settings = rules.RuleSettings(min_bids=data.min_bids, accelerator=accelerator)
+    rules.check_settings(settings)
+    code = data.project_code or _next_project_code(session, now)
+    if not PROJECT_CODE.match(code):
+        raise InvalidInput(N_("Project codes are 3–40 letters, digits, dots, dashes or underscores."),
+                           field="project_code")
+    if session.scalar(select(func.count()).where(Tender.project_code == code)):
+        raise Conflict(N_("A tender with this project code already exists."), field="project_code")
+    t = Tender(project_code=code, agency_id=actor.organisation_id, created_by=actor.user_id, created_at=now,
+               settings=json.dumps(rules.settings_to_dict(settings)), currency="CNY", version=1)
+    _apply(t, data, settings)
+    session.add(t)
+    session.flush()
+    record(session, actor=actor, action="tender.created", object_type="tender", object_id=t.id, now=now,
+           tender_id=t.id, payload=_summary(t))
+    return t
+
+
+def update_tender(session: Session, *, actor: Actor, tender_id: int, data: TenderInput, now: datetime) -> Tender:
+    t = _owned(session, actor, tender_id)
+    rules.check_can_edit(facts(t), now)
+    settings = settings_of(t)
+    if data.min_bids != settings.min_bids:
+        settings = rules.settings_from_dict({**rules.settings_to_dict(settings), "min_bids": data.min_bids})
+        rules.check_settings(settings)
+        t.settings = json.dumps(rules.settings_to_dict(settings))
+    if data.project_code and data.project_code != t.project_code:
+        raise InvalidInput(N_("The project code cannot be changed."), field="project_code")
+    _apply(t, data, settings)
+    t.version += 1
+    session.flush()
+    record(session, actor=actor, action="tender.updated", object_type="tender", object_id=t.id, now=now,
+           tender_id=t.id, payload=_summary(t))
+    return t
+
+
+def publish_tender(session: Session, *, actor: Actor, tender_id: int, now: datetime) -> Tender:
+    t = _owned(session, actor, tender_id)
+    rules.check_can_publish(facts(t), now)
+    if not t.documents:
+        raise InvalidInput(N_("Upload the tender documents before publishing."), field="documents")
+    settings = settings_of(t)
+    rules.check_deposit(estimate=rules.from_fen(t.estimated_price_fen), deposit=rules.from_fen(t.deposit_fen),
+                        settings=settings)
+    rules.check_schedule(rules.Schedule(t.download_start, t.download_end, t.deadline), now=now, settings=settings)
+    if t.download_start < now:
+        t.download_start = now
+    t.published_at = now
+    record(session, actor=actor, action="tender.published", object_type="tender", object_id=t.id, now=now,
+           tender_id=t.id, payload={**_summary(t), "documents": [[d.filename, d.sha256] for d in t.documents],
+                                    "settings": rules.settings_to_dict(settings)})
+    return t
+
+
+def amend_tender(session: Session, *, actor: Actor, tender_id: int, text: str, now: datetime,
+                 requested_deadline: datetime | None = None,
+                 document: tuple[str, BinaryIO, BlobStore, int] | None = None) -> Amendment:
+    """Publish a clarification/amendment; a deadline closer than the notice period moves out
+    (招标投标法 art. 23, 实施条例 art. 21).  The download window is extended with it."""
+    t = _owned(session, actor, tender_id)
+    rules.check_can_amend(facts(t), now)
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput(N_("This field is required."), field="text")
+    if len(text) > 20000:
+        raise InvalidInput(N_("At most %(n)s characters."), field="text", n=20000)
+    settings = settings_of(t)
+    new_deadline = rules.amended_deadline(now=now, deadline=t.deadline, requested_deadline=requested_deadline,
+                                          settings=settings)
+    number = len(t.amendments) + 1
+    amendment = Amendment(tender_id=t.id, number=number, text=text, published_at=now, old_deadline=t.deadline,
+                          new_deadline=new_deadline, created_by=actor.user_id)
+    session.add(amendment)
+    session.flush()
+    doc = None
+    if document is not None:
+        filename, stream, blobs, limit = document
+        doc = _store_document(session, actor=actor, t=t, filename=filename, stream=stream, blobs=blobs,
+                              limit=limit, now=now, amendment_id=amendment.id)
+    t.download_end = min(t.download_end + (new_deadline - t.deadline), new_deadline)  # the window moves with it
+    t.deadline = new_deadline
+    t.version += 1
+    session.flush()
+    record(session, actor=actor, action="tender.amended", object_type="tender", object_id=t.id, now=now,
+           tender_id=t.id, payload={"number": number, "text": text, "old_deadline": amendment.old_deadline,
+                                    "new_deadline": new_deadline,
+                                    "document": [doc.filename, doc.sha256] if doc else None})
+    return amendment
+
+
+def cancel_tender(session: Session, *, actor: Actor, tender_id: int, reason: str, now: datetime) -> Tender:
+    t = _owned(session, actor, tender_id)
+    rules.check_can_cancel(facts(t), now)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(N_("Give the reason for cancelling."), field="reason")
+    t.cancelled_at, t.cancel_reason = now, reason[:2000]
+    record(session, actor=actor, action="tender.cancelled", object_type="tender", object_id=t.id, now=now,
+           tender_id=t.id, payload={"reason": t.cancel_reason})
+    return t
+
+
+def _store_document(session: Session, *, actor: Actor, t: Tender, filename: str, stream: BinaryIO,
+                    blobs: BlobStore, limit: int, now: datetime, amendment_id: int | None = None) -> Document:
+    name = rules.safe_filename(filename or "")
+    mime: dict[str, str] = {}
+
+    def check(head: bytes) -> None:
+        mime["type"] = rules.check_document(name, head)
+
+    stored = blobs.put_stream(stream, limit=limit, check_head=check)
+    doc = Document(tender_id=t.id, amendment_id=amendment_id, filename=name, content_type=mime["type"],
+                   sha256=stored.sha256, size=stored.size, uploaded_at=now, uploaded_by=actor.user_id)
+    session.add(doc)
+    session.flush()
+    return doc
+
+
+def add_document(session: Session, *, actor: Actor, tender_id: int, filename: str, stream: BinaryIO,
+                 blobs: BlobStore, limit: int, now: datetime) -> Document:
+    """Attach a file to a draft (PDF, ZIP, DOCX; streamed to the blob store, size-limited).
+    After publication files come only with an amendment."""
+    t = _owned(session, actor, tender_id)
+    rules.check_can_edit(facts(t), now)
+    doc = _store_document(session, actor=actor, t=t, filename=filename, stream=stream, blobs=blobs, limit=limit,
+                          now=now)
+    record(session, actor=actor, action="document.added", object_type="document", object_id=doc.id, now=now,
+           tender_id=t.id, payload={"filename": doc.filename, "sha256": doc.sha256, "size": doc.size})
+    return doc
+
+
+def remove_document(session: Session, *, actor: Actor, tender_id: int, document_id: int, now: datetime) -> None:
+    t = _owned(session, actor, tender_id)
+    rules.check_can_edit(facts(t), now)
+    doc = session.get(Document, document_id)
+    if doc is None or doc.tender_id != t.id:
+        raise NotFound()
+    session.delete(doc)
+    record(session, actor=actor, action="document.removed", object_type="document", object_id=document_id,
+           now=now, tender_id=t.id, payload={"filename": doc.filename, "sha256": doc.sha256})
+
+
+def download_document(session: Session, *, actor: Actor, tender_id: int, document_id: int,
+                      now: datetime) -> Document:
+    """Hand out a document.  Any logged-in bidder may download within the window, no sign-up
+    (电子招标投标办法 art. 20); each bidder download is recorded.  The owning agency and
+    supervisors may read their files at any time without being counted."""
+    t = get_tender(session, actor, tender_id)
+    doc = session.get(Document, document_id)
+    if doc is None or doc.tender_id != t.id:
+        raise NotFound()
+    if actor.role == "bidder":
+        rules.check_can_download(facts(t), now)
+        session.add(Download(tender_id=t.id, document_id=doc.id, organisation_id=actor.organisation_id,
+                             user_id=actor.user_id, at=now))
+        record(session, actor=actor, action="document.downloaded", object_type="document", object_id=doc.id,
+               now=now, tender_id=t.id, payload={"sha256": doc.sha256})
+    elif not (_is_owner(actor, t) or actor.role in SUPERVISING):
+        raise PermissionDenied(N_("Only bidders can download tender documents."))
+    return doc
+
+
+@dataclass
+class DownloadView:
+    """What an actor may know of the downloads: always the count; names only when allowed."""
+
+    count: int
+    organisations: list[tuple[str, str | None, datetime]] | None = field(default=None)
+
+
+def downloads_for(session: Session, actor: Actor, t: Tender, now: datetime) -> DownloadView | None:
+    """Agency staff see counts before the deadline and names after it (电子招标投标办法 art. 21);
+    supervisors always see names; a bidder learns nothing of the others."""
+    if not (_is_owner(actor, t) or actor.role in SUPERVISING):
+        return None
+    count = session.scalar(select(func.count(func.distinct(Download.organisation_id)))
+                           .where(Download.tender_id == t.id)) or 0
+    if actor.role in SUPERVISING or rules.downloaders_visible(facts(t), now):
+        rows = session.execute(
+            select(Organisation.name, Organisation.credit_code, func.min(Download.at))
+            .join(Organisation, Organisation.id == Download.organisation_id)
+            .where(Download.tender_id == t.id).group_by(Organisation.id, Organisation.name, Organisation.credit_code)
+            .order_by(func.min(Download.at))).all()
+        return DownloadView(count, [(r[0], r[1], r[2]) for r in rows])
+    return DownloadView(count)
+
+
+def has_downloaded(session: Session, *, organisation_id: int, tender_id: int) -> bool:
+    return bool(session.scalar(select(func.count()).where(Download.tender_id == tender_id,
+                                                          Download.organisation_id == organisation_id)))
+
+
+def ask_question(session: Session, *, actor: Actor, tender_id: int, text: str, now: datetime) -> Question:
+    if actor.role != "bidder":
+        raise PermissionDenied(N_("Only bidders can ask questions."))
+    t = get_tender(session, actor, tender_id)
+    rules.check_can_ask(facts(t), now)
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput(N_("This field is required."), field="text")
+    if len(text) > 5000:
+        raise InvalidInput(N_("At most %(n)s characters."), field="text", n=5000)
+    q = Question(tender_id=t.id, asker_org_id=actor.organisation_id, asker_user_id=actor.user_id, text=text,
+                 asked_at=now)
+    session.add(q)
+    session.flush()
+    record(session, actor=actor, action="question.asked", object_type="question", object_id=q.id, now=now,
+           tender_id=t.id, payload={"text": text})
+    return q
+
+
+def answer_question(session: Session, *, actor: Actor, tender_id: int, question_id: int, answer: str,
+                    now: datetime) -> Question:
+    t = _owned(session, actor, tender_id)
+    rules.check_can_answer(facts(t), now)
+    q = session.get(Question, question_id)
+    if q is None or q.tender_id != t.id:
+        raise NotFound()
+    if q.answer is not None:
+        raise Conflict(N_("This question has already been answered."))
+    answer = (answer or "").strip()
+    if not answer:
+        raise InvalidInput(N_("This field is required."), field="answer")
+    if len(answer) > 20000:
+        raise InvalidInput(N_("At most %(n)s characters."), field="answer", n=20000)
+    q.answer, q.answered_at, q.answered_by = answer, now, actor.user_id
+    record(session, actor=actor, action="question.answered", object_type="question", object_id=q.id, now=now,
+           tender_id=t.id, payload={"answer": answer})
+    return q
+
+
+# ---------------------------------------------------------------- public queries
+
+def status_clause(value: str, now: datetime):
+    """SQL twin of rules.derive_status, for filtering lists (tested against it)."""
+    not_cancelled = or_(Tender.cancelled_at.is_(None), Tender.cancelled_at > now)
+    published = and_(Tender.published_at.is_not(None), not_cancelled)
+    return {
+        "draft": and_(Tender.published_at.is_(None), not_cancelled),
+        "published": and_(published, Tender.deadline > now),
+        "closed": and_(published, Tender.deadline <= now),
+        "cancelled": and_(Tender.cancelled_at.is_not(None), Tender.cancelled_at <= now),
+    }.get(value)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Tender]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max((self.total + self.per_page - 1) // self.per_page, 1)
+
+
+def search_public(session: Session, *, now: datetime, q: str = "", category: str = "", region: str = "",
+                  status_filter: str = "", page: int = 1, per_page: int = 20,
+                  agency_id: int | None = None) -> Page:
+    """Published tenders for the public (drafts never; an agency's own drafts with ``agency_id``)."""
+    stmt = select(Tender)
+    if agency_id is None:
+        stmt = stmt.where(Tender.published_at.is_not(None))
+    else:
+        stmt = stmt.where(Tender.agency_id == agency_id)
+    if q:
+        like = f"%{q.strip()[:100]}%"
+        stmt = stmt.where(or_(Tender.title.ilike(like), Tender.project_code.ilike(like),
+                              Tender.description.ilike(like)))
+    if category in CATEGORIES:
+        stmt = stmt.where(Tender.category == category)
+    if region:
+        stmt = stmt.where(Tender.region == region[:100])
+    clause = status_clause(status_filter, now)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    per_page = min(max(per_page, 1), 100)
+    page = max(page, 1)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    items = session.scalars(stmt.order_by(Tender.published_at.desc().nulls_first(), Tender.id.desc())
+                            .limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(list(items), total, page, per_page)
+
+
+def regions(session: Session) -> list[str]:
+    return list(session.scalars(select(Tender.region).where(Tender.published_at.is_not(None))
+                                .distinct().order_by(Tender.region)))
+
+
+def key_figures(session: Session, now: datetime) -> dict[str, Any]:
+    published = Tender.published_at.is_not(None)
+    open_clause = status_clause("published", now)
+    return {
+        "published": session.scalar(select(func.count()).where(published)) or 0,
+        "open": session.scalar(select(func.count()).where(open_clause)) or 0,
+        "open_value_fen": session.scalar(select(func.coalesce(func.sum(Tender.estimated_price_fen), 0))
+                                         .where(open_clause)) or 0,
+        "agencies": session.scalar(select(func.count(func.distinct(Tender.agency_id))).where(published)) or 0,
+    }
+
+
+def public_dict(t: Tender, now: datetime, *, detail: bool = False) -> dict[str, Any]:
+    """The public JSON form of a tender (never who downloaded or who asked)."""
+    out: dict[str, Any] = {
+        "id": t.id, "project_code": t.project_code, "title": t.title, "regime": t.regime,
+        "category": t.category, "region": t.region, "status": status(t, now).value, "currency": t.currency,
+        "estimated_price": str(rules.from_fen(t.estimated_price_fen)),
+        "deposit": str(rules.from_fen(t.deposit_fen)),
+        "published_at": t.published_at.isoformat() if t.published_at else None,
+        "download_start": t.download_start.isoformat(), "download_end": t.download_end.isoformat(),
+        "deadline": t.deadline.isoformat(),
+        "cancelled_at": t.cancelled_at.isoformat() if t.cancelled_at else None,
+    }
+    if detail:
+        out.update({
+            "description": t.description, "qualification": t.qualification,
+            "evaluation_method": t.evaluation_method, "cancel_reason": t.cancel_reason or None,
+            "lots": [{"number": lot.number, "name": lot.name,
+                      "estimated_price": str(rules.from_fen(lot.estimated_price_fen))} for lot in t.lots],
+            "documents": [{"id": d.id, "filename": d.filename, "content_type": d.content_type, "size": d.size,
+                           "sha256": d.sha256} for d in t.documents],
+            "amendments": [{"number": a.number, "text": a.text, "published_at": a.published_at.isoformat(),
+                            "old_deadline": a.old_deadline.isoformat(), "new_deadline": a.new_deadline.isoformat()}
+                           for a in t.amendments],
+            "questions": [{"id": q.id, "text": q.text, "asked_at": q.asked_at.isoformat(), "answer": q.answer,
+                           "answered_at": q.answered_at.isoformat() if q.answered_at else None}
+                          for q in t.questions if q.answer is not None],
+        })
+    return out

@@ -1,0 +1,254 @@
+"""Tender pages: the public portal (home, list, detail, feed) and the agency's desk."""
+from __future__ import annotations
+
+from flask import (Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context,
+                   url_for)
+from flask_babel import gettext as _
+from urllib.parse import quote
+
+from core.errors import DomainError
+from core.i18n import platform_tz
+from core.web import actor, db, now, permission, platform, public, transaction
+from tender import rules, service
+from tender.models import Tender
+
+bp = Blueprint("tender", __name__)
+PER_PAGE = 20
+
+
+def _error_message(exc: DomainError) -> str:
+    return exc.to_dict(_)["message"]
+
+
+def _upload_limit() -> int:
+    return platform().settings.upload_limit_mb * 1024 * 1024
+
+
+@bp.get("/")
+@public
+def home():
+    s, t = db(), now()
+    latest = service.search_public(s, now=t, page=1, per_page=8)
+    open_now = service.search_public(s, now=t, status_filter="published", page=1, per_page=6)
+    return render_template("tender/home.html", latest=latest.items, open_now=open_now.items,
+                           figures=service.key_figures(s, t), now=t, status=service.status)
+
+
+@bp.get("/tenders")
+@public
+def tender_list():
+    s, t = db(), now()
+    args = request.args
+    result = service.search_public(s, now=t, q=args.get("q", ""), category=args.get("category", ""),
+                                   region=args.get("region", ""), status_filter=args.get("status", ""),
+                                   page=args.get("page", 1, type=int) or 1, per_page=PER_PAGE)
+    return render_template("tender/list.html", result=result, regions=service.regions(s), args=args, now=t,
+                           status=service.status)
+
+
+@bp.get("/tenders/feed.atom")
+@public
+def feed():
+    t = now()
+    result = service.search_public(db(), now=t, page=1, per_page=50)
+    body = render_template("tender/feed.xml", tenders=result.items, now=t, status=service.status)
+    return Response(body, mimetype="application/atom+xml")
+
+
+def _detail_context(tender: Tender, **extra):
+    s, t, who = db(), now(), actor()
+    owner = who.role == "agency" and who.organisation_id == tender.agency_id
+    return dict(tender=tender, now=t, state=service.status(tender, t), owner=owner,
+                settings=service.settings_of(tender), downloads=service.downloads_for(s, who, tender, t),
+                downloaded=who.role == "bidder" and service.has_downloaded(
+                    s, organisation_id=who.organisation_id, tender_id=tender.id),
+                unanswered=[q for q in tender.questions if q.answer is None] if owner else [],
+                answered=[q for q in tender.questions if q.answer is not None], form={}, errors={}, **extra)
+
+
+@bp.get("/tenders/<int:tender_id>")
+@public
+def detail(tender_id: int):
+    tender = service.get_tender(db(), actor(), tender_id)
+    return render_template("tender/detail.html", **_detail_context(tender))
+
+
+@bp.get("/tenders/<int:tender_id>/documents/<int:document_id>")
+@permission()
+def download(tender_id: int, document_id: int):
+    with transaction() as s:
+        doc = service.download_document(s, actor=actor(), tender_id=tender_id, document_id=document_id, now=now())
+    blobs = platform().blobs
+    chunks = blobs.iter_chunks(doc.sha256)
+    resp = Response(stream_with_context(chunks), mimetype=doc.content_type)
+    resp.headers["Content-Length"] = str(doc.size)
+    resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(doc.filename)}"
+    resp.headers["ETag"] = doc.sha256
+    return resp
+
+
+@bp.post("/tenders/<int:tender_id>/questions")
+@permission("bidder")
+def ask(tender_id: int):
+    try:
+        with transaction() as s:
+            service.ask_question(s, actor=actor(), tender_id=tender_id, text=request.form.get("text", ""), now=now())
+        flash(_("Your question was sent. The answer will be published here for every bidder."), "success")
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        flash(_error_message(exc), "danger")
+    return redirect(url_for("tender.detail", tender_id=tender_id, _anchor="questions"))
+
+
+# ---------------------------------------------------------------- agency desk
+
+@bp.get("/agency/tenders")
+@permission("agency")
+def my_tenders():
+    s, t = db(), now()
+    result = service.search_public(s, now=t, agency_id=actor().organisation_id, q=request.args.get("q", ""),
+                                   status_filter=request.args.get("status", ""),
+                                   page=request.args.get("page", 1, type=int) or 1, per_page=PER_PAGE)
+    return render_template("tender/mine.html", result=result, args=request.args, now=t, status=service.status)
+
+
+def _form_page(tender: Tender | None, form, errors):
+    return render_template("tender/form.html", tender=tender, form=form, errors=errors,
+                           settings=service.settings_of(tender) if tender else rules.RuleSettings(
+                               accelerator=platform().settings.accelerator)), 400 if errors else 200
+
+
+def _prefill(tender: Tender) -> dict[str, str]:
+    from core.i18n import local_input
+
+    data = {k: getattr(tender, k) for k in ("title", "project_code", "regime", "category", "region",
+                                            "description", "qualification", "evaluation_method")}
+    data.update(estimated_price=str(rules.from_fen(tender.estimated_price_fen)),
+                deposit=str(rules.from_fen(tender.deposit_fen)),
+                download_start=local_input(tender.download_start), download_end=local_input(tender.download_end),
+                deadline=local_input(tender.deadline), min_bids=str(service.settings_of(tender).min_bids))
+    if len(tender.lots) > 1:
+        for lot in tender.lots:
+            data[f"lot_name_{lot.number}"] = lot.name
+            data[f"lot_price_{lot.number}"] = str(rules.from_fen(lot.estimated_price_fen))
+    return data
+
+
+@bp.route("/agency/tenders/new", methods=["GET", "POST"])
+@permission("agency")
+def new_tender():
+    if request.method == "GET":
+        return _form_page(None, {"regime": "works", "category": "works", "min_bids": "3"}, {})
+    try:
+        data = service.parse_tender_input(request.form, tz=platform_tz())
+        with transaction() as s:
+            tender = service.create_tender(s, actor=actor(), data=data, now=now(),
+                                           accelerator=platform().settings.accelerator)
+        flash(_("Draft saved. Upload the tender documents, then publish."), "success")
+        return redirect(url_for("tender.detail", tender_id=tender.id))
+    except DomainError as exc:
+        return _form_page(None, request.form, {exc.field or "_": _error_message(exc)})
+
+
+@bp.route("/agency/tenders/<int:tender_id>/edit", methods=["GET", "POST"])
+@permission("agency")
+def edit_tender(tender_id: int):
+    tender = service.get_tender(db(), actor(), tender_id)
+    if tender.agency_id != actor().organisation_id:
+        abort(404)
+    if request.method == "GET":
+        return _form_page(tender, _prefill(tender), {})
+    try:
+        data = service.parse_tender_input(request.form, tz=platform_tz())
+        with transaction() as s:
+            service.update_tender(s, actor=actor(), tender_id=tender_id, data=data, now=now())
+        flash(_("Draft saved."), "success")
+        return redirect(url_for("tender.detail", tender_id=tender_id))
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return _form_page(tender, request.form, {exc.field or "_": _error_message(exc)})
+
+
+def _back(tender_id: int, anchor: str = ""):
+    return redirect(url_for("tender.detail", tender_id=tender_id, _anchor=anchor or None))
+
+
+def _run(tender_id: int, op, success: str, anchor: str = ""):
+    """Run one service operation for the agency desk; refusals come back as a flashed message."""
+    try:
+        with transaction() as s:
+            op(s)
+        flash(success, "success")
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        flash(_error_message(exc), "danger")
+    return _back(tender_id, anchor)
+
+
+@bp.post("/agency/tenders/<int:tender_id>/documents")
+@permission("agency")
+def upload_document(tender_id: int):
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(_("Choose a file to upload."), "danger")
+        return _back(tender_id, "documents")
+    return _run(tender_id, lambda s: service.add_document(
+        s, actor=actor(), tender_id=tender_id, filename=upload.filename, stream=upload.stream,
+        blobs=platform().blobs, limit=_upload_limit(), now=now()), _("Document uploaded."), "documents")
+
+
+@bp.post("/agency/tenders/<int:tender_id>/documents/<int:document_id>/delete")
+@permission("agency")
+def delete_document(tender_id: int, document_id: int):
+    return _run(tender_id, lambda s: service.remove_document(s, actor=actor(), tender_id=tender_id,
+                                                             document_id=document_id, now=now()),
+                _("Document removed."), "documents")
+
+
+@bp.post("/agency/tenders/<int:tender_id>/publish")
+@permission("agency")
+def publish(tender_id: int):
+    return _run(tender_id, lambda s: service.publish_tender(s, actor=actor(), tender_id=tender_id, now=now()),
+                _("The tender announcement is published."))
+
+
+@bp.post("/agency/tenders/<int:tender_id>/amend")
+@permission("agency")
+def amend(tender_id: int):
+    requested = None
+    if request.form.get("new_deadline"):
+        from core.i18n import parse_local_datetime
+
+        try:
+            requested = parse_local_datetime(request.form["new_deadline"], field="new_deadline", tz=platform_tz())
+        except DomainError as exc:
+            flash(_error_message(exc), "danger")
+            return _back(tender_id, "amend")
+    upload = request.files.get("file")
+    document = None
+    if upload is not None and upload.filename:
+        document = (upload.filename, upload.stream, platform().blobs, _upload_limit())
+    return _run(tender_id, lambda s: service.amend_tender(s, actor=actor(), tender_id=tender_id,
+                                                          text=request.form.get("text", ""), now=now(),
+                                                          requested_deadline=requested, document=document),
+                _("The amendment is published."), "amendments")
+
+
+@bp.post("/agency/tenders/<int:tender_id>/cancel")
+@permission("agency")
+def cancel(tender_id: int):
+    return _run(tender_id, lambda s: service.cancel_tender(s, actor=actor(), tender_id=tender_id,
+                                                           reason=request.form.get("reason", ""), now=now()),
+                _("The tender is cancelled."))
+
+
+@bp.post("/agency/tenders/<int:tender_id>/questions/<int:question_id>/answer")
+@permission("agency")
+def answer(tender_id: int, question_id: int):
+    return _run(tender_id, lambda s: service.answer_question(s, actor=actor(), tender_id=tender_id,
+                                                             question_id=question_id,
+                                                             answer=request.form.get("answer", ""), now=now()),
+                _("The answer is published."), "questions")

@@ -1,0 +1,213 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when SUNBID_TEST_DATABASE_URL is set),
+an app bound to a rolled-back outer transaction, a frozen clock, and one-line factories."""
+from __future__ import annotations
+
+import io
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from core.actor import Actor
+from core.clock import FrozenClock
+from core.config import Settings
+from core.db import make_engine, unit_of_work
+
+PG_ENV = "SUNBID_TEST_DATABASE_URL"
+PASSWORD = "Correct-Horse-42"
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Beijing, a Monday
+
+
+def pytest_report_header(config):
+    return f"PostgreSQL tests: {'ON (' + os.environ[PG_ENV] + ')' if os.environ.get(PG_ENV) else 'off'}"
+
+
+def backends() -> list[str]:
+    return ["sqlite", "postgresql"] if os.environ.get(PG_ENV) else ["sqlite"]
+
+
+def _pg_url() -> str:
+    url = os.environ[PG_ENV]
+    return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
+
+
+@pytest.fixture(scope="session")
+def engines(tmp_path_factory):
+    """One migrated engine per backend for the whole run."""
+    from core.migrate import upgrade
+
+    made: dict[str, sa.engine.Engine] = {}
+    yield made
+    for engine in made.values():
+        engine.dispose()
+
+
+def _engine_for(backend: str, engines: dict, tmp_path_factory) -> sa.engine.Engine:
+    from core.migrate import upgrade
+
+    if backend in engines:
+        return engines[backend]
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    else:
+        url = _pg_url()
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:  # a clean schema for this run (the database is for tests only)
+                conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+                conn.exec_driver_sql("CREATE SCHEMA public")
+        except sa.exc.OperationalError as exc:  # set but unreachable: fail, never skip
+            pytest.fail(f"{PG_ENV} is set but PostgreSQL is unreachable: {exc}")
+        engine.dispose()
+    upgrade(url)
+    engines[backend] = make_engine(url)
+    return engines[backend]
+
+
+@pytest.fixture(params=backends())
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def engine(backend, engines, tmp_path_factory):
+    return _engine_for(backend, engines, tmp_path_factory)
+
+
+@pytest.fixture
+def connection(engine):
+    conn = engine.connect()
+    trans = conn.begin()
+    try:
+        yield conn
+    finally:
+        trans.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(T0)
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(database_url="sqlite://", data_dir=tmp_path / "data", testing=True, upload_limit_mb=2)
+
+
+@pytest.fixture
+def app(settings, clock, connection):
+    from core.app import create_app
+
+    app = create_app(settings, clock=clock, bind=connection,
+                     session_options={"join_transaction_mode": "create_savepoint"})
+    app.config["WTF_CSRF_ENABLED"] = False
+    return app
+
+
+@pytest.fixture
+def csrf_app(settings, clock, connection):
+    """The app with CSRF checks on, as in production."""
+    from core.app import create_app
+
+    return create_app(settings, clock=clock, bind=connection,
+                      session_options={"join_transaction_mode": "create_savepoint"})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app):
+    s = app.extensions["sunbid"].sessions()
+    yield s
+    s.close()
+
+
+def pdf_bytes(text: str = "Sunbid test document") -> bytes:
+    body = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    return (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+            b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R>>endobj\n"
+            b"4 0 obj<</Length " + str(len(body)).encode() + b">>stream\n" + body + b"\nendstream endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+@dataclass
+class Factory:
+    """One-line builders for organisations, users and tenders (made through the services)."""
+
+    app: object
+    session: object
+    clock: FrozenClock
+    n: int = 0
+
+    def _next(self) -> int:
+        self.n += 1
+        return self.n
+
+    def org(self, kind: str = "bidder", name: str | None = None):
+        from core import rules, service
+
+        i = self._next()
+        code = rules.make_credit_code(f"91350200{i:09d}") if kind in ("agency", "bidder") else None
+        with unit_of_work(self.session):
+            return service.create_organisation(self.session, actor=Actor.system(), kind=kind,
+                                               name=name or f"{kind} org {i}", credit_code=code,
+                                               now=self.clock.now())
+
+    def user(self, role: str = "bidder", org=None, username: str | None = None) -> Actor:
+        from core import service
+
+        kind = {"agency": "agency", "bidder": "bidder", "expert": "employer"}.get(role, "platform")
+        org = org or self.org(kind)
+        i = self._next()
+        with unit_of_work(self.session):
+            u = service.create_user(self.session, actor=Actor.system(), username=username or f"{role}{i}",
+                                    display_name=f"{role.title()} {i}", password=PASSWORD, role=role,
+                                    organisation_id=org.id, now=self.clock.now())
+        return Actor(user_id=u.id, name=u.username, role=u.role, organisation_id=u.organisation_id,
+                     address="127.0.0.1")
+
+    def tender_input(self, **overrides):
+        from tender.service import TenderInput
+
+        now = self.clock.now()
+        values = dict(title="滨海市东湖区道路改造工程", regime="works", category="works", region="东湖区",
+                      estimated_price=Decimal("1000000.00"), deposit=Decimal("20000.00"),
+                      download_start=now + timedelta(hours=1), download_end=now + timedelta(days=7),
+                      deadline=now + timedelta(days=21))
+        values.update(overrides)
+        return TenderInput(**values)
+
+    def tender(self, agency: Actor | None = None, *, publish: bool = False, documents: int = 1, **overrides):
+        from tender import service
+
+        agency = agency or self.user("agency")
+        blobs = self.app.extensions["sunbid"].blobs
+        with unit_of_work(self.session):
+            t = service.create_tender(self.session, actor=agency, data=self.tender_input(**overrides),
+                                      now=self.clock.now())
+        for d in range(documents):
+            with unit_of_work(self.session):
+                service.add_document(self.session, actor=agency, tender_id=t.id, filename=f"doc{d}.pdf",
+                                     stream=io.BytesIO(pdf_bytes(f"doc {t.id} {d}")), blobs=blobs,
+                                     limit=10**7, now=self.clock.now())
+        if publish:
+            with unit_of_work(self.session):
+                service.publish_tender(self.session, actor=agency, tender_id=t.id, now=self.clock.now())
+        return t, agency
+
+
+@pytest.fixture
+def make(app, session, clock) -> Factory:
+    return Factory(app, session, clock)
+
+
+def login(client, username: str, password: str = PASSWORD):
+    return client.post("/login", data={"username": username, "password": password}, follow_redirects=False)

@@ -1,0 +1,51 @@
+"""A real Sunbid server on a free local port (own SQLite file and data dir) and headless Debian Chromium."""
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from werkzeug.serving import make_server
+
+from core.actor import Actor
+from core.clock import FrozenClock
+from core.config import Settings
+from core.db import unit_of_work
+from tests.conftest import PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    from core import service
+    from core.app import create_app
+    from core.migrate import upgrade
+
+    data = tmp_path_factory.mktemp("live")
+    url = f"sqlite:///{data / 'live.db'}"
+    upgrade(url)
+    clock = FrozenClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
+    app = create_app(Settings(database_url=url, data_dir=data, testing=True), clock=clock)
+    with app.app_context():
+        s = app.extensions["sunbid"].sessions()
+        with unit_of_work(s):
+            from core import rules
+
+            org = service.create_organisation(s, actor=Actor.system(), kind="agency", name="滨海市建设工程招标代理有限公司",
+                                              credit_code=rules.make_credit_code("91350200MA2Y00001"), now=clock.now())
+            service.create_user(s, actor=Actor.system(), username="agent", display_name="王芳", password=PASSWORD,
+                                role="agency", organisation_id=org.id, now=clock.now())
+        s.close()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
