@@ -17,7 +17,12 @@ from core.app import create_app
 
 
 def _create_app():
-    return create_app()
+    from core.config import ConfigError
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False)

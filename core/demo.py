@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from core import rules, service
 from core.actor import Actor
+from core.blobs import BlobStore
 from core.db import unit_of_work
 from core.models import Organisation, User
 
@@ -44,7 +45,7 @@ class DemoPeople:
     logins: list[tuple[str, str, str]] = field(default_factory=list)  # role, username, organisation
 
 
-Seeder = Callable[[Session, DemoPeople, datetime, random.Random], dict[str, int]]
+Seeder = Callable[[Session, DemoPeople, datetime, random.Random, BlobStore], dict[str, int]]
 SEEDERS: dict[str, Seeder] = {}
 
 
@@ -123,7 +124,7 @@ def is_seeded(session: Session) -> bool:
     return bool(session.scalar(select(func.count()).select_from(Organisation).where(Organisation.kind == "platform")))
 
 
-def seed(session: Session, now: datetime, *, seed_value: int = 2026) -> dict[str, int]:
+def seed(session: Session, now: datetime, blobs: BlobStore, *, seed_value: int = 2026) -> dict[str, int]:
     """Seed everything once; returns counts.  Does nothing when the platform already exists."""
     if is_seeded(session):
         return {}
@@ -132,7 +133,7 @@ def seed(session: Session, now: datetime, *, seed_value: int = 2026) -> dict[str
     counts = {"organisations": session.scalar(select(func.count()).select_from(Organisation)) or 0,
               "users": session.scalar(select(func.count()).select_from(User)) or 0}
     for name, seeder in SEEDERS.items():
-        counts.update(seeder(session, people, now, rng))
+        counts.update(seeder(session, people, now, rng, blobs))
     return counts
 
 
@@ -175,9 +176,11 @@ def demo_command(host: str, port: int, reset: bool, no_serve: bool, sandbox: boo
             click.echo("Demo data already present (use --reset to start over).")
         else:
             click.echo("Seeding the demo city platform …")
-            counts = seed(session, platform.clock.now())
+            counts = seed(session, platform.clock.now(), platform.blobs)
             click.echo("Seeded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     print_logins()
     if not no_serve:
         click.echo(f"Serving on http://{host}:{port}/  (Ctrl+C to stop)")
-        app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)

@@ -25,8 +25,9 @@ def select_locale() -> str:
 
 
 def current_locale() -> str:
+    """``zh_CN`` or ``en`` (Babel may spell the Chinese locale ``zh_Hans_CN``)."""
     loc = get_locale()
-    return str(loc) if loc else "zh_CN"
+    return "en" if loc is not None and loc.language == "en" else "zh_CN"
 
 
 def platform_tz() -> ZoneInfo:

@@ -52,11 +52,7 @@ def document_pdf(title: str, code: str, agency: str, body: str) -> bytes:
     return HTML(string=html).write_pdf()
 
 
-def seed(session: Session, people: Any, now: datetime, rng: random.Random,
-         blobs: BlobStore | None = None) -> dict[str, int]:
-    from flask import current_app
-
-    blobs = blobs or current_app.extensions["sunbid"].blobs
+def seed(session: Session, people: Any, now: datetime, rng: random.Random, blobs: BlobStore) -> dict[str, int]:
     plan: list[tuple[datetime, int, Callable[[Session, datetime], None]]] = []
     ids: dict[int, int] = {}
     counter = iter(range(10**9))

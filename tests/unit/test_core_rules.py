@@ -1,0 +1,290 @@
+"""core.rules: credit codes, working days, passwords, login throttling, roles."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core import rules
+from core.errors import InvalidInput, TooManyAttempts
+from core.rules import (
+    CREDIT_CODE_ALPHABET,
+    ROLE_ORG_KINDS,
+    AccountLocked,
+    InvalidCreditCode,
+    OrgKind,
+    Role,
+    RoleOrgMismatch,
+    ThrottlePolicy,
+    WeakPassword,
+    add_working_days,
+    check_login_allowed,
+    check_password_strength,
+    check_role_org,
+    credit_code_check_char,
+    is_working_day,
+    make_credit_code,
+    register_failure,
+    register_success,
+    validate_credit_code,
+    working_days_between,
+)
+
+NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+
+# ------------------------------------------------------------------ credit codes
+
+# Published codes (business licences / 国家企业信用信息公示系统); each passes GB 32100-2015.
+REAL_CODES = [
+    "91350100M000100Y43",
+    "91110000802100433B",
+    "914403001922038216",  # Huawei Technologies Co., Ltd.
+    "9144030071526726XG",  # Shenzhen Tencent Computer Systems Co., Ltd.
+]
+
+
+def test_alphabet_and_weights():
+    assert len(CREDIT_CODE_ALPHABET) == 31
+    assert not set("IOSVZ") & set(CREDIT_CODE_ALPHABET)
+    assert rules.CREDIT_CODE_WEIGHTS == (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+@pytest.mark.parametrize("code", REAL_CODES)
+def test_real_codes_pass(code):
+    assert validate_credit_code(code) == code
+    assert credit_code_check_char(code[:17]) == code[17]
+    assert make_credit_code(code[:17]) == code
+
+
+def test_normalises_whitespace_case_and_full_width():
+    assert validate_credit_code("  9144030071526726xg\n") == "9144030071526726XG"
+    assert validate_credit_code("９１１１００００８０２１００４３３Ｂ") == "91110000802100433B"
+
+
+@pytest.mark.parametrize("code", ["", "9144030071526726X", "9144030071526726XGG", "91440300 71526726XG"])
+def test_wrong_length(code):
+    with pytest.raises(InvalidCreditCode) as e:
+        validate_credit_code(code)
+    assert e.value.code == "invalid_credit_code" and e.value.field == "credit_code" and e.value.status == 400
+    assert "18 characters" in str(e.value)
+
+
+@pytest.mark.parametrize("bad", ["I", "O", "S", "V", "Z", "-", "中"])
+def test_bad_characters(bad):
+    with pytest.raises(InvalidCreditCode) as e:
+        validate_credit_code("9144030071526726X" + bad)
+    assert bad.upper() in e.value.params["chars"]
+
+
+def test_wrong_check_char():
+    with pytest.raises(InvalidCreditCode) as e:
+        validate_credit_code("9144030071526726XD")
+    assert "check character" in str(e.value)
+    assert isinstance(e.value, InvalidInput)
+
+
+def test_body_length_checked():
+    with pytest.raises(InvalidCreditCode):
+        make_credit_code("9135020000000001")
+
+
+bodies = st.text(alphabet=CREDIT_CODE_ALPHABET, min_size=17, max_size=17)
+
+
+@given(bodies)
+def test_made_codes_validate(body):
+    code = make_credit_code(body)
+    assert len(code) == 18 and validate_credit_code(code) == code
+
+
+@given(bodies, st.integers(0, 17), st.integers(1, 30))
+def test_any_single_change_invalidates(body, position, shift):
+    code = make_credit_code(body)
+    changed = CREDIT_CODE_ALPHABET[(CREDIT_CODE_ALPHABET.index(code[position]) + shift) % 31]
+    with pytest.raises(InvalidCreditCode):
+        validate_credit_code(code[:position] + changed + code[position + 1:])
+
+
+# ------------------------------------------------------------------ working days
+# Facts checked against the State Council notices (国务院办公厅关于2025年/2026年部分节假日安排的通知;
+# the 2026 one of 4 Nov 2025) and against chinese_calendar.
+
+@pytest.mark.parametrize("day", [f"2025-10-0{i}" for i in range(1, 9)] + [
+    "2026-01-01", "2026-01-02", "2026-01-03",            # New Year 2026
+    "2026-02-15", "2026-02-16", "2026-02-20", "2026-02-23",  # Spring Festival 2026
+    "2026-05-01", "2026-05-05", "2026-10-01", "2026-10-07",
+])
+def test_holidays_are_not_working_days(day):
+    assert not is_working_day(date.fromisoformat(day))
+
+
+@pytest.mark.parametrize("day", [
+    "2025-09-28", "2025-10-11",                # Sun / Sat make-up days for National Day 2025
+    "2026-01-04", "2026-02-14", "2026-02-28",  # Sun / Sat / Sat make-up days 2026
+    "2026-05-09", "2026-09-20", "2026-10-10",
+    "2025-10-09", "2026-02-24",               # ordinary weekdays right after the holidays
+])
+def test_make_up_and_ordinary_working_days(day):
+    assert is_working_day(date.fromisoformat(day))
+
+
+def test_ordinary_weekend_is_not_a_working_day():
+    assert not is_working_day(date(2025, 10, 12))  # Sunday
+    assert not is_working_day(date(2025, 11, 15))  # Saturday
+
+
+def test_fallback_outside_covered_years_is_monday_to_friday():
+    assert is_working_day(date(2099, 1, 1))       # a Thursday: holidays of 2099 are unknown
+    assert not is_working_day(date(2099, 1, 3))   # Saturday
+    assert [is_working_day(date(1999, 10, d)) for d in range(4, 11)] == [True] * 5 + [False] * 2
+
+
+def test_add_working_days_over_national_day_2025():
+    assert add_working_days(date(2025, 9, 30), 0) == date(2025, 9, 30)
+    assert add_working_days(date(2025, 9, 30), 1) == date(2025, 10, 9)
+    assert add_working_days(date(2025, 9, 30), 3) == date(2025, 10, 11)  # Thu, Fri, make-up Sat
+    assert add_working_days(date(2025, 9, 26), 1) == date(2025, 9, 28)  # Fri → make-up Sunday
+
+
+def test_add_working_days_over_spring_festival_2026():
+    assert add_working_days(date(2026, 2, 13), 1) == date(2026, 2, 14)  # make-up Saturday
+    assert add_working_days(date(2026, 2, 13), 2) == date(2026, 2, 24)
+    assert add_working_days(date(2026, 2, 13), 5) == date(2026, 2, 27)
+
+
+def test_add_working_days_refuses_negative():
+    with pytest.raises(ValueError):
+        add_working_days(date(2026, 1, 5), -1)
+
+
+def test_working_days_between():
+    assert working_days_between(date(2025, 9, 30), date(2025, 10, 8)) == 0
+    assert working_days_between(date(2025, 9, 30), date(2025, 10, 11)) == 3
+    assert working_days_between(date(2025, 10, 11), date(2025, 9, 30)) == -3
+    assert working_days_between(date(2026, 3, 2), date(2026, 3, 2)) == 0
+    assert working_days_between(date(2026, 3, 2), date(2026, 3, 9)) == 5
+
+
+days = st.dates(min_value=date(2003, 6, 1), max_value=date(2028, 6, 1))
+
+
+@given(days, st.integers(0, 40))
+def test_add_and_count_are_inverse(start, n):
+    end = add_working_days(start, n)
+    assert working_days_between(start, end) == n
+    assert end >= start
+    if n:
+        assert is_working_day(end)
+        assert add_working_days(start, n - 1) < end
+
+
+@given(days, st.integers(-400, 400))
+def test_between_is_antisymmetric_and_additive(a, offset):
+    b = a + timedelta(days=offset)
+    assert working_days_between(a, b) == -working_days_between(b, a)
+    middle = a + timedelta(days=offset // 2)
+    assert working_days_between(a, b) == working_days_between(a, middle) + working_days_between(middle, b)
+
+
+# ------------------------------------------------------------------ passwords
+
+@pytest.mark.parametrize("password", [
+    "Abcdefgh1!",             # exactly 10 characters, four classes
+    "abcdefg12!", "ABCDEFG12!", "Abcdefghij1",  # three classes
+    "correct horse battery",  # passphrase: one class is enough from 16 characters
+    "a" * 16,
+    "Ab1" + "x" * 253,        # exactly 256
+])
+def test_strong_passwords(password):
+    check_password_strength(password, username="zhangwei")
+
+
+@pytest.mark.parametrize("password, reason", [
+    ("Abcdef12!", "at least"),          # 9 characters
+    ("abcdefgh12", "three"),            # two classes, 10 characters
+    ("abcdefghijklmno", "three"),       # 15 characters, one class
+    ("Ab1" + "x" * 254, "at most"),     # 257 characters
+    ("", "at least"),
+])
+def test_weak_passwords(password, reason):
+    with pytest.raises(WeakPassword) as e:
+        check_password_strength(password)
+    assert e.value.code == "weak_password" and e.value.field == "password"
+    assert reason in str(e.value)
+
+
+def test_password_must_not_contain_username():
+    with pytest.raises(WeakPassword, match="user name"):
+        check_password_strength("My-ZhangWei-2026", username="zhangwei")
+    with pytest.raises(WeakPassword):
+        check_password_strength("a long passphrase with bob inside", username="BOB")
+    check_password_strength("Xy-9Ab-cd12", username="ab")  # names under 3 characters are ignored
+
+
+# ------------------------------------------------------------------ login throttling
+
+def test_lock_after_max_failures_and_reset():
+    policy = ThrottlePolicy()
+    failures, locked = 0, None
+    for expected in (1, 2, 3, 4):
+        failures, locked = register_failure(failures=failures, now=NOW, policy=policy)
+        assert (failures, locked) == (expected, None)
+    failures, locked = register_failure(failures=failures, now=NOW, policy=policy)
+    assert (failures, locked) == (0, NOW + timedelta(minutes=15))
+    assert register_success() == (0, None)
+
+
+def test_custom_policy():
+    policy = ThrottlePolicy(max_failures=1, lockout=timedelta(hours=1))
+    assert register_failure(failures=0, now=NOW, policy=policy) == (0, NOW + timedelta(hours=1))
+
+
+def test_login_allowed_boundaries():
+    until = NOW + timedelta(minutes=15)
+    check_login_allowed(locked_until=None, now=NOW)
+    check_login_allowed(locked_until=until, now=until)  # the lock ends at its instant
+    with pytest.raises(AccountLocked) as e:
+        check_login_allowed(locked_until=until, now=until - timedelta(microseconds=1))
+    assert isinstance(e.value, TooManyAttempts)
+    assert e.value.code == "account_locked" and e.value.status == 429
+    assert e.value.params["until"] == "2026-03-02 01:15 UTC"
+
+
+def test_format_utc_converts():
+    assert rules.format_utc(datetime(2026, 3, 2, 9, 0, tzinfo=timezone(timedelta(hours=8)))) == "2026-03-02 01:00 UTC"
+
+
+def test_require_aware():
+    assert rules.require_aware(NOW, "x") is NOW
+    with pytest.raises(InvalidInput) as e:
+        rules.require_aware(datetime(2026, 1, 1), "deadline")
+    assert e.value.field == "deadline"
+
+
+# ------------------------------------------------------------------ roles
+
+def test_role_org_table_is_complete():
+    assert set(ROLE_ORG_KINDS) == set(Role)
+    assert ROLE_ORG_KINDS[Role.CUSTODIAN] == {OrgKind.PLATFORM, OrgKind.AGENCY}
+    assert ROLE_ORG_KINDS[Role.EXPERT] == {OrgKind.EMPLOYER}
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("kind", list(OrgKind))
+def test_check_role_org(role, kind):
+    if kind in ROLE_ORG_KINDS[role]:
+        check_role_org(role, kind)
+        check_role_org(str(role), str(kind))
+    else:
+        with pytest.raises(RoleOrgMismatch) as e:
+            check_role_org(role, kind)
+        assert e.value.code == "role_org_mismatch" and e.value.field == "role"
+
+
+def test_unknown_role_or_kind():
+    with pytest.raises(InvalidInput):
+        check_role_org("king", "platform")
+    with pytest.raises(InvalidInput):
+        check_role_org("admin", "castle")
