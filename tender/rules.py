@@ -394,25 +394,28 @@ ALLOWED_DOCUMENT_TYPES: dict[str, tuple[str, bytes]] = {
 MAX_FILENAME = 200
 
 
-def _has_control(text: str) -> bool:
-    return any(unicodedata.category(c).startswith("C") for c in text)
+def _unsafe(text: str) -> bool:
+    """Control, format (e.g. the right-to-left override), private-use or unassigned characters,
+    and line/paragraph separators."""
+    return any(unicodedata.category(c)[0] == "C" or unicodedata.category(c) in ("Zl", "Zp") for c in text)
 
 
 def safe_filename(name: str) -> str:
-    """A display name: directories stripped (``/`` and ``\\``), control and format characters
-    (including bidirectional overrides) removed, CJK kept, no leading dots, at most 200
-    characters with the extension kept; ``document`` when nothing is left."""
+    """A display name: directories stripped (``/`` and ``\\``), unsafe characters (see
+    ``_unsafe``) removed, CJK kept, no leading dots or surrounding spaces, at most 200
+    characters with the extension kept; ``document`` when nothing is left.  The result passes
+    the name checks of ``check_document``."""
     base = re.split(r"[\\/]", unicodedata.normalize("NFC", name or ""))[-1]
-    base = "".join(c for c in base if not _has_control(c)).strip().lstrip(".").strip() or "document"
+    base = re.sub(r"^[\s.]+|\s+$", "", "".join(c for c in base if not _unsafe(c)))
     if len(base) > MAX_FILENAME:
         stem, dot, ext = base.rpartition(".")
         base = stem[: MAX_FILENAME - len(ext) - 1] + dot + ext if dot and len(ext) <= 10 else base[:MAX_FILENAME]
-    return base
+    return base.rstrip() or "document"
 
 
 def check_document(filename: str, head: bytes) -> str:
     """The MIME type of an accepted document, checked on its name, extension and first bytes."""
-    if not filename or re.search(r"[\\/]", filename) or _has_control(filename) or len(filename) > 255:
+    if not filename or re.search(r"[\\/]", filename) or _unsafe(filename) or len(filename) > 255:
         raise InvalidFileName(N_("The file name must not contain directories or control characters."),
                               field="file")
     stem, dot, ext = filename.rpartition(".")

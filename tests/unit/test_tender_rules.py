@@ -1,7 +1,7 @@
 """tender.rules: settings, money, schedule, amendments, lifecycle, documents."""
 from __future__ import annotations
 
-import math
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -108,7 +108,6 @@ def test_settings_dict_round_trip():
     s = RuleSettings(min_issue_days=10, deposit_cap_percent=Decimal("1.5"), min_bids=5, accelerator=60)
     d = settings_to_dict(s)
     assert d["deposit_cap_percent"] == "1.5" and d["accelerator"] == 60
-    import json
     assert settings_from_dict(json.loads(json.dumps(d))) == s
 
 
@@ -222,7 +221,8 @@ def test_deposit_cap_rounds_down_to_the_fen():
 
 
 def test_deposit_cap_follows_settings():
-    check_deposit(estimate=Decimal("1000"), deposit=Decimal("50"), settings=RuleSettings(deposit_cap_percent=Decimal("5")))
+    check_deposit(estimate=Decimal("1000"), deposit=Decimal("50"),
+                  settings=RuleSettings(deposit_cap_percent=Decimal("5")))
     with pytest.raises(DepositOverCap):
         check_deposit(estimate=Decimal("1000"), deposit=Decimal("0.01"),
                       settings=RuleSettings(deposit_cap_percent=Decimal("0")))
@@ -292,7 +292,7 @@ def test_issue_counts_from_a_future_download_start():
         check_schedule(sched(start=start, end=start + 5 * DAY, deadline=NOW + 20 * DAY + DAY), now=NOW,
                        settings=LEGAL)
     with pytest.raises(DownloadWindowTooShort):
-        check_schedule(sched(start=start, end=NOW + 6 * DAY), now=NOW, settings=LEGAL)
+        check_schedule(sched(start=start, end=NOW + 6 * DAY, deadline=start + 20 * DAY), now=NOW, settings=LEGAL)
 
 
 def test_issue_counts_from_now_when_download_started_earlier():
@@ -639,6 +639,4 @@ def test_safe_filename_is_always_safe(name):
     assert 0 < len(safe) <= 200
     assert "/" not in safe and "\\" not in safe and not safe.startswith(".")
     assert safe == safe.strip()
-    if safe.rpartition(".")[0]:
-        check_document(safe, PDF) if safe.lower().endswith(".pdf") else None
-    assert not math.isnan(len(safe))
+    assert check_document(safe + ".pdf", PDF) == "application/pdf"  # a safe name passes the name checks
