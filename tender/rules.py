@@ -428,3 +428,16 @@ def check_document(filename: str, head: bytes) -> str:
     if not head.startswith(magic):
         raise UnsupportedFileType(field="file")
     return mime
+
+
+# ---------------------------------------------------------------- settings that depart from the law's defaults
+
+def departures_from_defaults(s: RuleSettings) -> list[str]:
+    """Names of the settings looser than the legal default (shorter periods, a higher deposit cap,
+    fewer bids): allowed per tender, but shown to everyone on the tender page and recorded at publication."""
+    legal = RuleSettings()
+    out = [name for name in ("min_issue_days", "min_download_days", "amendment_notice_days", "min_bids")
+           if getattr(s, name) < getattr(legal, name)]
+    if s.deposit_cap_percent > legal.deposit_cap_percent:
+        out.append("deposit_cap_percent")
+    return out

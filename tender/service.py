@@ -56,7 +56,10 @@ class TenderInput:
     qualification: str = ""
     evaluation_method: str = "comprehensive"
     lots: tuple[LotInput, ...] = ()
-    min_bids: int = 3
+    settings: dict[str, Any] = field(default_factory=dict)  # overrides of the legal defaults
+
+
+SETTING_FIELDS = ("min_issue_days", "min_download_days", "amendment_notice_days", "deposit_cap_percent", "min_bids")
 
 
 def _text(data: Mapping[str, Any], name: str, *, max_len: int, required: bool = True) -> str:
@@ -117,10 +120,15 @@ def parse_tender_input(data: Mapping[str, Any], *, tz: ZoneInfo) -> TenderInput:
     else:
         estimate = rules.parse_money(estimate_text, field="estimated_price")
     deposit_text = str(data.get("deposit") or "0").strip()
-    try:
-        min_bids = int(str(data.get("min_bids") or 3))
-    except ValueError:
-        raise InvalidInput(N_("Enter a whole number."), field="min_bids") from None
+    overrides: dict[str, Any] = {}
+    for name in SETTING_FIELDS:
+        text = str(data.get(name) if data.get(name) is not None else "").strip()
+        if not text:
+            continue
+        try:
+            overrides[name] = Decimal(text) if name == "deposit_cap_percent" else int(text)
+        except (ValueError, ArithmeticError):
+            raise InvalidInput(N_("Enter a number."), field=name) from None
     return TenderInput(
         title=_text(data, "title", max_len=200),
         project_code=_text(data, "project_code", max_len=40, required=False),
@@ -136,7 +144,7 @@ def parse_tender_input(data: Mapping[str, Any], *, tz: ZoneInfo) -> TenderInput:
         download_end=_when(data, "download_end", tz),
         deadline=_when(data, "deadline", tz),
         lots=tuple(lots),
-        min_bids=min_bids,
+        settings=overrides,
     )
 
 
@@ -216,8 +224,7 @@ def create_tender(session: Session, *, actor: Actor, data: TenderInput, now: dat
                   accelerator: int = 1) -> Tender:
     if actor.role != "agency" or actor.organisation_id is None:
         raise PermissionDenied()
-    settings = rules.RuleSettings(min_bids=data.min_bids, accelerator=accelerator)
-    rules.check_settings(settings)
+    settings = rules.settings_from_dict({**data.settings, "accelerator": accelerator})
     code = data.project_code or _next_project_code(session, now)
     if not PROJECT_CODE.match(code):
         raise InvalidInput(N_("Project codes are 3–40 letters, digits, dots, dashes or underscores."),
@@ -237,11 +244,8 @@ def create_tender(session: Session, *, actor: Actor, data: TenderInput, now: dat
 def update_tender(session: Session, *, actor: Actor, tender_id: int, data: TenderInput, now: datetime) -> Tender:
     t = _owned(session, actor, tender_id)
     rules.check_can_edit(facts(t), now)
-    settings = settings_of(t)
-    if data.min_bids != settings.min_bids:
-        settings = rules.settings_from_dict({**rules.settings_to_dict(settings), "min_bids": data.min_bids})
-        rules.check_settings(settings)
-        t.settings = json.dumps(rules.settings_to_dict(settings))
+    settings = rules.settings_from_dict({**data.settings, "accelerator": settings_of(t).accelerator})
+    t.settings = json.dumps(rules.settings_to_dict(settings))
     if data.project_code and data.project_code != t.project_code:
         raise InvalidInput(N_("The project code cannot be changed."), field="project_code")
     _apply(t, data, settings)
@@ -266,7 +270,8 @@ def publish_tender(session: Session, *, actor: Actor, tender_id: int, now: datet
     t.published_at = now
     record(session, actor=actor, action="tender.published", object_type="tender", object_id=t.id, now=now,
            tender_id=t.id, payload={**_summary(t), "documents": [[d.filename, d.sha256] for d in t.documents],
-                                    "settings": rules.settings_to_dict(settings)})
+                                    "settings": rules.settings_to_dict(settings),
+                                    "departures_from_defaults": rules.departures_from_defaults(settings)})
     return t
 
 
@@ -534,6 +539,8 @@ def public_dict(t: Tender, now: datetime, *, detail: bool = False) -> dict[str, 
         out.update({
             "description": t.description, "qualification": t.qualification,
             "evaluation_method": t.evaluation_method, "cancel_reason": t.cancel_reason or None,
+            "rules": {**rules.settings_to_dict(settings_of(t)),
+                      "departures_from_defaults": rules.departures_from_defaults(settings_of(t))},
             "lots": [{"number": lot.number, "name": lot.name,
                       "estimated_price": str(rules.from_fen(lot.estimated_price_fen))} for lot in t.lots],
             "documents": [{"id": d.id, "filename": d.filename, "content_type": d.content_type, "size": d.size,

@@ -13,6 +13,14 @@ from tender import rules, service
 from tender.models import Tender
 
 bp = Blueprint("tender", __name__)
+
+
+@bp.app_template_filter("setting_label")
+def setting_label(name: str) -> str:
+    return {"min_issue_days": _("days from documents to deadline"),
+            "min_download_days": _("days the documents are available"),
+            "amendment_notice_days": _("days of notice for amendments"),
+            "deposit_cap_percent": _("deposit cap"), "min_bids": _("minimum number of bids")}.get(name, name)
 PER_PAGE = 20
 
 
@@ -58,8 +66,9 @@ def feed():
 def _detail_context(tender: Tender, **extra):
     s, t, who = db(), now(), actor()
     owner = who.role == "agency" and who.organisation_id == tender.agency_id
+    settings = service.settings_of(tender)
     return dict(tender=tender, now=t, state=service.status(tender, t), owner=owner,
-                settings=service.settings_of(tender), downloads=service.downloads_for(s, who, tender, t),
+                settings=settings, departures=rules.departures_from_defaults(settings), downloads=service.downloads_for(s, who, tender, t),
                 downloaded=who.role == "bidder" and service.has_downloaded(
                     s, organisation_id=who.organisation_id, tender_id=tender.id),
                 unanswered=[q for q in tender.questions if q.answer is None] if owner else [],
@@ -127,7 +136,9 @@ def _prefill(tender: Tender) -> dict[str, str]:
     data.update(estimated_price=str(rules.from_fen(tender.estimated_price_fen)),
                 deposit=str(rules.from_fen(tender.deposit_fen)),
                 download_start=local_input(tender.download_start), download_end=local_input(tender.download_end),
-                deadline=local_input(tender.deadline), min_bids=str(service.settings_of(tender).min_bids))
+                deadline=local_input(tender.deadline))
+    settings = rules.settings_to_dict(service.settings_of(tender))
+    data.update({name: str(settings[name]) for name in service.SETTING_FIELDS})
     if len(tender.lots) > 1:
         for lot in tender.lots:
             data[f"lot_name_{lot.number}"] = lot.name
@@ -139,7 +150,9 @@ def _prefill(tender: Tender) -> dict[str, str]:
 @permission("agency")
 def new_tender():
     if request.method == "GET":
-        return _form_page(None, {"regime": "works", "category": "works", "min_bids": "3"}, {})
+        defaults = rules.settings_to_dict(rules.RuleSettings())
+        return _form_page(None, {"regime": "works", "category": "works",
+                                 **{name: str(defaults[name]) for name in service.SETTING_FIELDS}}, {})
     try:
         data = service.parse_tender_input(request.form, tz=platform_tz())
         with transaction() as s:

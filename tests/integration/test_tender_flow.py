@@ -169,3 +169,27 @@ def test_public_list_filters_pagination_and_feed(client, make, clock):
     import xml.dom.minidom
 
     xml.dom.minidom.parseString(feed.data)  # well-formed
+
+
+def test_rule_settings_per_tender_and_departures_shown(client, make, clock, session):
+    make.user("agency", username="agent")
+    login(client, "agent")
+    now = clock.now()
+    data = form_for(clock, min_issue_days="10", min_bids="2",
+                    deadline=_local(now + timedelta(days=12)))  # legal only because of the setting
+    resp = client.post("/agency/tenders/new", data=data)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    tid = int(resp.headers["Location"].rstrip("/").split("/")[-1])
+    client.post(f"/agency/tenders/{tid}/documents", data={"file": (io.BytesIO(pdf_bytes()), "a.pdf")},
+                content_type="multipart/form-data")
+    client.post(f"/agency/tenders/{tid}/publish")
+    public = client.application.test_client().get(f"/api/v1/tenders/{tid}").json
+    assert public["status"] == "published"
+    assert public["rules"]["min_issue_days"] == 10 and public["rules"]["min_bids"] == 2
+    assert public["rules"]["departures_from_defaults"] == ["min_issue_days", "min_bids"]
+    page = client.application.test_client().get(f"/tenders/{tid}?lang=en").get_data(as_text=True)
+    assert 'data-testid="departures"' in page and "minimum number of bids" in page
+    published = [e for e in events_for(session, tender_id=tid) if e.action == "tender.published"][0]
+    assert '"departures_from_defaults": ["min_issue_days", "min_bids"]' in published.payload
+    bad = client.post("/agency/tenders/new", data=form_for(clock, min_bids="zero"))
+    assert bad.status_code == 400 and "number" in bad.get_data(as_text=True).lower()
