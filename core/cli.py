@@ -60,6 +60,41 @@ def db_current() -> None:
     click.echo(current(current_app.extensions["sunbid"].settings.database_url) or "(empty)")
 
 
+@main.command("create-admin")
+@click.option("--username", required=True)
+@click.option("--name", "display_name", required=True, help="the administrator's full name")
+@click.option("--centre", required=True, help="the trading centre's name (created when missing)")
+@click.password_option(help="prompted for when not given")
+@with_appcontext
+def create_admin(username: str, display_name: str, centre: str, password: str) -> None:
+    """Create the first administrator (and the trading centre organisation)."""
+    from flask import current_app
+    from sqlalchemy import select
+
+    from core import service
+    from core.actor import Actor
+    from core.db import unit_of_work
+    from core.errors import DomainError
+    from core.models import Organisation
+
+    platform = current_app.extensions["sunbid"]
+    installer = Actor.system("install")
+    with platform.sessions() as session:
+        try:
+            with unit_of_work(session):
+                org = session.scalar(select(Organisation).where(Organisation.kind == "platform",
+                                                                Organisation.name == centre))
+                if org is None:
+                    org = service.create_organisation(session, actor=installer, kind="platform", name=centre,
+                                                      now=platform.clock.now())
+                service.create_user(session, actor=installer, username=username, display_name=display_name,
+                                    password=password, role="admin", organisation_id=org.id,
+                                    now=platform.clock.now())
+        except DomainError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"Administrator {username} created.")
+
+
 @main.command("serve")
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

@@ -76,3 +76,24 @@ def test_db_upgrade_command(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert current(url) is not None
+
+
+def test_create_admin_command(tmp_path, monkeypatch):
+    from core.cli import main
+    from core.db import make_engine, make_sessionmaker
+
+    url = f"sqlite:///{tmp_path / 'admin.db'}"
+    monkeypatch.setenv("SUNBID_DATABASE_URL", url)
+    monkeypatch.setenv("SUNBID_DATA_DIR", str(tmp_path))
+    assert CliRunner().invoke(main, ["db", "upgrade"]).exit_code == 0
+    args = ["create-admin", "--username", "root", "--name", "管理员", "--centre", "滨海市公共资源交易中心"]
+    weak = CliRunner().invoke(main, [*args, "--password", "short"])
+    assert weak.exit_code != 0 and "10 characters" in weak.output
+    ok = CliRunner().invoke(main, [*args, "--password", "Strong-Admin-2026"])
+    assert ok.exit_code == 0, ok.output
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s:
+        user = s.scalar(select(User).where(User.username == "root"))
+        assert user.role == "admin" and user.organisation.kind == "platform"
+        assert verify(s) == 2
+    engine.dispose()
