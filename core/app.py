@@ -118,7 +118,9 @@ def _login_manager(app: Flask) -> None:
     lm = LoginManager(app)
     lm.login_view = "core.login"
     lm.login_message = None  # type: ignore[assignment]
-    lm.session_protection = "strong"
+    # "basic" (Flask-Login's default): "strong" rewrites every anonymous session cookie on each request,
+    # so parallel requests (a favicon, a second tab) could drop the CSRF token from the session.
+    lm.session_protection = "basic"
 
     @lm.user_loader
     def _load(user_id: str):

@@ -97,7 +97,9 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(database_url="sqlite://", data_dir=tmp_path / "data", testing=True, upload_limit_mb=2)
+    # English by default so assertions read plainly; Chinese is asked for explicitly (?lang=zh_CN).
+    return Settings(database_url="sqlite://", data_dir=tmp_path / "data", testing=True, upload_limit_mb=2,
+                    default_locale="en")
 
 
 @pytest.fixture
