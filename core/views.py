@@ -43,7 +43,10 @@ def login():
             result = service.login(s, username=form.username.data, password=form.password.data,
                                    address=client_address(), now=now())
         if result.user is not None:
-            session.clear()
+            lang = session.get("lang")
+            session.clear()  # a fresh session for the logged-in user (no fixation)
+            if lang:
+                session["lang"] = lang
             login_user(result.user)
             return redirect(_safe_next(request.args.get("next")))
         flash(result.error.to_dict(_)["message"], "danger")
@@ -55,8 +58,11 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @permission()
 def logout():
+    lang = session.get("lang")
     logout_user()
     session.clear()
+    if lang:
+        session["lang"] = lang
     flash(_("You have logged out."), "info")
     return redirect(url_for("tender.home"))
 

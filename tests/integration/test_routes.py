@@ -34,3 +34,13 @@ def test_sandbox_banner_on_every_page(settings, clock, connection):
                      session_options={"join_transaction_mode": "create_savepoint"})
     body = app.test_client().get("/tenders").get_data(as_text=True)
     assert 'data-testid="sandbox-banner"' in body
+
+
+def test_chosen_language_survives_login_and_logout(client, make):
+    make.user("agency", username="agent")
+    client.get("/lang/zh_CN")
+    client.post("/login", data={"username": "agent", "password": "Correct-Horse-42"})
+    page = client.get("/").get_data(as_text=True)
+    assert "我的招标项目" in page and "退出" in page  # logged in, still in Chinese
+    client.post("/logout")
+    assert "最新公告" in client.get("/").get_data(as_text=True)
