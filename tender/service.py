@@ -282,11 +282,7 @@ def amend_tender(session: Session, *, actor: Actor, tender_id: int, text: str, n
     (招标投标法 art. 23, 实施条例 art. 21).  The download window is extended with it."""
     t = _owned(session, actor, tender_id)
     rules.check_can_amend(facts(t), now)
-    text = (text or "").strip()
-    if not text:
-        raise InvalidInput(N_("This field is required."), field="text")
-    if len(text) > 20000:
-        raise InvalidInput(N_("At most %(n)s characters."), field="text", n=20000)
+    text = _text({"text": text}, "text", max_len=20000)
     settings = settings_of(t)
     new_deadline = rules.amended_deadline(now=now, deadline=t.deadline, requested_deadline=requested_deadline,
                                           settings=settings)
@@ -418,11 +414,7 @@ def ask_question(session: Session, *, actor: Actor, tender_id: int, text: str, n
         raise PermissionDenied(N_("Only bidders can ask questions."))
     t = get_tender(session, actor, tender_id)
     rules.check_can_ask(facts(t), now)
-    text = (text or "").strip()
-    if not text:
-        raise InvalidInput(N_("This field is required."), field="text")
-    if len(text) > 5000:
-        raise InvalidInput(N_("At most %(n)s characters."), field="text", n=5000)
+    text = _text({"text": text}, "text", max_len=5000)
     q = Question(tender_id=t.id, asker_org_id=actor.organisation_id, asker_user_id=actor.user_id, text=text,
                  asked_at=now)
     session.add(q)
@@ -441,11 +433,7 @@ def answer_question(session: Session, *, actor: Actor, tender_id: int, question_
         raise NotFound()
     if q.answer is not None:
         raise Conflict(N_("This question has already been answered."))
-    answer = (answer or "").strip()
-    if not answer:
-        raise InvalidInput(N_("This field is required."), field="answer")
-    if len(answer) > 20000:
-        raise InvalidInput(N_("At most %(n)s characters."), field="answer", n=20000)
+    answer = _text({"answer": answer}, "answer", max_len=20000)
     q.answer, q.answered_at, q.answered_by = answer, now, actor.user_id
     record(session, actor=actor, action="question.answered", object_type="question", object_id=q.id, now=now,
            tender_id=t.id, payload={"answer": answer})
