@@ -7,6 +7,7 @@ are gapless and follow commit order.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -15,7 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audit.models import AuditEntry, AuditHead
+from audit import merkle, notes
+from audit.models import AuditCheckpoint, AuditEntry, AuditHead, AuditNode
 from audit.rules import GENESIS, Entry, jsonable, verify_chain
 from core.actor import Actor
 
@@ -31,16 +33,59 @@ def record(session: Session, *, actor: Actor, action: str, object_type: str, obj
     entry = Entry(seq=head.seq + 1, at=now, actor_id=actor.user_id, actor=actor.name, role=actor.role,
                   address=actor.address, action=action, object_type=object_type, object_id=str(object_id),
                   payload=dict(payload or {}), prev_hash=head.hash)
-    digest = entry.hash()
+    encoded = entry.encode()
+    digest = hashlib.sha256(encoded).hexdigest()
     row = AuditEntry(seq=entry.seq, at=now, actor_id=actor.user_id, actor=actor.name, role=actor.role,
                      address=actor.address, action=action, object_type=object_type,
                      object_id=str(object_id), tender_id=tender_id,
                      payload=json.dumps(jsonable(entry.payload), ensure_ascii=False, sort_keys=True),
-                     prev_hash=head.hash, hash=digest)
+                     prev_hash=head.hash, hash=digest, leaf_hash=merkle.leaf_hash(encoded).hex())
     head.seq, head.hash = entry.seq, digest
     session.add(row)
     session.flush()
+    _store_completed_subtrees(session, entry.seq)
     return row
+
+
+class TreeSource:
+    """Perfect-subtree hashes of the log, read from the database (leaves from audit_entry,
+    larger subtrees from audit_node); what audit.merkle's proof functions need, O(log n) reads each."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.cache: dict[tuple[int, int], bytes] = {}
+
+    def subtree(self, start: int, size: int) -> bytes:
+        key = (start, size)
+        if key not in self.cache:
+            if size == 1:
+                value = self.session.scalar(select(AuditEntry.leaf_hash).where(AuditEntry.seq == start + 1))
+            else:
+                value = self.session.scalar(select(AuditNode.hash).where(AuditNode.start == start,
+                                                                         AuditNode.size == size))
+            if value is None:
+                raise LookupError(f"missing Merkle subtree [{start}, {start + size})")
+            self.cache[key] = bytes.fromhex(value)
+        return self.cache[key]
+
+
+def _store_completed_subtrees(session: Session, tree_size: int) -> None:
+    source = TreeSource(session)
+    for start, size in merkle.perfect_subtrees_completed(tree_size):  # smallest first
+        half = size // 2
+        digest = merkle.node_hash(source.subtree(start, half), source.subtree(start + half, half))
+        source.cache[(start, size)] = digest
+        session.add(AuditNode(start=start, size=size, hash=digest.hex()))
+    session.flush()
+
+
+def tree_size(session: Session) -> int:
+    head = session.get(AuditHead, 1)
+    return head.seq if head else 0
+
+
+def root_at(session: Session, size: int) -> bytes:
+    return merkle.root_at(TreeSource(session), size)
 
 
 def to_entry(row: AuditEntry) -> Entry:
@@ -68,3 +113,48 @@ def verify(session: Session) -> int:
 def events_for(session: Session, *, tender_id: int) -> list[AuditEntry]:
     return list(session.execute(select(AuditEntry).where(AuditEntry.tender_id == tender_id)
                                 .order_by(AuditEntry.seq)).scalars())
+
+
+# ---------------------------------------------------------------- checkpoints
+
+KEY_ACTIONS = frozenset({"tender.published", "tender.cancelled", "bid.opened", "opening.completed",
+                         "experts.drawn", "award.issued"})
+
+
+def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
+    return session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc(),
+                                                           AuditCheckpoint.id.desc()).limit(1))
+
+
+def issue_checkpoint(session: Session, *, signer: notes.Signer, origin: str, now: datetime,
+                     reason: str) -> AuditCheckpoint:
+    """Sign the log as it stands (C2SP tlog-checkpoint in a signed note) and keep it."""
+    size = tree_size(session)
+    root = root_at(session, size)
+    note = notes.sign_checkpoint(notes.Checkpoint(origin=origin, size=size, root=root), signer)
+    cp = AuditCheckpoint(size=size, root=root.hex(), note=note, reason=reason, created_at=now)
+    session.add(cp)
+    session.flush()
+    return cp
+
+
+def checkpoint_if_due(session: Session, *, signer: notes.Signer, origin: str, now: datetime,
+                      every_entries: int, every_seconds: int) -> AuditCheckpoint | None:
+    """A new checkpoint when entries arrived since the last one and: a key act is among them,
+    or ``every_entries`` have accumulated, or the last one is ``every_seconds`` old."""
+    last = latest_checkpoint(session)
+    size = tree_size(session)
+    done = last.size if last else 0
+    if size == done:
+        return None
+    key_act = session.scalar(select(AuditEntry.action).where(AuditEntry.seq > done,
+                                                             AuditEntry.action.in_(KEY_ACTIONS)).limit(1))
+    if key_act is not None:
+        reason = key_act
+    elif size - done >= every_entries:
+        reason = "entries"
+    elif last is None or (now - last.created_at).total_seconds() >= every_seconds:
+        reason = "time"
+    else:
+        return None
+    return issue_checkpoint(session, signer=signer, origin=origin, now=now, reason=reason)

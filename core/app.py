@@ -30,6 +30,16 @@ class Platform:
         self.sessions = make_sessionmaker(bind if bind is not None else self.engine, **(session_options or {}))
         self.clock = clock or Clock()
         self.blobs = BlobStore(settings.data_dir)
+        self._signer = None
+
+    @property
+    def signer(self):
+        """The platform's Ed25519 signer (audit checkpoints, receipts), loaded or made on first use."""
+        if self._signer is None:
+            from audit.keys import load_or_create
+
+            self._signer = load_or_create(self.settings.key_file, self.settings.log_origin)
+        return self._signer
 
 
 def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, clock: Clock | None = None,
@@ -70,6 +80,8 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
     i18n.register_filters(app)
     _error_handlers(app)
 
+    from audit.api import bp as audit_api
+    from audit.api import text_bp as audit_text
     from core.api import bp as core_api
     from core.views import bp as core_views
     from tender.api import bp as tender_api
@@ -80,9 +92,9 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
 
     register_seeder("tenders", seed_tenders)
 
-    for bp in (core_views, core_api, tender_views, tender_api):
+    for bp in (core_views, core_api, tender_views, tender_api, audit_api, audit_text):
         app.register_blueprint(bp)
-    for bp in (core_api, tender_api):
+    for bp in (core_api, tender_api, audit_api):
         csrf.exempt(bp)  # the API authenticates by bearer token only, never by cookie (core.web.acting_user)
 
     from core.forms import ORG_KIND_LABELS, ROLE_LABELS
@@ -93,6 +105,23 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
                 "current_locale": i18n.current_locale(), "locales": config_mod.LOCALES,
                 "role_labels": ROLE_LABELS, "role_label": lambda r: ROLE_LABELS.get(r, r),
                 "org_kind_label": lambda k: ORG_KIND_LABELS.get(k, k)}
+
+    @app.after_request
+    def _checkpoint(resp):
+        # Side effect after the operation committed: sign a checkpoint when one is due (key act, count, time).
+        if request.method == "POST" and resp.status_code < 400:
+            from audit.service import checkpoint_if_due
+            from core.db import unit_of_work
+
+            platform = app.extensions["sunbid"]
+            try:
+                with platform.sessions() as s, unit_of_work(s):
+                    checkpoint_if_due(s, signer=platform.signer, origin=settings.log_origin,
+                                      now=platform.clock.now(), every_entries=settings.checkpoint_every,
+                                      every_seconds=settings.checkpoint_seconds)
+            except Exception:  # never fail the request that already succeeded; the next one retries
+                app.logger.exception("checkpoint not issued")
+        return resp
 
     @app.after_request
     def _headers(resp):

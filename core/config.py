@@ -10,6 +10,10 @@
 | SUNBID_SANDBOX | 0 | sandbox mode: legal periods divided by SUNBID_SANDBOX_FACTOR |
 | SUNBID_SANDBOX_FACTOR | 1440 | accelerator in sandbox mode (1440: a day lasts a minute) |
 | SUNBID_DEFAULT_LOCALE | zh_CN | language when the visitor has chosen none |
+| SUNBID_LOG_ORIGIN | sunbid.localhost/audit | the audit log's name in its signed checkpoints (C2SP origin) |
+| SUNBID_PLATFORM_KEY_FILE | <data dir>/keys/platform.skey | the platform's Ed25519 signing key (made on first use) |
+| SUNBID_CHECKPOINT_EVERY | 256 | a checkpoint at least every this many entries … |
+| SUNBID_CHECKPOINT_SECONDS | 300 | … or this many seconds, and at every key act |
 """
 from __future__ import annotations
 
@@ -40,12 +44,20 @@ class Settings:
     sandbox: bool = False
     sandbox_factor: int = 1440
     default_locale: str = "zh_CN"
+    log_origin: str = "sunbid.localhost/audit"
+    platform_key_file: Path | None = None
+    checkpoint_every: int = 256
+    checkpoint_seconds: int = 300
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def accelerator(self) -> int:
         return self.sandbox_factor if self.sandbox else 1
+
+    @property
+    def key_file(self) -> Path:
+        return self.platform_key_file or self.data_dir / "keys" / "platform.skey"
 
     @property
     def uses_dev_secret(self) -> bool:
@@ -62,6 +74,10 @@ class Settings:
             raise ConfigError("SUNBID_SANDBOX_FACTOR must be a whole number ≥ 1.")
         if self.upload_limit_mb < 1:
             raise ConfigError("SUNBID_UPLOAD_LIMIT_MB must be ≥ 1.")
+        if not self.log_origin or any(c.isspace() or c == "+" for c in self.log_origin):
+            raise ConfigError("SUNBID_LOG_ORIGIN must be non-empty, without spaces or '+'.")
+        if self.checkpoint_every < 1 or self.checkpoint_seconds < 1:
+            raise ConfigError("SUNBID_CHECKPOINT_EVERY and SUNBID_CHECKPOINT_SECONDS must be ≥ 1.")
         if self.default_locale not in LOCALES:
             raise ConfigError(f"SUNBID_DEFAULT_LOCALE must be one of {', '.join(LOCALES)}.")
 
@@ -80,6 +96,8 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
     try:
         upload = int(env.get("SUNBID_UPLOAD_LIMIT_MB", "50"))
         factor = int(env.get("SUNBID_SANDBOX_FACTOR", "1440"))
+        every = int(env.get("SUNBID_CHECKPOINT_EVERY", "256"))
+        seconds = int(env.get("SUNBID_CHECKPOINT_SECONDS", "300"))
     except ValueError as exc:
         raise ConfigError(f"Invalid number in configuration: {exc}") from exc
     s = Settings(
@@ -91,6 +109,10 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         sandbox=_bool(env.get("SUNBID_SANDBOX")),
         sandbox_factor=factor,
         default_locale=env.get("SUNBID_DEFAULT_LOCALE", "zh_CN"),
+        log_origin=env.get("SUNBID_LOG_ORIGIN", "sunbid.localhost/audit"),
+        platform_key_file=Path(env["SUNBID_PLATFORM_KEY_FILE"]) if env.get("SUNBID_PLATFORM_KEY_FILE") else None,
+        checkpoint_every=every,
+        checkpoint_seconds=seconds,
     )
     s.check()
     return s

@@ -1,8 +1,8 @@
-"""Foundation: accounts, tenders, documents, questions, audit log.
+"""Foundation: accounts, tenders, documents, questions, audit log with Merkle nodes and checkpoints.
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 06:46:29.640671
+Create Date: 2026-11-22 07:38:12.195261
 
 """
 from typing import Sequence, Union
@@ -20,6 +20,18 @@ depends_on: Union[str, Sequence[str], None] = None
 
 def upgrade() -> None:
     """Upgrade schema."""
+    op.create_table('audit_checkpoint',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('size', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('root', sa.String(length=64), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('reason', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_checkpoint'))
+    )
+    with op.batch_alter_table('audit_checkpoint', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_checkpoint_size'), ['size'], unique=False)
+
     op.create_table('audit_entry',
     sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
@@ -34,6 +46,7 @@ def upgrade() -> None:
     sa.Column('payload', sa.Text(), nullable=False),
     sa.Column('prev_hash', sa.String(length=64), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.Column('leaf_hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_entry')),
     sa.UniqueConstraint('hash', name=op.f('uq_audit_entry_hash'))
     )
@@ -49,6 +62,12 @@ def upgrade() -> None:
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_head'))
     )
+    op.create_table('audit_node',
+    sa.Column('start', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
+    sa.Column('size', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('start', 'size', name=op.f('pk_audit_node'))
+    )
     op.create_table('core_organisation',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
@@ -62,6 +81,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('core_organisation', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_core_organisation_kind'), ['kind'], unique=False)
+
+    op.create_table('audit_cosignature',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('checkpoint_id', sa.Integer(), nullable=False),
+    sa.Column('witness', sa.String(length=200), nullable=False),
+    sa.Column('timestamp', sa.BigInteger(), nullable=False),
+    sa.Column('line', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['checkpoint_id'], ['audit_checkpoint.id'], name=op.f('fk_audit_cosignature_checkpoint_id_audit_checkpoint')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_cosignature')),
+    sa.UniqueConstraint('checkpoint_id', 'witness', name=op.f('uq_audit_cosignature_checkpoint_id_witness'))
+    )
+    with op.batch_alter_table('audit_cosignature', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_cosignature_checkpoint_id'), ['checkpoint_id'], unique=False)
 
     op.create_table('core_user',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -218,7 +251,9 @@ def upgrade() -> None:
     with op.batch_alter_table('tender_download', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tender_download_organisation_id'), ['organisation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tender_download_tender_id'), ['tender_id'], unique=False)
-
+    # The single head row exists from the start, so every append locks it (SELECT … FOR UPDATE) and
+    # concurrent first appends cannot race to create it.
+    op.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')")
 
 
 def downgrade() -> None:
@@ -261,10 +296,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_core_user_organisation_id'))
 
     op.drop_table('core_user')
+    with op.batch_alter_table('audit_cosignature', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_cosignature_checkpoint_id'))
+
+    op.drop_table('audit_cosignature')
     with op.batch_alter_table('core_organisation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_core_organisation_kind'))
 
     op.drop_table('core_organisation')
+    op.drop_table('audit_node')
     op.drop_table('audit_head')
     with op.batch_alter_table('audit_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_entry_tender_id'))
@@ -273,3 +313,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_audit_entry_action'))
 
     op.drop_table('audit_entry')
+    with op.batch_alter_table('audit_checkpoint', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_checkpoint_size'))
+
+    op.drop_table('audit_checkpoint')

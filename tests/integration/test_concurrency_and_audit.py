@@ -42,7 +42,9 @@ def test_concurrent_publications_publish_once_on_postgresql(engines, tmp_path_fa
     with sessions() as s:
         with unit_of_work(s):
             s.execute(text("TRUNCATE tender_download, tender_question, tender_document, tender_amendment, tender_lot, "
-                           "tender_tender, core_api_token, core_user, core_organisation, audit_entry, audit_head"))
+                           "tender_tender, core_api_token, core_user, core_organisation, audit_cosignature, "
+                           "audit_checkpoint, audit_node, audit_entry, audit_head"))
+            s.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
         from core.clock import FrozenClock
 
         class _App:  # the factory only needs the blob store
@@ -75,5 +77,6 @@ def test_concurrent_publications_publish_once_on_postgresql(engines, tmp_path_fa
         assert verify(s) == s.scalar(select(func.count()).select_from(AuditEntry))
         with unit_of_work(s):  # leave the shared test database as the other tests expect it
             s.execute(text("TRUNCATE tender_download, tender_question, tender_document, tender_amendment, "
-                           "tender_lot, tender_tender, core_api_token, core_user, core_organisation, audit_entry, "
-                           "audit_head"))
+                           "tender_lot, tender_tender, core_api_token, core_user, core_organisation, "
+                           "audit_cosignature, audit_checkpoint, audit_node, audit_entry, audit_head"))
+            s.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})

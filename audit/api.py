@@ -1,0 +1,131 @@
+"""The audit log's public interface: verifier key, checkpoints, proofs, entries.
+
+Everything here is readable without login so that outsiders can build their own verifiers;
+entry payloads are for supervisors only (everyone else gets the hashes).
+"""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import func, select
+
+from audit import merkle, service
+from audit.models import AuditCheckpoint, AuditCosignature, AuditEntry
+from core.errors import N_, InvalidInput
+from core.web import acting_user, db, now, platform, public, transaction
+
+bp = Blueprint("audit_api", __name__, url_prefix="/api/v1/audit")
+text_bp = Blueprint("audit_text", __name__, url_prefix="/audit")
+MAX_ENTRIES = 1000
+
+
+def _int(name: str, *, minimum: int = 0, default: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        if default is not None:
+            return default
+        raise InvalidInput(N_("The parameter %(name)s is required."), field=name, name=name)
+    if not raw.isdigit() or len(raw) > 18:
+        raise InvalidInput(N_("The parameter %(name)s must be a whole number."), field=name, name=name)
+    value = int(raw)
+    if value < minimum:
+        raise InvalidInput(N_("The parameter %(name)s must be at least %(min)s."), field=name, name=name,
+                           min=minimum)
+    return value
+
+
+def _size_within_log(size: int, field: str) -> None:
+    current = service.tree_size(db())
+    if size > current:
+        raise InvalidInput(N_("The log has only %(size)s entries."), field=field, size=current)
+
+
+@text_bp.get("/vkey")
+@public
+def vkey():
+    return Response(platform().signer.vkey() + "\n", mimetype="text/plain")
+
+
+@text_bp.get("/checkpoint")
+@public
+def checkpoint():
+    settings = platform().settings
+    with transaction() as s:
+        service.checkpoint_if_due(s, signer=platform().signer, origin=settings.log_origin, now=now(),
+                                  every_entries=settings.checkpoint_every, every_seconds=settings.checkpoint_seconds)
+        latest = service.latest_checkpoint(s)
+        if latest is None:  # an empty log still has a signed checkpoint
+            latest = service.issue_checkpoint(s, signer=platform().signer, origin=settings.log_origin, now=now(),
+                                              reason="empty")
+        body = latest.note
+    return Response(body, mimetype="text/plain")
+
+
+@bp.get("/checkpoints")
+@public
+def checkpoints():
+    page = _int("page", minimum=1, default=1)
+    per_page = min(_int("per_page", minimum=1, default=50), 200)
+    s = db()
+    total = s.scalar(select(func.count()).select_from(AuditCheckpoint)) or 0
+    rows = s.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc())
+                     .limit(per_page).offset((page - 1) * per_page)).all()
+    cosigs: dict[int, list[AuditCosignature]] = {}
+    if rows:
+        for c in s.scalars(select(AuditCosignature).where(AuditCosignature.checkpoint_id.in_([r.id for r in rows]))):
+            cosigs.setdefault(c.checkpoint_id, []).append(c)
+    return jsonify(
+        items=[{"id": r.id, "tree_size": r.size, "root": r.root, "reason": r.reason,
+                "created_at": r.created_at.isoformat(), "note": r.note,
+                "cosignatures": [{"witness": c.witness, "timestamp": c.timestamp, "line": c.line}
+                                 for c in cosigs.get(r.id, [])]} for r in rows],
+        page=page, per_page=per_page, total=total, pages=max((total + per_page - 1) // per_page, 1))
+
+
+@bp.get("/proof/inclusion")
+@public
+def inclusion():
+    index, size = _int("index"), _int("size", minimum=1)
+    if index >= size:
+        raise InvalidInput(N_("The index must be smaller than the tree size."), field="index")
+    _size_within_log(size, "size")
+    source = service.TreeSource(db())
+    return jsonify(index=index, tree_size=size, leaf_hash=source.subtree(index, 1).hex(),
+                   proof=[h.hex() for h in merkle.inclusion_path(source, index, size)],
+                   root=merkle.root_at(source, size).hex())
+
+
+@bp.get("/proof/consistency")
+@public
+def consistency():
+    old, new = _int("from", minimum=1), _int("to", minimum=1)
+    if old > new:
+        raise InvalidInput(N_("'from' must not be larger than 'to'."), field="from")
+    _size_within_log(new, "to")
+    source = service.TreeSource(db())
+    return jsonify(**{"from": old, "to": new}, proof=[h.hex() for h in merkle.consistency_path(source, old, new)],
+                   old_root=merkle.root_at(source, old).hex(), new_root=merkle.root_at(source, new).hex())
+
+
+@bp.get("/entries")
+@public
+def entries():
+    start = _int("start", default=0)
+    end = _int("end", minimum=1, default=start + 100)
+    if end <= start:
+        raise InvalidInput(N_("'end' must be larger than 'start'."), field="end")
+    end = min(end, start + MAX_ENTRIES)
+    user = acting_user()
+    detailed = user is not None and user.role in ("supervisor", "admin")
+    rows = db().scalars(select(AuditEntry).where(AuditEntry.seq > start, AuditEntry.seq <= end)
+                        .order_by(AuditEntry.seq)).all()
+    out = []
+    for r in rows:
+        item = {"index": r.seq - 1, "leaf_hash": r.leaf_hash, "hash": r.hash, "prev_hash": r.prev_hash}
+        if detailed:
+            item["entry"] = service.to_entry(r).document()
+            item["tender_id"] = r.tender_id
+        out.append(item)
+    return jsonify(entries=out, start=start, end=end, detailed=detailed,
+                   tree_size=service.tree_size(db()))
