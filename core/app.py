@@ -133,6 +133,15 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
     return app
 
 
+def register_commands(group) -> None:
+    """Every area's commands on the ``sunbid`` group (core imports areas only here)."""
+    from audit.cli import audit_group
+    from core.demo import demo_command
+
+    group.add_command(demo_command)
+    group.add_command(audit_group)
+
+
 def _env_strings() -> dict[str, str]:
     import os
 

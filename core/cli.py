@@ -25,7 +25,8 @@ def _create_app():
         raise click.ClickException(str(exc)) from exc
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False)
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False,
+             load_dotenv=False, set_debug_flag=False)
 def main() -> None:
     """Sunbid public-resource trading platform."""
 
@@ -125,9 +126,9 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     App().run()
 
 
-from core.demo import demo_command  # noqa: E402
+from core.app import register_commands  # noqa: E402
 
-main.add_command(demo_command)
+register_commands(main)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -1,0 +1,115 @@
+"""``sunbid audit …``: export the log, verify an export offline, print the verifier key."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+FORMAT = "sunbid-audit-log/1"
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit_group.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="file to write (JSON Lines); '-' for standard output")
+@click.option("--tender", "tender_id", type=int, default=None,
+              help="only this tender's entries, each with its inclusion proof in the latest checkpoint")
+@with_appcontext
+def export(output: str, tender_id: int | None) -> None:
+    """Stream the log to a file that `sunbid audit verify` checks with no database."""
+    from flask import current_app
+    from sqlalchemy import func, select
+
+    from audit import merkle, service
+    from audit.models import AuditCheckpoint, AuditEntry
+    from core.db import unit_of_work
+
+    platform = current_app.extensions["sunbid"]
+    settings = platform.settings
+    with platform.sessions() as s:
+        with unit_of_work(s):  # the export ends at a signed checkpoint of the whole log
+            last = service.latest_checkpoint(s)
+            if last is None or last.size < service.tree_size(s):
+                last = service.issue_checkpoint(s, signer=platform.signer, origin=settings.log_origin,
+                                                now=platform.clock.now(), reason="export")
+        size = last.size
+        query = select(AuditEntry).where(AuditEntry.seq <= size)
+        if tender_id is not None:
+            query = query.where(AuditEntry.tender_id == tender_id)
+        total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+        out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
+        try:
+            header = {"format": FORMAT, "origin": settings.log_origin, "vkey": platform.signer.vkey(),
+                      "tree_size": size, "scope": "full" if tender_id is None else "tender",
+                      "tender_id": tender_id, "entries": total}
+            out.write(json.dumps(header, ensure_ascii=False) + "\n")
+            checkpoints = s.scalars(select(AuditCheckpoint).where(AuditCheckpoint.size <= size)
+                                    .order_by(AuditCheckpoint.size, AuditCheckpoint.id))
+            if tender_id is not None:
+                checkpoints = [last]
+            for cp in checkpoints:
+                out.write(json.dumps({"checkpoint": cp.note}, ensure_ascii=False) + "\n")
+            source = service.TreeSource(s)
+            with click.progressbar(length=total, label="Exporting", file=sys.stderr,
+                                   show_pos=True) as bar:
+                after = 0
+                while True:
+                    rows = s.scalars(query.where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(2000)).all()
+                    if not rows:
+                        break
+                    for r in rows:
+                        item = {"index": r.seq - 1, "entry": service.to_entry(r).document(), "hash": r.hash,
+                                "leaf_hash": r.leaf_hash}
+                        if tender_id is not None:
+                            item["proof"] = [h.hex() for h in merkle.inclusion_path(source, r.seq - 1, size)]
+                        out.write(json.dumps(item, ensure_ascii=False) + "\n")
+                    after = rows[-1].seq
+                    bar.update(len(rows))
+                    s.expunge_all()
+                    source.cache.clear()
+        finally:
+            if out is not sys.stdout:
+                out.close()
+    click.echo(f"Exported {total} entries of a log of {size} (root {last.root}) to {output}.", err=True)
+
+
+@audit_group.command("verify")
+@click.argument("export_file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="the platform's verifier key (platform.pub, as served at /audit/vkey)")
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="a signed checkpoint you kept earlier (e.g. from /audit/checkpoint): the export must agree with it")
+def verify(export_file: str, key_file: str, checkpoint_file: str | None) -> None:
+    """Verify an export offline: no database, no configuration, only the platform's public key."""
+    from audit.verify import Tampered, verify_export
+
+    vkey = Path(key_file).read_text(encoding="utf-8").strip()
+    external = Path(checkpoint_file).read_text(encoding="utf-8") if checkpoint_file else None
+    stream = sys.stdin if export_file == "-" else open(export_file, encoding="utf-8")
+    try:
+        report = verify_export(stream, vkey, external_checkpoint=external)
+    except Tampered as exc:
+        click.echo(f"TAMPERED: {exc.where}: {exc.what}", err=True)
+        sys.exit(1)
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+    click.echo(f"OK: {report.entries} entries verified; tree size {report.tree_size}, root {report.root.hex()}; "
+               f"{report.checkpoints} signed checkpoints match"
+               + (f"; your checkpoint at size {report.external_checkpoint} matches" if external else "") + ".")
+
+
+@audit_group.command("vkey")
+@with_appcontext
+def vkey() -> None:
+    """Print the platform's verifier key (save it as platform.pub)."""
+    from flask import current_app
+
+    click.echo(current_app.extensions["sunbid"].signer.vkey())
