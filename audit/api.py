@@ -129,3 +129,17 @@ def entries():
         out.append(item)
     return jsonify(entries=out, start=start, end=end, detailed=detailed,
                    tree_size=service.tree_size(db()))
+
+
+@bp.post("/cosignatures")
+@public
+def cosignature():
+    """A witness delivers its cosignature: body = the checkpoint's signed note with the cosignature line
+    appended (text/plain).  Only a registered witness's valid signature is accepted."""
+    body = request.get_data(as_text=True, cache=False)
+    if not body or len(body) > 64 * 1024:
+        raise InvalidInput(N_("Send the cosigned checkpoint note as the request body."))
+    with transaction() as s:
+        cosig = service.add_cosignature(s, cosigned_note=body, now=now())
+        result = {"checkpoint_id": cosig.checkpoint_id, "witness": cosig.witness, "timestamp": cosig.timestamp}
+    return jsonify(result), 201

@@ -113,3 +113,91 @@ def vkey() -> None:
     from flask import current_app
 
     click.echo(current_app.extensions["sunbid"].signer.vkey())
+
+
+@audit_group.command("witness-keygen")
+@click.argument("name")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="where to keep the private key")
+def witness_keygen(name: str, output: str) -> None:
+    """Make a witness key pair; prints the verifier key to register with the platform."""
+    import os
+
+    from audit import notes
+
+    skey, vkey_text = notes.generate_witness(name)
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(skey + "\n")
+    click.echo(vkey_text)
+
+
+@audit_group.command("add-witness")
+@click.argument("vkey_text")
+@with_appcontext
+def add_witness(vkey_text: str) -> None:
+    """Register a witness's verifier key (its cosignatures are then stored and shown)."""
+    from flask import current_app
+
+    from audit import service
+    from core.actor import Actor
+    from core.db import unit_of_work
+    from core.errors import DomainError
+
+    platform = current_app.extensions["sunbid"]
+    with platform.sessions() as s:
+        try:
+            with unit_of_work(s):
+                w = service.register_witness(s, actor=Actor.system("cli"), vkey=vkey_text, now=platform.clock.now())
+        except DomainError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"Witness {w.name} registered.")
+
+
+@audit_group.command("witness")
+@click.option("--log", "log_url", required=True, help="the platform's address, e.g. https://trade.example.gov.cn")
+@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="the platform's verifier key (platform.pub)")
+@click.option("--witness-key", "witness_key", type=click.Path(exists=True, dir_okay=False), required=True)
+@click.option("--state", "state_file", type=click.Path(dir_okay=False), required=True,
+              help="where the witness keeps the last checkpoint it cosigned")
+def witness_command(log_url: str, key_file: str, witness_key: str, state_file: str) -> None:
+    """Fetch the latest checkpoint, check it extends the last one seen, cosign it and deliver the cosignature."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    from audit import notes
+    from audit.witness import WitnessRefusal, witness
+
+    base = log_url.rstrip("/")
+
+    def get(path: str) -> bytes:
+        with urllib.request.urlopen(base + path, timeout=30) as resp:
+            return resp.read()
+
+    def consistency(old: int, new: int) -> list[bytes]:
+        body = json.loads(get(f"/api/v1/audit/proof/consistency?from={old}&to={new}"))
+        return [bytes.fromhex(h) for h in body["proof"]]
+
+    state = Path(state_file)
+    previous = state.read_text(encoding="utf-8") if state.exists() else None
+    log_verifier = notes.Verifier.from_vkey(Path(key_file).read_text(encoding="utf-8").strip())
+    signer = notes.WitnessSigner.from_skey(Path(witness_key).read_text(encoding="utf-8").strip())
+    try:
+        result = witness(new_note=get("/audit/checkpoint").decode(), previous_note=previous,
+                         log_verifier=log_verifier, signer=signer, timestamp=int(time.time()),
+                         consistency=consistency)
+    except WitnessRefusal as exc:
+        click.echo(f"REFUSED: {exc.reason}", err=True)
+        sys.exit(2)
+    request = urllib.request.Request(base + "/api/v1/audit/cosignatures", data=result.cosigned_note.encode(),
+                                     headers={"Content-Type": "text/plain; charset=utf-8"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            resp.read()
+    except urllib.error.HTTPError as exc:
+        raise click.ClickException(f"the platform refused the cosignature: {exc.read().decode(errors='replace')}")
+    tmp = state.with_suffix(".tmp")
+    tmp.write_text(result.note, encoding="utf-8")
+    tmp.replace(state)
+    click.echo(f"Cosigned tree size {result.checkpoint.size}, root {result.checkpoint.root.hex()}.")

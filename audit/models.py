@@ -79,3 +79,14 @@ class AuditCosignature(Base):
     timestamp: Mapped[int] = mapped_column(BigInteger)
     line: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditWitness(Base):
+    """A registered witness: its cosignatures are accepted and shown next to the checkpoints."""
+
+    __tablename__ = "audit_witness"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    vkey: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

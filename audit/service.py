@@ -17,9 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit import merkle, notes
-from audit.models import AuditCheckpoint, AuditEntry, AuditHead, AuditNode
+from audit.models import AuditCheckpoint, AuditCosignature, AuditEntry, AuditHead, AuditNode, AuditWitness
 from audit.rules import GENESIS, Entry, jsonable, verify_chain
 from core.actor import Actor
+from core.errors import N_, Conflict, InvalidInput, PermissionDenied
 
 
 def record(session: Session, *, actor: Actor, action: str, object_type: str, object_id: Any,
@@ -158,3 +159,56 @@ def checkpoint_if_due(session: Session, *, signer: notes.Signer, origin: str, no
     else:
         return None
     return issue_checkpoint(session, signer=signer, origin=origin, now=now, reason=reason)
+
+
+# ---------------------------------------------------------------- witnesses
+
+class CosignatureRefused(InvalidInput):
+    code = "cosignature_refused"
+    default_message = N_("The cosignature was not accepted: %(reason)s.")
+
+
+def register_witness(session: Session, *, actor: Actor, vkey: str, now: datetime) -> AuditWitness:
+    if actor.role not in ("admin", "system"):
+        raise PermissionDenied()
+    verifier = notes.WitnessVerifier.from_vkey(vkey.strip())
+    if session.scalar(select(AuditWitness).where(AuditWitness.name == verifier.name)):
+        raise Conflict(N_("A witness with this name is already registered."))
+    witness = AuditWitness(name=verifier.name, vkey=verifier.vkey(), created_at=now)
+    session.add(witness)
+    session.flush()
+    record(session, actor=actor, action="witness.registered", object_type="witness", object_id=witness.id,
+           now=now, payload={"name": verifier.name, "vkey": verifier.vkey()})
+    return witness
+
+
+def add_cosignature(session: Session, *, cosigned_note: str, now: datetime) -> AuditCosignature:
+    """Store a registered witness's cosignature of one of the platform's checkpoints.  The signature is the
+    credential: anyone may deliver it, only a registered witness's key makes it count."""
+    text, _sep, signatures = cosigned_note.partition("\n\n")
+    checkpoint = session.scalar(select(AuditCheckpoint).where(AuditCheckpoint.note.startswith(text + "\n\n"))
+                                .order_by(AuditCheckpoint.id).limit(1))
+    if checkpoint is None:
+        raise CosignatureRefused(reason="no such checkpoint")
+    witnesses = {w.name: w for w in session.scalars(select(AuditWitness))}
+    for line in signatures.splitlines():
+        name = line[2:].split(" ", 1)[0] if line.startswith("— ") else ""
+        witness = witnesses.get(name)
+        if witness is None:
+            continue
+        timestamp = notes.verify_cosignature(checkpoint.note + line + "\n", witness.vkey)
+        if timestamp is None:
+            continue
+        existing = session.scalar(select(AuditCosignature).where(AuditCosignature.checkpoint_id == checkpoint.id,
+                                                                 AuditCosignature.witness == name))
+        if existing is not None:
+            return existing
+        cosig = AuditCosignature(checkpoint_id=checkpoint.id, witness=name, timestamp=timestamp, line=line + "\n",
+                                 created_at=now)
+        session.add(cosig)
+        session.flush()
+        record(session, actor=Actor(user_id=None, name=name, role="witness", address="-"),
+               action="checkpoint.cosigned", object_type="checkpoint", object_id=checkpoint.id, now=now,
+               payload={"tree_size": checkpoint.size, "root": checkpoint.root, "timestamp": timestamp})
+        return cosig
+    raise CosignatureRefused(reason="no valid cosignature from a registered witness")

@@ -1,8 +1,8 @@
-"""Foundation: accounts, tenders, documents, questions, audit log with Merkle nodes and checkpoints.
+"""Foundation: accounts, tenders, documents, questions, audit log with Merkle nodes, checkpoints, witnesses.
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 07:38:12.195261
+Create Date: 2026-11-22 07:49:01.426368
 
 """
 from typing import Sequence, Union
@@ -67,6 +67,14 @@ def upgrade() -> None:
     sa.Column('size', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('start', 'size', name=op.f('pk_audit_node'))
+    )
+    op.create_table('audit_witness',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('vkey', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_witness')),
+    sa.UniqueConstraint('name', name=op.f('uq_audit_witness_name'))
     )
     op.create_table('core_organisation',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -304,6 +312,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_core_organisation_kind'))
 
     op.drop_table('core_organisation')
+    op.drop_table('audit_witness')
     op.drop_table('audit_node')
     op.drop_table('audit_head')
     with op.batch_alter_table('audit_entry', schema=None) as batch_op:
