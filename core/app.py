@@ -82,17 +82,23 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
 
     from audit.api import bp as audit_api
     from audit.api import text_bp as audit_text
+    from audit.views import bp as audit_views
     from core.api import bp as core_api
     from core.views import bp as core_views
     from tender.api import bp as tender_api
     from tender.views import bp as tender_views
 
+    from audit.replay import Replayer
+    from audit.replay import register as register_replayer
     from core.demo import register_seeder
+    from tender import replay as tender_replay
+    from tender import service as tender_service
     from tender.demo import seed as seed_tenders
 
     register_seeder("tenders", seed_tenders)
+    register_replayer("tender", Replayer(tender_replay.fold, tender_service.snapshot, tender_replay.diff))
 
-    for bp in (core_views, core_api, tender_views, tender_api, audit_api, audit_text):
+    for bp in (core_views, core_api, tender_views, tender_api, audit_api, audit_text, audit_views):
         app.register_blueprint(bp)
     for bp in (core_api, tender_api, audit_api):
         csrf.exempt(bp)  # the API authenticates by bearer token only, never by cookie (core.web.acting_user)

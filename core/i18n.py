@@ -63,7 +63,15 @@ def money(fen: int | None, currency: str = "CNY") -> str:
     return f"{symbol}{amount:,}"
 
 
+def parse_iso(text: str | None) -> datetime | None:
+    """The UTC timestamps of audit entries (``2026-03-02T01:00:00.000000Z``) as aware datetimes."""
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def register_filters(app: Flask) -> None:
     app.jinja_env.filters["dt"] = lambda v, fmt="yyyy-MM-dd HH:mm": format_datetime(v, fmt) if v else ""
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_input"] = local_input
+    app.jinja_env.filters["isodt"] = lambda v, fmt="yyyy-MM-dd HH:mm:ss": format_datetime(parse_iso(v), fmt) if v else ""

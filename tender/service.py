@@ -289,7 +289,7 @@ def amend_tender(session: Session, *, actor: Actor, tender_id: int, text: str, n
     number = len(t.amendments) + 1
     amendment = Amendment(tender_id=t.id, number=number, text=text, published_at=now, old_deadline=t.deadline,
                           new_deadline=new_deadline, created_by=actor.user_id)
-    session.add(amendment)
+    t.amendments.append(amendment)  # through the relationship, so a long-lived session sees it too
     session.flush()
     doc = None
     if document is not None:
@@ -302,7 +302,7 @@ def amend_tender(session: Session, *, actor: Actor, tender_id: int, text: str, n
     session.flush()
     record(session, actor=actor, action="tender.amended", object_type="tender", object_id=t.id, now=now,
            tender_id=t.id, payload={"number": number, "text": text, "old_deadline": amendment.old_deadline,
-                                    "new_deadline": new_deadline,
+                                    "new_deadline": new_deadline, "download_end": t.download_end,
                                     "document": [doc.filename, doc.sha256] if doc else None})
     return amendment
 
@@ -330,7 +330,7 @@ def _store_document(session: Session, *, actor: Actor, t: Tender, filename: str,
     stored = blobs.put_stream(stream, limit=limit, check_head=check)
     doc = Document(tender_id=t.id, amendment_id=amendment_id, filename=name, content_type=mime["type"],
                    sha256=stored.sha256, size=stored.size, uploaded_at=now, uploaded_by=actor.user_id)
-    session.add(doc)
+    t.documents.append(doc)
     session.flush()
     return doc
 
@@ -354,6 +354,7 @@ def remove_document(session: Session, *, actor: Actor, tender_id: int, document_
     doc = session.get(Document, document_id)
     if doc is None or doc.tender_id != t.id:
         raise NotFound()
+    t.documents.remove(doc)
     session.delete(doc)
     record(session, actor=actor, action="document.removed", object_type="document", object_id=document_id,
            now=now, tender_id=t.id, payload={"filename": doc.filename, "sha256": doc.sha256})
@@ -417,7 +418,7 @@ def ask_question(session: Session, *, actor: Actor, tender_id: int, text: str, n
     text = _text({"text": text}, "text", max_len=5000)
     q = Question(tender_id=t.id, asker_org_id=actor.organisation_id, asker_user_id=actor.user_id, text=text,
                  asked_at=now)
-    session.add(q)
+    t.questions.append(q)
     session.flush()
     record(session, actor=actor, action="question.asked", object_type="question", object_id=q.id, now=now,
            tender_id=t.id, payload={"text": text})
@@ -541,3 +542,21 @@ def public_dict(t: Tender, now: datetime, *, detail: bool = False) -> dict[str, 
                           for q in t.questions if q.answer is not None],
         })
     return out
+
+
+def snapshot(session: Session, tender_id: int, now: datetime) -> dict[str, Any] | None:
+    """The live state of a tender in the shape tender.replay recomputes from the audit log alone."""
+    t = session.get(Tender, tender_id)
+    if t is None:
+        return None
+    from tender.replay import iso
+
+    return {
+        "project_code": t.project_code, "title": t.title, "estimated_price_fen": t.estimated_price_fen,
+        "deposit_fen": t.deposit_fen, "download_start": iso(t.download_start), "download_end": iso(t.download_end),
+        "deadline": iso(t.deadline), "published_at": iso(t.published_at), "cancelled_at": iso(t.cancelled_at),
+        "status": status(t, now).value, "documents": sorted(d.sha256 for d in t.documents),
+        "amendments": len(t.amendments), "questions": len(t.questions),
+        "answered": sum(1 for q in t.questions if q.answer is not None),
+        "downloads": session.scalar(select(func.count()).where(Download.tender_id == t.id)) or 0,
+    }

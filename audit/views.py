@@ -1,0 +1,119 @@
+"""Supervisor pages: the log browser, an entry with its inclusion proof, a tender's replay."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from audit import merkle, notes, service
+from audit.models import AuditCheckpoint, AuditCosignature, AuditEntry
+from audit.replay import replay_tender
+from audit.rules import ChainBroken
+from core.i18n import platform_tz
+from core.web import db, now, permission, platform
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+SUPERVISING = ("supervisor", "admin")
+PER_PAGE = 50
+
+
+def _checkpoint_status(session) -> dict:
+    """Is the latest signed checkpoint signed by our key and does it match the stored tree? O(log n)."""
+    latest = service.latest_checkpoint(session)
+    if latest is None:
+        return {"state": "none", "checkpoint": None}
+    try:
+        cp = notes.open_checkpoint(latest.note, platform().signer.verifier())
+        ok = cp.size <= service.tree_size(session) and service.root_at(session, cp.size) == cp.root
+    except (notes.NoteError, LookupError):
+        ok = False
+    cosigs = session.scalar(select(func.count()).where(AuditCosignature.checkpoint_id == latest.id)) or 0
+    return {"state": "ok" if ok else "bad", "checkpoint": latest, "cosignatures": cosigs}
+
+
+def _date(name: str):
+    raw = request.args.get(name) or ""
+    try:
+        return datetime.combine(datetime.strptime(raw, "%Y-%m-%d").date(), time(), tzinfo=platform_tz()) if raw else None
+    except ValueError:
+        return None
+
+
+@bp.route("/log", methods=["GET", "POST"])
+@permission(*SUPERVISING)
+def log():
+    s = db()
+    verified = None
+    if request.method == "POST":  # verify the whole chain now
+        try:
+            verified = {"ok": True, "entries": service.verify(s)}
+        except ChainBroken as exc:
+            verified = {"ok": False, "message": str(exc)}
+    args = request.args
+    stmt = select(AuditEntry)
+    if args.get("tender", "").isdigit():
+        stmt = stmt.where(AuditEntry.tender_id == int(args["tender"]))
+    if args.get("actor"):
+        stmt = stmt.where(AuditEntry.actor.contains(args["actor"][:100]))
+    if args.get("action"):
+        stmt = stmt.where(AuditEntry.action.startswith(args["action"][:64]))
+    if (start := _date("from")) is not None:
+        stmt = stmt.where(AuditEntry.at >= start)
+    if (end := _date("to")) is not None:
+        stmt = stmt.where(AuditEntry.at < end + timedelta(days=1))
+    page = max(args.get("page", 1, type=int) or 1, 1)
+    total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = s.scalars(stmt.order_by(AuditEntry.seq.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    actions = s.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
+    return render_template("audit/log.html", rows=rows, total=total, page=page,
+                           pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), args=args, actions=actions,
+                           status=_checkpoint_status(s), verified=verified, size=service.tree_size(s))
+
+
+@bp.get("/log/<int:seq>")
+@permission(*SUPERVISING)
+def entry(seq: int):
+    s = db()
+    row = s.get(AuditEntry, seq)
+    if row is None:
+        return render_template("error.html", status=404, message=_("The page or object was not found.")), 404
+    latest = service.latest_checkpoint(s)
+    proof = None
+    if latest is not None and latest.size >= seq:
+        source = service.TreeSource(s)
+        path = merkle.inclusion_path(source, seq - 1, latest.size)
+        proof = {"checkpoint": latest, "path": [h.hex() for h in path],
+                 "ok": merkle.verify_inclusion(bytes.fromhex(row.leaf_hash), seq - 1, latest.size, path,
+                                               bytes.fromhex(latest.root))}
+    import json
+
+    document = json.dumps(service.to_entry(row).document(), ensure_ascii=False, indent=2, sort_keys=True)
+    return render_template("audit/entry.html", row=row, document=document, proof=proof)
+
+
+@bp.get("/tenders/<int:tender_id>/replay")
+@permission(*SUPERVISING)
+def replay(tender_id: int):
+    result = replay_tender(db(), tender_id, now())
+    if not result.timeline and result.live is None:
+        return render_template("error.html", status=404, message=_("The page or object was not found.")), 404
+    return render_template("audit/replay.html", result=result, pdf=False)
+
+
+@bp.get("/tenders/<int:tender_id>/replay.pdf")
+@permission(*SUPERVISING)
+def replay_pdf(tender_id: int):
+    result = replay_tender(db(), tender_id, now())
+    if not result.timeline and result.live is None:
+        return render_template("error.html", status=404, message=_("The page or object was not found.")), 404
+    return Response(render_replay_pdf(result), mimetype="application/pdf",
+                    headers={"Content-Disposition": f"attachment; filename=replay-tender-{tender_id}.pdf"})
+
+
+def render_replay_pdf(result) -> bytes:
+    from weasyprint import HTML
+
+    html = render_template("audit/replay.html", result=result, pdf=True)
+    return HTML(string=html).write_pdf()
