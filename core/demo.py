@@ -45,7 +45,8 @@ class DemoPeople:
     logins: list[tuple[str, str, str]] = field(default_factory=list)  # role, username, organisation
 
 
-Seeder = Callable[[Session, DemoPeople, datetime, random.Random, BlobStore], dict[str, int]]
+AfterOp = Callable[[Session, datetime], None]
+Seeder = Callable[[Session, DemoPeople, datetime, random.Random, BlobStore, AfterOp], dict[str, int]]
 SEEDERS: dict[str, Seeder] = {}
 
 
@@ -124,8 +125,10 @@ def is_seeded(session: Session) -> bool:
     return bool(session.scalar(select(func.count()).select_from(Organisation).where(Organisation.kind == "platform")))
 
 
-def seed(session: Session, now: datetime, blobs: BlobStore, *, seed_value: int = 2026) -> dict[str, int]:
-    """Seed everything once; returns counts.  Does nothing when the platform already exists."""
+def seed(session: Session, now: datetime, blobs: BlobStore, *, seed_value: int = 2026,
+         after_op: AfterOp = lambda session, when: None) -> dict[str, int]:
+    """Seed everything once; returns counts.  Does nothing when the platform already exists.
+    ``after_op(session, when)`` runs after each seeded operation (the demo signs checkpoints there)."""
     if is_seeded(session):
         return {}
     rng = random.Random(seed_value)
@@ -133,8 +136,22 @@ def seed(session: Session, now: datetime, blobs: BlobStore, *, seed_value: int =
     counts = {"organisations": session.scalar(select(func.count()).select_from(Organisation)) or 0,
               "users": session.scalar(select(func.count()).select_from(User)) or 0}
     for name, seeder in SEEDERS.items():
-        counts.update(seeder(session, people, now, rng, blobs))
+        counts.update(seeder(session, people, now, rng, blobs, after_op))
     return counts
+
+
+def _checkpoints(platform) -> AfterOp:
+    """Sign checkpoints while seeding, as the running platform does after each operation."""
+    from audit.service import checkpoint_if_due
+
+    settings = platform.settings
+
+    def after(session: Session, when: datetime) -> None:
+        with unit_of_work(session):
+            checkpoint_if_due(session, signer=platform.signer, origin=settings.log_origin, now=when,
+                              every_entries=settings.checkpoint_every, every_seconds=settings.checkpoint_seconds)
+
+    return after
 
 
 def print_logins(echo: Callable[[str], None] = click.echo) -> None:
@@ -176,7 +193,7 @@ def demo_command(host: str, port: int, reset: bool, no_serve: bool, sandbox: boo
             click.echo("Demo data already present (use --reset to start over).")
         else:
             click.echo("Seeding the demo city platform …")
-            counts = seed(session, platform.clock.now(), platform.blobs)
+            counts = seed(session, platform.clock.now(), platform.blobs, after_op=_checkpoints(platform))
             click.echo("Seeded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     print_logins()
     if not no_serve:

@@ -52,7 +52,8 @@ def document_pdf(title: str, code: str, agency: str, body: str) -> bytes:
     return HTML(string=html).write_pdf()
 
 
-def seed(session: Session, people: Any, now: datetime, rng: random.Random, blobs: BlobStore) -> dict[str, int]:
+def seed(session: Session, people: Any, now: datetime, rng: random.Random, blobs: BlobStore,
+         after_op: Callable[[Session, datetime], None]) -> dict[str, int]:
     plan: list[tuple[datetime, int, Callable[[Session, datetime], None]]] = []
     ids: dict[int, int] = {}
     counter = iter(range(10**9))
@@ -152,4 +153,5 @@ def seed(session: Session, people: Any, now: datetime, rng: random.Random, blobs
     for when, _, fn in sorted(plan, key=lambda p: (p[0], p[1])):
         with unit_of_work(session):
             fn(session, when)
+        after_op(session, when)
     return counts

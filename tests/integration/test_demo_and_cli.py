@@ -17,8 +17,10 @@ from tender.models import Tender
 
 
 def test_demo_seeds_every_state_once(app, session):
+    from core.demo import _checkpoints
+
     now = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
-    counts = seed(session, now, app.extensions["sunbid"].blobs)
+    counts = seed(session, now, app.extensions["sunbid"].blobs, after_op=_checkpoints(app.extensions["sunbid"]))
     assert counts["tenders"] >= 20 and counts["users"] >= 200
     orgs = Counter(k for (k,) in session.execute(select(Organisation.kind)))
     assert orgs["agency"] >= 3 and orgs["bidder"] >= 30
@@ -32,6 +34,15 @@ def test_demo_seeds_every_state_once(app, session):
     assert verify(session) == session.scalar(select(func.count()).select_from(AuditEntry))
     times = list(session.scalars(select(AuditEntry.at).order_by(AuditEntry.seq)))
     assert times == sorted(times)  # seeded in time order: the log reads like real history
+    # the demo's log exports and verifies offline, with a checkpoint at each publication
+    from audit.models import AuditCheckpoint
+    from audit.verify import verify_export
+    from tests.integration.test_audit_export import export
+
+    reasons = Counter(session.scalars(select(AuditCheckpoint.reason)))
+    assert reasons["tender.published"] >= 18
+    report = verify_export(export(app), app.extensions["sunbid"].signer.vkey())
+    assert report.entries == report.tree_size and report.checkpoints >= 18
 
 
 def test_status_sql_matches_the_rule(app, session, make, clock):
