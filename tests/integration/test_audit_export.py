@@ -138,3 +138,39 @@ def test_external_checkpoint_must_agree(app, log, client):
     kept = client.get("/audit/checkpoint").get_data(as_text=True)
     lines = export(app)
     assert verify_export(lines, log.signer.vkey(), external_checkpoint=kept).external_checkpoint == 30
+
+
+def _shift(connection, start: int, delta: int) -> None:
+    """Move sequence numbers ≥ start by delta (in two steps, so the primary key never collides)."""
+    connection.execute(text("UPDATE audit_entry SET seq = seq + 100000 WHERE seq >= :s"), {"s": start})
+    connection.execute(text("UPDATE audit_entry SET seq = seq - 100000 + :d WHERE seq >= :s"),
+                       {"s": start + 100000, "d": delta})
+
+
+def test_rows_deleted_inserted_or_reordered_in_the_database_are_named(app, log, session, connection):
+    vkey = log.signer.vkey()
+    savepoint = connection.begin_nested()
+    connection.execute(text("DELETE FROM audit_entry WHERE seq = 13"))
+    session.expire_all()
+    assert "entry 13" in diagnose(export(app), vkey) and "expected sequence 13, found 14" in diagnose(export(app), vkey)
+    savepoint.rollback()
+
+    savepoint = connection.begin_nested()  # a forged entry slipped in at seq 6, later ones renumbered
+    _shift(connection, 6, 1)
+    connection.execute(text("INSERT INTO audit_entry (seq, at, actor_id, actor, role, address, action, object_type, "
+                            "object_id, tender_id, payload, prev_hash, hash, leaf_hash) SELECT 6, at, actor_id, actor, "
+                            "role, address, 'test.forged', object_type, object_id, tender_id, payload, prev_hash, "
+                            "'" + "ab" * 32 + "', leaf_hash FROM audit_entry WHERE seq = 5"))
+    session.expire_all()
+    message = diagnose(export(app), vkey)
+    assert message.startswith("entry 5 ") and "does not match its hash" in message
+    savepoint.rollback()
+
+    savepoint = connection.begin_nested()  # two entries swapped
+    connection.execute(text("UPDATE audit_entry SET seq = 1000 WHERE seq = 8"))
+    connection.execute(text("UPDATE audit_entry SET seq = 8 WHERE seq = 9"))
+    connection.execute(text("UPDATE audit_entry SET seq = 9 WHERE seq = 1000"))
+    session.expire_all()
+    message = diagnose(export(app), vkey)
+    assert message.startswith("entry 7 ") and "does not match its hash" in message
+    savepoint.rollback()
