@@ -10,7 +10,7 @@ import json
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import func, select
 
-from audit import merkle, service
+from audit import service
 from audit.models import AuditCheckpoint, AuditCosignature, AuditEntry
 from core.errors import N_, InvalidInput
 from core.web import acting_user, db, now, platform, public, transaction
@@ -90,10 +90,8 @@ def inclusion():
     if index >= size:
         raise InvalidInput(N_("The index must be smaller than the tree size."), field="index")
     _size_within_log(size, "size")
-    source = service.TreeSource(db())
-    return jsonify(index=index, tree_size=size, leaf_hash=source.subtree(index, 1).hex(),
-                   proof=[h.hex() for h in merkle.inclusion_path(source, index, size)],
-                   root=merkle.root_at(source, size).hex())
+    leaf, path, root = service.inclusion(db(), index, size)
+    return jsonify(index=index, tree_size=size, leaf_hash=leaf.hex(), proof=[h.hex() for h in path], root=root.hex())
 
 
 @bp.get("/proof/consistency")
@@ -103,9 +101,9 @@ def consistency():
     if old > new:
         raise InvalidInput(N_("'from' must not be larger than 'to'."), field="from")
     _size_within_log(new, "to")
-    source = service.TreeSource(db())
-    return jsonify(**{"from": old, "to": new}, proof=[h.hex() for h in merkle.consistency_path(source, old, new)],
-                   old_root=merkle.root_at(source, old).hex(), new_root=merkle.root_at(source, new).hex())
+    path, old_root, new_root = service.consistency(db(), old, new)
+    return jsonify(**{"from": old, "to": new}, proof=[h.hex() for h in path], old_root=old_root.hex(),
+                   new_root=new_root.hex())
 
 
 @bp.get("/entries")

@@ -27,7 +27,8 @@ def record(session: Session, *, actor: Actor, action: str, object_type: str, obj
            now: datetime, payload: Mapping[str, Any] | None = None,
            tender_id: int | None = None) -> AuditEntry:
     session.flush()  # the change being recorded must be valid before it is logged
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()
+                           .execution_options(populate_existing=True)).scalar_one_or_none()  # never a stale copy
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         session.add(head)
@@ -68,6 +69,55 @@ class TreeSource:
                 raise LookupError(f"missing Merkle subtree [{start}, {start + size})")
             self.cache[key] = bytes.fromhex(value)
         return self.cache[key]
+
+
+    def prefetch(self, keys: list[tuple[int, int]]) -> None:
+        """Read the given subtrees in two queries instead of one round trip each."""
+        from sqlalchemy import and_, or_
+
+        leaves = sorted({start + 1 for start, size in keys if size == 1 and (start, size) not in self.cache})
+        nodes = sorted({(start, size) for start, size in keys if size > 1 and (start, size) not in self.cache})
+        if leaves:
+            for seq, value in self.session.execute(select(AuditEntry.seq, AuditEntry.leaf_hash)
+                                                   .where(AuditEntry.seq.in_(leaves))):
+                self.cache[(seq - 1, 1)] = bytes.fromhex(value)
+        if nodes:
+            for start, size, value in self.session.execute(
+                    select(AuditNode.start, AuditNode.size, AuditNode.hash).where(
+                        or_(*(and_(AuditNode.start == a, AuditNode.size == b) for a, b in nodes)))):
+                self.cache[(start, size)] = bytes.fromhex(value)
+
+
+class _Recorder:
+    """A stand-in source that notes which subtrees a computation asks for (the shape of a proof
+    depends only on the index and sizes, never on hash values)."""
+
+    def __init__(self) -> None:
+        self.keys: list[tuple[int, int]] = []
+
+    def subtree(self, start: int, size: int) -> bytes:
+        self.keys.append((start, size))
+        return bytes(32)
+
+
+def _batched(session: Session, compute):
+    recorder = _Recorder()
+    compute(recorder)
+    source = TreeSource(session)
+    source.prefetch(recorder.keys)
+    return compute(source)
+
+
+def inclusion(session: Session, index: int, size: int) -> tuple[bytes, list[bytes], bytes]:
+    """(leaf hash, inclusion path, root) at ``size``, in a few queries."""
+    return _batched(session, lambda src: (src.subtree(index, 1), merkle.inclusion_path(src, index, size),
+                                          merkle.root_at(src, size)))
+
+
+def consistency(session: Session, old: int, new: int) -> tuple[list[bytes], bytes, bytes]:
+    """(consistency path, old root, new root), in a few queries."""
+    return _batched(session, lambda src: (merkle.consistency_path(src, old, new), merkle.root_at(src, old),
+                                          merkle.root_at(src, new)))
 
 
 def _store_completed_subtrees(session: Session, tree_size: int) -> None:

@@ -65,7 +65,10 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        # IMMEDIATE: take the write lock when the transaction starts.  A deferred transaction that read
+        # first and writes later fails at once with "database is locked" when another writer committed
+        # in between (busy_timeout does not apply to that upgrade), so concurrent writers would error.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

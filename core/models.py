@@ -36,6 +36,7 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    age_recipient: Mapped[str | None] = mapped_column(String(100))  # a custodian's own age public key
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")

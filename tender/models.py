@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime
@@ -116,3 +116,30 @@ class Question(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     answered_by: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+
+
+class OpeningKey(Base):
+    """The public half of a tender's opening key (an age X25519 recipient).  The identity itself is
+    never stored: it exists only split k-of-n among the custodians' sealed shares."""
+
+    __tablename__ = "tender_opening_key"
+
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender_tender.id"), primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(100))
+    threshold: Mapped[int] = mapped_column(Integer)
+    shares: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class KeyShare(Base):
+    """One custodian's share of a tender's opening identity, sealed (age) to that custodian's own recipient."""
+
+    __tablename__ = "tender_key_share"
+    __table_args__ = (UniqueConstraint("tender_id", "position"), UniqueConstraint("tender_id", "custodian_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender_tender.id"), index=True)
+    custodian_id: Mapped[int] = mapped_column(ForeignKey("core_user.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_sha256: Mapped[str] = mapped_column(String(64))

@@ -213,3 +213,12 @@ def make(app, session, clock) -> Factory:
 
 def login(client, username: str, password: str = PASSWORD):
     return client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
+
+
+def empty_database(session) -> None:
+    """Empty every table of a real (committed-to) test database, as a fresh migration leaves it."""
+    from core.db import Base
+
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    session.execute(sa.text(f"TRUNCATE {tables} CASCADE"))
+    session.execute(sa.text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})

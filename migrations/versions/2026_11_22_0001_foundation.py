@@ -1,8 +1,8 @@
-"""Foundation: accounts, tenders, documents, questions, audit log with Merkle nodes, checkpoints, witnesses.
+"""Foundation: accounts, tenders, documents, questions, audit log with Merkle nodes, checkpoints, witnesses; tender opening keys and sealed key shares.
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 07:49:01.426368
+Create Date: 2026-11-22 08:06:11.381778
 
 """
 from typing import Sequence, Union
@@ -115,6 +115,7 @@ def upgrade() -> None:
     sa.Column('failed_logins', sa.Integer(), nullable=False),
     sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('age_recipient', sa.String(length=100), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['organisation_id'], ['core_organisation.id'], name=op.f('fk_core_user_organisation_id_core_organisation')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_core_user')),
@@ -193,6 +194,23 @@ def upgrade() -> None:
     with op.batch_alter_table('tender_amendment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tender_amendment_tender_id'), ['tender_id'], unique=False)
 
+    op.create_table('tender_key_share',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tender_id', sa.Integer(), nullable=False),
+    sa.Column('custodian_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('sealed', sa.LargeBinary(), nullable=False),
+    sa.Column('sealed_sha256', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['custodian_id'], ['core_user.id'], name=op.f('fk_tender_key_share_custodian_id_core_user')),
+    sa.ForeignKeyConstraint(['tender_id'], ['tender_tender.id'], name=op.f('fk_tender_key_share_tender_id_tender_tender')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tender_key_share')),
+    sa.UniqueConstraint('tender_id', 'custodian_id', name=op.f('uq_tender_key_share_tender_id_custodian_id')),
+    sa.UniqueConstraint('tender_id', 'position', name=op.f('uq_tender_key_share_tender_id_position'))
+    )
+    with op.batch_alter_table('tender_key_share', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tender_key_share_custodian_id'), ['custodian_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tender_key_share_tender_id'), ['tender_id'], unique=False)
+
     op.create_table('tender_lot',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tender_id', sa.Integer(), nullable=False),
@@ -206,6 +224,15 @@ def upgrade() -> None:
     with op.batch_alter_table('tender_lot', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tender_lot_tender_id'), ['tender_id'], unique=False)
 
+    op.create_table('tender_opening_key',
+    sa.Column('tender_id', sa.Integer(), nullable=False),
+    sa.Column('recipient', sa.String(length=100), nullable=False),
+    sa.Column('threshold', sa.Integer(), nullable=False),
+    sa.Column('shares', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tender_id'], ['tender_tender.id'], name=op.f('fk_tender_opening_key_tender_id_tender_tender')),
+    sa.PrimaryKeyConstraint('tender_id', name=op.f('pk_tender_opening_key'))
+    )
     op.create_table('tender_question',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tender_id', sa.Integer(), nullable=False),
@@ -279,10 +306,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tender_question_tender_id'))
 
     op.drop_table('tender_question')
+    op.drop_table('tender_opening_key')
     with op.batch_alter_table('tender_lot', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tender_lot_tender_id'))
 
     op.drop_table('tender_lot')
+    with op.batch_alter_table('tender_key_share', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tender_key_share_tender_id'))
+        batch_op.drop_index(batch_op.f('ix_tender_key_share_custodian_id'))
+
+    op.drop_table('tender_key_share')
     with op.batch_alter_table('tender_amendment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tender_amendment_tender_id'))
 

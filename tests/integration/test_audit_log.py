@@ -13,6 +13,7 @@ from audit.models import AuditCheckpoint, AuditEntry
 from audit.service import record, root_at, to_entry, tree_size, verify
 from core.actor import Actor
 from core.db import make_sessionmaker, unit_of_work
+from tests.conftest import empty_database
 
 ALICE = Actor(user_id=None, name="alice", role="system", address="127.0.0.1")
 
@@ -107,10 +108,8 @@ def test_eight_concurrent_writers_make_a_gapless_chain_on_postgresql(engines, tm
 
     engine = _engine_for("postgresql", engines, tmp_path_factory)
     sessions = make_sessionmaker(engine)
-    tables = "audit_cosignature, audit_checkpoint, audit_node, audit_entry, audit_head"
     with sessions() as s, unit_of_work(s):
-        s.execute(text(f"TRUNCATE {tables}"))
-        s.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+        empty_database(s)
     barrier = threading.Barrier(8)
     now = datetime(2026, 3, 2, tzinfo=UTC)
 
@@ -135,5 +134,4 @@ def test_eight_concurrent_writers_make_a_gapless_chain_on_postgresql(engines, tm
             assert root_at(s, 200) == merkle.root_hash(_leaves(s))
     finally:
         with sessions() as s, unit_of_work(s):
-            s.execute(text(f"TRUNCATE {tables}"))
-            s.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+            empty_database(s)

@@ -13,6 +13,7 @@ from audit.rules import ChainBroken
 from audit.service import verify
 from core.actor import Actor
 from core.db import make_sessionmaker, unit_of_work
+from tests.conftest import empty_database
 from core.errors import DomainError
 from tender import service
 from tender.models import Tender
@@ -41,10 +42,7 @@ def test_concurrent_publications_publish_once_on_postgresql(engines, tmp_path_fa
     now = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
     with sessions() as s:
         with unit_of_work(s):
-            s.execute(text("TRUNCATE tender_download, tender_question, tender_document, tender_amendment, tender_lot, "
-                           "tender_tender, core_api_token, core_user, core_organisation, audit_cosignature, "
-                           "audit_checkpoint, audit_node, audit_entry, audit_head"))
-            s.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+            empty_database(s)
         from core.clock import FrozenClock
 
         class _App:  # the factory only needs the blob store
@@ -76,7 +74,4 @@ def test_concurrent_publications_publish_once_on_postgresql(engines, tmp_path_fa
         assert s.scalar(select(func.count()).where(AuditEntry.action == "tender.published")) == 1
         assert verify(s) == s.scalar(select(func.count()).select_from(AuditEntry))
         with unit_of_work(s):  # leave the shared test database as the other tests expect it
-            s.execute(text("TRUNCATE tender_download, tender_question, tender_document, tender_amendment, "
-                           "tender_lot, tender_tender, core_api_token, core_user, core_organisation, "
-                           "audit_cosignature, audit_checkpoint, audit_node, audit_entry, audit_head"))
-            s.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+            empty_database(s)
