@@ -8,11 +8,13 @@ so the audit log of the demo is a true one.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import click
+import pyrage
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -69,7 +71,7 @@ def _actor(user: User) -> Actor:
                  address="127.0.0.1")
 
 
-def seed_accounts(session: Session, now: datetime, rng: random.Random) -> DemoPeople:
+def seed_accounts(session: Session, now: datetime, rng: random.Random, keys_dir: Path) -> DemoPeople:
     system = Actor.system("demo-seed")
     pw_hash = service.hash_password(DEMO_PASSWORD)
     at = now - timedelta(days=120)
@@ -92,8 +94,17 @@ def seed_accounts(session: Session, now: datetime, rng: random.Random) -> DemoPe
     for i in range(1, 3):
         people.supervisors.append(user(f"supervisor{i}", person_name(rng), "supervisor", centre))
         people.logins.append(("supervisor", f"supervisor{i}", centre.name))
+    keys_dir.mkdir(parents=True, exist_ok=True)
     for i in range(1, 4):
-        people.custodians.append(user(f"custodian{i}", person_name(rng), "custodian", centre))
+        custodian = user(f"custodian{i}", person_name(rng), "custodian", centre)
+        identity = pyrage.x25519.Identity.generate()  # demo only: a real custodian makes and keeps their own
+        key_file = keys_dir / f"custodian{i}.txt"
+        key_file.write_text(f"# demo key of custodian{i}\n{identity}\n")
+        key_file.chmod(0o600)
+        with unit_of_work(session):
+            service.set_age_recipient(session, actor=system, user_id=custodian.user_id,
+                                      recipient=str(identity.to_public()), now=at)
+        people.custodians.append(custodian)
         people.logins.append(("custodian", f"custodian{i}", centre.name))
     agency_names = [f"{CITY}建设工程招标代理有限公司", f"{CITY}政府采购中心", f"华信项目管理咨询有限公司{CITY}分公司"]
     for a, name in enumerate(agency_names, start=1):
@@ -132,7 +143,7 @@ def seed(session: Session, now: datetime, blobs: BlobStore, *, seed_value: int =
     if is_seeded(session):
         return {}
     rng = random.Random(seed_value)
-    people = seed_accounts(session, now, rng)
+    people = seed_accounts(session, now, rng, blobs.root.parent / "demo-custodian-keys")
     counts = {"organisations": session.scalar(select(func.count()).select_from(Organisation)) or 0,
               "users": session.scalar(select(func.count()).select_from(User)) or 0}
     for name, seeder in SEEDERS.items():
@@ -157,7 +168,8 @@ def _checkpoints(platform) -> AfterOp:
 def print_logins(echo: Callable[[str], None] = click.echo) -> None:
     echo("")
     echo("Demo logins (password for all: %s)" % DEMO_PASSWORD)
-    rows = [("admin", "admin"), ("supervisor", "supervisor1, supervisor2"), ("custodian", "custodian1 … custodian3"),
+    rows = [("admin", "admin"), ("supervisor", "supervisor1, supervisor2"),
+            ("custodian", "custodian1 … custodian3 (their demo age keys: <data dir>/demo-custodian-keys/)"),
             ("agency", "agency1, agency2, agency3 (and agency1_2 …)"), ("bidder", "bidder1 … bidder32"),
             ("expert", "expert001 … expert200")]
     for role, names in rows:

@@ -48,3 +48,7 @@ class UserForm(FlaskForm):
 
 class ToggleForm(FlaskForm):
     active = BooleanField()
+
+
+class RecipientForm(FlaskForm):
+    age_recipient = StringField(_l("Your age recipient (age1…)"), validators=[DataRequired(), Length(max=100)])

@@ -130,6 +130,26 @@ def set_user_active(session: Session, *, actor: Actor, user_id: int, active: boo
     return user
 
 
+def set_age_recipient(session: Session, *, actor: Actor, user_id: int, recipient: str, now: datetime) -> User:
+    """A key custodian registers the age public key (age1…) that tender key shares are sealed to."""
+    import pyrage
+
+    user = session.get(User, user_id)
+    if user is None or (actor.user_id != user.id and actor.role not in ("admin", "system")):
+        raise NotFound()
+    if user.role != "custodian":
+        raise InvalidInput(N_("Only key custodians register an age recipient."), field="age_recipient")
+    value = (recipient or "").strip()
+    try:
+        value = str(pyrage.x25519.Recipient.from_str(value))
+    except Exception:
+        raise InvalidInput(N_("This is not a valid age recipient (age1…)."), field="age_recipient") from None
+    user.age_recipient = value
+    record(session, actor=actor, action="user.age_recipient_set", object_type="user", object_id=user.id, now=now,
+           payload={"age_recipient": value})
+    return user
+
+
 def change_password(session: Session, *, actor: Actor, user_id: int, old_password: str | None,
                     new_password: str, now: datetime) -> None:
     user = session.get(User, user_id)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from core import service
 from core.config import LOCALES
 from core.errors import DomainError
-from core.forms import LoginForm, OrganisationForm, PasswordForm, TokenForm, ToggleForm, UserForm
+from core.forms import LoginForm, OrganisationForm, PasswordForm, RecipientForm, TokenForm, ToggleForm, UserForm
 from core.models import ApiToken, Organisation, User
 from core.web import actor, client_address, db, now, permission, public, transaction
 
@@ -80,9 +80,16 @@ def set_language(code: str):
 @permission()
 def account():
     pw_form, token_form = PasswordForm(prefix="pw"), TokenForm(prefix="tk")
+    age_form = RecipientForm(prefix="age")
     new_token = None
     if request.method == "POST":
         try:
+            if "age-age_recipient" in request.form and age_form.validate_on_submit():
+                with transaction() as s:
+                    service.set_age_recipient(s, actor=actor(), user_id=actor().user_id,
+                                              recipient=age_form.age_recipient.data, now=now())
+                flash(_("Your age recipient is registered; new tenders' key shares will be sealed to it."), "success")
+                return redirect(url_for("core.account"))
             if "pw-new_password" in request.form and pw_form.validate_on_submit():
                 with transaction() as s:
                     service.change_password(s, actor=actor(), user_id=actor().user_id,
@@ -100,13 +107,14 @@ def account():
                 flash(_("The token was revoked."), "info")
                 return redirect(url_for("core.account"))
         except DomainError as exc:
-            form_errors(pw_form if "pw-new_password" in request.form else token_form, exc)
+            form_errors(age_form if "age-age_recipient" in request.form else
+                        pw_form if "pw-new_password" in request.form else token_form, exc)
         except ValueError:
             abort(400)
     tokens = db().scalars(select(ApiToken).where(ApiToken.user_id == actor().user_id)
                           .order_by(ApiToken.id.desc())).all()
     return render_template("core/account.html", pw_form=pw_form, token_form=token_form, tokens=tokens,
-                           new_token=new_token)
+                           new_token=new_token, age_form=age_form)
 
 
 @bp.route("/admin/organisations", methods=["GET", "POST"])

@@ -39,6 +39,10 @@ class RuleSettings:
     """实施条例 art. 26: the bid deposit may not exceed 2 % of the estimated price."""
     min_bids: int = 3
     """招标投标法 art. 28, 实施条例 art. 44: fewer than 3 bids are not opened; the tender is re-run."""
+    opening_threshold: int = 2
+    """Shares of the opening key needed to open the bids (k of n)."""
+    opening_custodians: int = 3
+    """Custodians who each hold one share of the opening key (n); 电子招标投标办法 art. 27: nobody opens early."""
     accelerator: int = 1
     """Sandbox mode: every legal period is divided by this factor so a whole tender runs in minutes."""
 
@@ -70,6 +74,10 @@ def check_settings(s: RuleSettings) -> None:
         raise InvalidSettings(N_("The deposit cap is a percentage from 0 to 100."), field="deposit_cap_percent")
     if not _is_int(s.min_bids) or s.min_bids < 1:
         raise InvalidSettings(N_("The minimum number of bids is a whole number, 1 or more."), field="min_bids")
+    if not (_is_int(s.opening_threshold) and _is_int(s.opening_custodians)
+            and 2 <= s.opening_threshold <= s.opening_custodians <= 16):
+        raise InvalidSettings(N_("The opening key needs k of n custodians with 2 ≤ k ≤ n ≤ 16."),
+                              field="opening_threshold")
 
 
 def settings_to_dict(s: RuleSettings) -> dict[str, Any]:

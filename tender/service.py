@@ -7,6 +7,7 @@ its audit event in the caller's transaction.  Queries that depend on who is aski
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -25,7 +26,7 @@ from core.blobs import BlobStore
 from core.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models import Organisation
 from tender import rules
-from tender.models import Amendment, Document, Download, Lot, Question, Tender
+from tender.models import Amendment, Document, Download, KeyShare, Lot, OpeningKey, Question, Tender
 
 REGIMES = ("works", "procurement")
 CATEGORIES = ("works", "goods", "services")
@@ -268,11 +269,41 @@ def publish_tender(session: Session, *, actor: Actor, tender_id: int, now: datet
     if t.download_start < now:
         t.download_start = now
     t.published_at = now
+    key = _make_opening_key(session, t, settings, now)
     record(session, actor=actor, action="tender.published", object_type="tender", object_id=t.id, now=now,
            tender_id=t.id, payload={**_summary(t), "documents": [[d.filename, d.sha256] for d in t.documents],
                                     "settings": rules.settings_to_dict(settings),
-                                    "departures_from_defaults": rules.departures_from_defaults(settings)})
+                                    "departures_from_defaults": rules.departures_from_defaults(settings),
+                                    "opening_key": key})
     return t
+
+
+def _make_opening_key(session: Session, t: Tender, settings: rules.RuleSettings, now: datetime) -> dict[str, Any]:
+    """Make the tender's opening key, split it k-of-n among custodians, seal each share to its custodian's own
+    age recipient, keep the public recipient and forget the identity (电子招标投标办法 art. 27)."""
+    from core.models import User
+    from tender import sealing
+
+    k, n = settings.opening_threshold, settings.opening_custodians
+    custodians = session.scalars(select(User).where(User.role == "custodian", User.active.is_(True),
+                                                    User.age_recipient.is_not(None)).order_by(User.id).limit(n)).all()
+    if len(custodians) < n:
+        raise InvalidInput(N_("Publication needs %(n)s key custodians with a registered age recipient; "
+                              "%(have)s are available."), field="custodians", n=n, have=len(custodians))
+    key = sealing.new_opening_key()
+    recipient = key.recipient
+    shares = sealing.split_identity(key.identity, k=k, n=n, tender_ref=t.project_code)
+    del key  # from here on the identity exists only as shares, each sealed to one custodian
+    sealed = []
+    for position, (custodian, share) in enumerate(zip(custodians, shares, strict=True), start=1):
+        blob = sealing.seal_share(share, recipient=custodian.age_recipient)
+        digest = hashlib.sha256(blob).hexdigest()
+        session.add(KeyShare(tender_id=t.id, custodian_id=custodian.id, position=position, sealed=blob,
+                             sealed_sha256=digest))
+        sealed.append([position, custodian.username, digest])
+    del shares
+    session.add(OpeningKey(tender_id=t.id, recipient=recipient, threshold=k, shares=n, created_at=now))
+    return {"recipient": recipient, "threshold": k, "shares": sealed}
 
 
 def amend_tender(session: Session, *, actor: Actor, tender_id: int, text: str, now: datetime,
@@ -528,6 +559,7 @@ def public_dict(t: Tender, now: datetime, *, detail: bool = False) -> dict[str, 
         out.update({
             "description": t.description, "qualification": t.qualification,
             "evaluation_method": t.evaluation_method, "cancel_reason": t.cancel_reason or None,
+            "opening_key": opening_key_dict(t),
             "rules": {**rules.settings_to_dict(settings_of(t)),
                       "departures_from_defaults": rules.departures_from_defaults(settings_of(t))},
             "lots": [{"number": lot.number, "name": lot.name,
@@ -560,3 +592,19 @@ def snapshot(session: Session, tender_id: int, now: datetime) -> dict[str, Any] 
         "answered": sum(1 for q in t.questions if q.answer is not None),
         "downloads": session.scalar(select(func.count()).where(Download.tender_id == t.id)) or 0,
     }
+
+
+def opening_key_dict(t: Tender) -> dict[str, Any] | None:
+    from sqlalchemy.orm import object_session
+
+    key = object_session(t).get(OpeningKey, t.id)
+    return {"recipient": key.recipient, "threshold": key.threshold, "shares": key.shares} if key else None
+
+
+def sealed_share_for(session: Session, *, actor: Actor, tender_id: int) -> KeyShare:
+    """A custodian's own sealed share (the age file only that custodian's identity opens); anyone else: 404."""
+    share = session.scalar(select(KeyShare).where(KeyShare.tender_id == tender_id,
+                                                  KeyShare.custodian_id == actor.user_id))
+    if share is None or actor.role != "custodian":
+        raise NotFound()
+    return share

@@ -67,7 +67,14 @@ def _detail_context(tender: Tender, **extra):
     s, t, who = db(), now(), actor()
     owner = who.role == "agency" and who.organisation_id == tender.agency_id
     settings = service.settings_of(tender)
-    return dict(tender=tender, now=t, state=service.status(tender, t), owner=owner,
+    my_share = None
+    if who.role == "custodian":
+        try:
+            my_share = service.sealed_share_for(s, actor=who, tender_id=tender.id)
+        except DomainError:
+            my_share = None
+    return dict(tender=tender, now=t, state=service.status(tender, t), owner=owner, my_share=my_share,
+                opening_key=service.opening_key_dict(tender),
                 settings=settings, departures=rules.departures_from_defaults(settings), downloads=service.downloads_for(s, who, tender, t),
                 downloaded=who.role == "bidder" and service.has_downloaded(
                     s, organisation_id=who.organisation_id, tender_id=tender.id),
@@ -94,6 +101,15 @@ def download(tender_id: int, document_id: int):
     resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(doc.filename)}"
     resp.headers["ETag"] = doc.sha256
     return resp
+
+
+@bp.get("/tenders/<int:tender_id>/key-share.age")
+@permission("custodian")
+def key_share(tender_id: int):
+    """A custodian's own share of the opening key, sealed to the custodian's age recipient."""
+    share = service.sealed_share_for(db(), actor=actor(), tender_id=tender_id)
+    return Response(share.sealed, mimetype="application/octet-stream", headers={
+        "Content-Disposition": f"attachment; filename=tender-{tender_id}-share-{share.position}.age"})
 
 
 @bp.post("/tenders/<int:tender_id>/questions")

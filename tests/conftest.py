@@ -148,6 +148,7 @@ class Factory:
     session: object
     clock: FrozenClock
     n: int = 0
+    custodian_keys: dict | None = None  # username → age identity, for the custodians made by custodians()
 
     def _next(self) -> int:
         self.n += 1
@@ -176,6 +177,24 @@ class Factory:
         return Actor(user_id=u.id, name=u.username, role=u.role, organisation_id=u.organisation_id,
                      address="127.0.0.1")
 
+    def custodians(self, count: int = 3) -> dict:
+        """Key custodians with their own age keys (made once); returns username → identity."""
+        import pyrage
+
+        from core import service
+
+        if self.custodian_keys is None:
+            self.custodian_keys = {}
+            centre = self.org("platform", name="Trading centre")
+            for _ in range(count):
+                who = self.user("custodian", org=centre)
+                identity = pyrage.x25519.Identity.generate()
+                with unit_of_work(self.session):
+                    service.set_age_recipient(self.session, actor=Actor.system(), user_id=who.user_id,
+                                              recipient=str(identity.to_public()), now=self.clock.now())
+                self.custodian_keys[who.name] = str(identity)
+        return self.custodian_keys
+
     def tender_input(self, **overrides):
         from tender.service import TenderInput
 
@@ -191,6 +210,7 @@ class Factory:
         from tender import service
 
         agency = agency or self.user("agency")
+        self.custodians()  # publication (here or over HTTP later) seals key shares to them
         blobs = self.app.extensions["sunbid"].blobs
         with unit_of_work(self.session):
             t = service.create_tender(self.session, actor=agency, data=self.tender_input(**overrides),

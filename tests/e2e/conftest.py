@@ -38,6 +38,16 @@ def live_server(tmp_path_factory):
                                               credit_code=rules.make_credit_code("91350200MA2Y00001"), now=clock.now())
             service.create_user(s, actor=Actor.system(), username="agent", display_name="王芳", password=PASSWORD,
                                 role="agency", organisation_id=org.id, now=clock.now())
+            import pyrage
+
+            centre = service.create_organisation(s, actor=Actor.system(), kind="platform", name="交易中心",
+                                                 now=clock.now())
+            for i in range(3):  # publication seals the opening key's shares to three custodians
+                u = service.create_user(s, actor=Actor.system(), username=f"keeper{i}", display_name=f"保管人{i}",
+                                        password=PASSWORD, role="custodian", organisation_id=centre.id,
+                                        now=clock.now())
+                service.set_age_recipient(s, actor=Actor.system(), user_id=u.id, now=clock.now(),
+                                          recipient=str(pyrage.x25519.Identity.generate().to_public()))
         s.close()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

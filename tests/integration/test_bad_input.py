@@ -88,6 +88,7 @@ SCRIPT = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 def test_html_in_every_text_field_is_escaped(client, make, clock, session):
     make.user("agency", username="agent")
+    make.custodians()  # publication seals the opening key's shares to them
     login(client, "agent")
     data = form_for(clock, title=SCRIPT, region=SCRIPT, description=SCRIPT, qualification=SCRIPT,
                     lot_name_1=SCRIPT, lot_price_1="12345678.90")

@@ -32,6 +32,7 @@ def form_for(clock, **overrides):
 
 def test_agency_creates_uploads_publishes_and_public_sees_it(client, make, clock, session):
     agency = make.user("agency", username="agent")
+    make.custodians()  # publication seals the opening key's shares to them
     login(client, "agent")
     resp = client.post("/agency/tenders/new", data=form_for(clock))
     assert resp.status_code == 302, resp.get_data(as_text=True)
@@ -173,6 +174,7 @@ def test_public_list_filters_pagination_and_feed(client, make, clock):
 
 def test_rule_settings_per_tender_and_departures_shown(client, make, clock, session):
     make.user("agency", username="agent")
+    make.custodians()  # publication seals the opening key's shares to them
     login(client, "agent")
     now = clock.now()
     data = form_for(clock, min_issue_days="10", min_bids="2",
