@@ -143,9 +143,10 @@ def register_commands(group) -> None:
     """Every area's commands on the ``sunbid`` group (core imports areas only here)."""
     from audit.cli import audit_group
     from core.demo import demo_command
+    from tender.cli import bid_group, receipt_group
 
-    group.add_command(demo_command)
-    group.add_command(audit_group)
+    for command in (demo_command, audit_group, bid_group, receipt_group):
+        group.add_command(command)
 
 
 def _env_strings() -> dict[str, str]:

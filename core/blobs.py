@@ -49,9 +49,10 @@ class BlobStore:
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
 
-    def put_stream(self, stream: BinaryIO, *, limit: int,
-                   check_head: Callable[[bytes], object] | None = None) -> StoredBlob:
-        """Store a stream; ``check_head`` sees the first chunk (type sniffing) and may raise."""
+    def put_stream(self, stream: BinaryIO, *, limit: int, check_head: Callable[[bytes], object] | None = None,
+                   head_size: int = 8) -> StoredBlob:
+        """Store a stream; ``check_head`` sees at least the first ``head_size`` bytes (fewer only when the
+        stream is shorter) before anything is kept, and may raise."""
         self.tmp.mkdir(parents=True, exist_ok=True)
         digest, size = hashlib.sha256(), 0
         fd, tmp_name = tempfile.mkstemp(dir=self.tmp)
@@ -61,6 +62,11 @@ class BlobStore:
                 while True:
                     chunk = stream.read(CHUNK)
                     if first and check_head is not None:
+                        while chunk and len(chunk) < head_size:  # a short read is not the end of the stream
+                            more = stream.read(CHUNK)
+                            if not more:
+                                break
+                            chunk += more
                         check_head(chunk or b"")
                     first = False
                     if not chunk:

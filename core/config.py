@@ -6,6 +6,7 @@
 | SUNBID_SECRET_KEY | development value | session/CSRF signing key; `serve` refuses the development value |
 | SUNBID_TIMEZONE | Asia/Shanghai | platform time zone for display and date input |
 | SUNBID_UPLOAD_LIMIT_MB | 50 | largest accepted upload (tender documents) |
+| SUNBID_BID_LIMIT_MB | 1024 | largest accepted sealed bid |
 | SUNBID_DATA_DIR | ./instance | blob store and embedded database |
 | SUNBID_SANDBOX | 0 | sandbox mode: legal periods divided by SUNBID_SANDBOX_FACTOR |
 | SUNBID_SANDBOX_FACTOR | 1440 | accelerator in sandbox mode (1440: a day lasts a minute) |
@@ -40,6 +41,7 @@ class Settings:
     secret_key: str = DEV_SECRET
     timezone: str = "Asia/Shanghai"
     upload_limit_mb: int = 50
+    bid_limit_mb: int = 1024
     data_dir: Path = Path("instance")
     sandbox: bool = False
     sandbox_factor: int = 1440
@@ -95,6 +97,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
     url = env.get("SUNBID_DATABASE_URL") or f"sqlite:///{data_dir / 'sunbid.db'}"
     try:
         upload = int(env.get("SUNBID_UPLOAD_LIMIT_MB", "50"))
+        bid_limit = int(env.get("SUNBID_BID_LIMIT_MB", "1024"))
         factor = int(env.get("SUNBID_SANDBOX_FACTOR", "1440"))
         every = int(env.get("SUNBID_CHECKPOINT_EVERY", "256"))
         seconds = int(env.get("SUNBID_CHECKPOINT_SECONDS", "300"))
@@ -105,6 +108,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         secret_key=env.get("SUNBID_SECRET_KEY") or DEV_SECRET,
         timezone=env.get("SUNBID_TIMEZONE", "Asia/Shanghai"),
         upload_limit_mb=upload,
+        bid_limit_mb=bid_limit,
         data_dir=data_dir,
         sandbox=_bool(env.get("SUNBID_SANDBOX")),
         sandbox_factor=factor,

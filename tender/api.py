@@ -1,9 +1,12 @@
 """Public tender API: ``GET /api/v1/tenders`` and ``GET /api/v1/tenders/<id>``."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+import json
 
-from core.web import actor, db, now, public
+from flask import Blueprint, Response, jsonify, request, url_for
+
+from core.errors import N_, InvalidInput
+from core.web import actor, db, now, permission, public
 from tender import service
 
 bp = Blueprint("tender_api", __name__, url_prefix="/api/v1")
@@ -30,3 +33,61 @@ def tender(tender_id: int):
     t = now()
     found = service.get_tender(db(), actor(), tender_id)
     return jsonify(service.public_dict(found, t, detail=True))
+
+
+@bp.post("/tenders/<int:tender_id>/bids")
+@permission("bidder")
+def submit_bid(tender_id: int):
+    """Body: the sealed bid (an age file), streamed to the blob store; ``?lot=N`` (default 1)."""
+    from flask import request
+
+    from core.web import platform, transaction
+    from tender import bids
+
+    try:
+        lot = int(request.args.get("lot", "1"))
+    except ValueError:
+        raise InvalidInput(N_("The lot must be a whole number."), field="lot") from None
+    limit = platform().settings.bid_limit_mb * 1024 * 1024
+    request.max_content_length = limit
+    with transaction() as s:  # refuse early (deadline, documents) before anything is uploaded
+        bids.check_submission(s, actor=actor(), tender_id=tender_id, now=now())
+    stored = bids.store_sealed(request.stream, blobs=platform().blobs, limit=limit)
+    with transaction() as s:
+        bid = bids.submit_bid(s, actor=actor(), tender_id=tender_id, lot=lot, stored=stored, now=now(),
+                              signer=platform().signer)
+        body = {"id": bid.id, "lot": bid.lot, "sha256": bid.sha256, "size": bid.size, "status": bid.status,
+                "received_at": bid.received_at.isoformat(), "receipt": json.loads(bid.receipt)}
+    return jsonify(body), 201
+
+
+@bp.get("/tenders/<int:tender_id>/bids")
+@permission("bidder")
+def my_bids(tender_id: int):
+    from tender import bids
+
+    rows = bids.own_bids(db(), actor=actor(), tender_id=tender_id)
+    return jsonify(items=[{"id": b.id, "lot": b.lot, "sha256": b.sha256, "size": b.size, "status": b.status,
+                           "received_at": b.received_at.isoformat()} for b in rows])
+
+
+@bp.get("/bids/<int:bid_id>/receipt")
+@permission("bidder")
+def receipt(bid_id: int):
+    from tender import bids
+
+    bid = bids.own_bid(db(), actor=actor(), bid_id=bid_id)
+    return Response(bid.receipt, mimetype="application/json",
+                    headers={"Content-Disposition": f"attachment; filename=receipt-{bid.id}.json"})
+
+
+@bp.post("/bids/<int:bid_id>/withdraw")
+@permission("bidder")
+def withdraw(bid_id: int):
+    from core.web import transaction
+    from tender import bids
+
+    with transaction() as s:
+        bid = bids.withdraw_bid(s, actor=actor(), bid_id=bid_id, now=now())
+        body = {"id": bid.id, "status": bid.status}
+    return jsonify(body)

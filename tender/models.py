@@ -143,3 +143,24 @@ class KeyShare(Base):
     position: Mapped[int] = mapped_column(Integer)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     sealed_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class Bid(Base):
+    """A sealed bid: only the age ciphertext is stored (in the blob store, by its SHA-256).  The last
+    submission before the deadline counts; earlier ones are kept, marked superseded."""
+
+    __tablename__ = "tender_bid"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender_tender.id"), index=True)
+    lot: Mapped[int] = mapped_column(Integer, default=1)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("core_organisation.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_user.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="current")  # current | superseded | withdrawn
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    audit_seq: Mapped[int | None] = mapped_column(BigInteger)
+    receipt: Mapped[str] = mapped_column(Text, default="")  # the signed receipt (JSON)

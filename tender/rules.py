@@ -449,3 +449,35 @@ def departures_from_defaults(s: RuleSettings) -> list[str]:
     if s.deposit_cap_percent > legal.deposit_cap_percent:
         out.append("deposit_cap_percent")
     return out
+
+
+# ---------------------------------------------------------------- bids
+
+class DeadlinePassed(InvalidTransition):
+    code = "deadline_passed"
+    default_message = N_("The bid deadline has passed: bids are no longer accepted (Tendering and Bidding Law, "
+                         "art. 28).")
+
+
+class DocumentsNotObtained(InvalidTransition):
+    code = "documents_not_obtained"
+    default_message = N_("Obtain (download) the tender documents before submitting a bid.")
+
+
+def check_can_submit(f: TenderFacts, now: datetime, *, has_documents: bool) -> None:
+    """Bids are accepted while the tender is open, up to but not at the deadline instant (招标投标法 art. 28:
+    bids arriving after the deadline are refused); the bidder must have obtained the documents."""
+    status = derive_status(f, now)
+    if status is Status.CLOSED:
+        raise DeadlinePassed()
+    _require(f, now, Status.PUBLISHED)
+    if not has_documents:
+        raise DocumentsNotObtained()
+
+
+def check_can_withdraw(f: TenderFacts, now: datetime) -> None:
+    """Withdrawal before the deadline (实施条例 art. 35: the deposit is refunded within 5 days)."""
+    status = derive_status(f, now)
+    if status is Status.CLOSED:
+        raise DeadlinePassed(N_("The bid deadline has passed: a bid can no longer be withdrawn."))
+    _require(f, now, Status.PUBLISHED)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import (Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context,
                    url_for)
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from urllib.parse import quote
 
@@ -73,7 +74,10 @@ def _detail_context(tender: Tender, **extra):
             my_share = service.sealed_share_for(s, actor=who, tender_id=tender.id)
         except DomainError:
             my_share = None
+    from tender.bids import own_bids
+
     return dict(tender=tender, now=t, state=service.status(tender, t), owner=owner, my_share=my_share,
+                my_bids=own_bids(s, actor=who, tender_id=tender.id),
                 opening_key=service.opening_key_dict(tender),
                 settings=settings, departures=rules.departures_from_defaults(settings), downloads=service.downloads_for(s, who, tender, t),
                 downloaded=who.role == "bidder" and service.has_downloaded(
@@ -110,6 +114,55 @@ def key_share(tender_id: int):
     share = service.sealed_share_for(db(), actor=actor(), tender_id=tender_id)
     return Response(share.sealed, mimetype="application/octet-stream", headers={
         "Content-Disposition": f"attachment; filename=tender-{tender_id}-share-{share.position}.age"})
+
+
+@bp.post("/tenders/<int:tender_id>/bids")
+@permission("bidder")
+def submit_bid(tender_id: int):
+    """Upload a bid already sealed to the tender's recipient (an age file)."""
+    from tender import bids
+
+    limit = platform().settings.bid_limit_mb * 1024 * 1024
+    request.max_content_length = limit + 64 * 1024
+    try:
+        with transaction() as s:
+            bids.check_submission(s, actor=actor(), tender_id=tender_id, now=now())
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            flash(_("Choose the sealed bid file (.age) to upload."), "danger")
+            return redirect(url_for("tender.detail", tender_id=tender_id, _anchor="bid"))
+        stored = bids.store_sealed(upload.stream, blobs=platform().blobs, limit=limit)
+        lot = request.form.get("lot", "1")
+        with transaction() as s:
+            bid = bids.submit_bid(s, actor=actor(), tender_id=tender_id, lot=int(lot) if lot.isdigit() else 0,
+                                  stored=stored, now=now(), signer=platform().signer)
+        flash(_("Bid received at %(when)s. SHA-256 %(sha)s. Download and keep your signed receipt.",
+                when=format_datetime(bid.received_at, "yyyy-MM-dd HH:mm:ss"), sha=bid.sha256), "success")
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        flash(_error_message(exc), "danger")
+    return redirect(url_for("tender.detail", tender_id=tender_id, _anchor="bid"))
+
+
+@bp.post("/bids/<int:bid_id>/withdraw")
+@permission("bidder")
+def withdraw_bid(bid_id: int):
+    from tender import bids
+
+    bid = bids.own_bid(db(), actor=actor(), bid_id=bid_id)
+    return _run(bid.tender_id, lambda s: bids.withdraw_bid(s, actor=actor(), bid_id=bid_id, now=now()),
+                _("Your bid is withdrawn."), "bid")
+
+
+@bp.get("/bids/<int:bid_id>/receipt.json")
+@permission("bidder")
+def bid_receipt(bid_id: int):
+    from tender import bids
+
+    bid = bids.own_bid(db(), actor=actor(), bid_id=bid_id)
+    return Response(bid.receipt, mimetype="application/json",
+                    headers={"Content-Disposition": f"attachment; filename=receipt-{bid.id}.json"})
 
 
 @bp.post("/tenders/<int:tender_id>/questions")

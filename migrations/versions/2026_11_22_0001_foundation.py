@@ -1,8 +1,8 @@
-"""Foundation: accounts, tenders, documents, questions, audit log with Merkle nodes, checkpoints, witnesses; tender opening keys and sealed key shares.
+"""Foundation: accounts, tenders, documents, questions, sealed bids and opening keys, audit log with Merkle nodes, checkpoints and witnesses.
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 08:06:11.381778
+Create Date: 2026-11-22 08:15:49.961882
 
 """
 from typing import Sequence, Union
@@ -194,6 +194,29 @@ def upgrade() -> None:
     with op.batch_alter_table('tender_amendment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tender_amendment_tender_id'), ['tender_id'], unique=False)
 
+    op.create_table('tender_bid',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tender_id', sa.Integer(), nullable=False),
+    sa.Column('lot', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('superseded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('audit_seq', sa.BigInteger(), nullable=True),
+    sa.Column('receipt', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['core_organisation.id'], name=op.f('fk_tender_bid_organisation_id_core_organisation')),
+    sa.ForeignKeyConstraint(['tender_id'], ['tender_tender.id'], name=op.f('fk_tender_bid_tender_id_tender_tender')),
+    sa.ForeignKeyConstraint(['user_id'], ['core_user.id'], name=op.f('fk_tender_bid_user_id_core_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tender_bid'))
+    )
+    with op.batch_alter_table('tender_bid', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tender_bid_organisation_id'), ['organisation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tender_bid_tender_id'), ['tender_id'], unique=False)
+
     op.create_table('tender_key_share',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tender_id', sa.Integer(), nullable=False),
@@ -316,6 +339,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tender_key_share_custodian_id'))
 
     op.drop_table('tender_key_share')
+    with op.batch_alter_table('tender_bid', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tender_bid_tender_id'))
+        batch_op.drop_index(batch_op.f('ix_tender_bid_organisation_id'))
+
+    op.drop_table('tender_bid')
     with op.batch_alter_table('tender_amendment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tender_amendment_tender_id'))
 

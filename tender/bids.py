@@ -1,0 +1,122 @@
+"""Sealed-bid use cases: submit (store ciphertext only, sign a receipt), supersede, withdraw.
+
+The upload is streamed into the blob store first (``store_sealed``: age header checked on the first
+bytes, size-limited, hashed while written, never decrypted); then ``submit_bid`` records it in one
+transaction at the time the upload completed, so the deadline is judged on arrival.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit import notes
+from audit.rules import iso
+from audit.service import record
+from core.actor import Actor
+from core.blobs import BlobStore, StoredBlob
+from core.errors import N_, InvalidInput, NotFound, PermissionDenied
+from core.models import Organisation
+from tender import rules, sealing
+from tender.models import Bid, Tender
+from tender.receipts import sign_receipt
+from tender.service import facts, has_downloaded
+
+HEAD = 64 * 1024
+
+
+class EmptyBid(InvalidInput):
+    code = "empty_bid"
+    default_message = N_("The bid file is empty.")
+
+
+def _bidder(actor: Actor) -> None:
+    if actor.role != "bidder" or actor.organisation_id is None:
+        raise PermissionDenied(N_("Only bidders submit bids."))
+
+
+def _published(session: Session, tender_id: int, *, lock: bool = False) -> Tender:
+    stmt = select(Tender).where(Tender.id == tender_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    t = session.scalar(stmt)
+    if t is None or t.published_at is None:
+        raise NotFound()
+    return t
+
+
+def check_submission(session: Session, *, actor: Actor, tender_id: int, now: datetime) -> None:
+    """The checks that can be made before the upload starts (so nobody uploads in vain)."""
+    _bidder(actor)
+    t = _published(session, tender_id)
+    rules.check_can_submit(facts(t), now, has_documents=has_downloaded(
+        session, organisation_id=actor.organisation_id, tender_id=t.id))
+
+
+def store_sealed(stream: BinaryIO, *, blobs: BlobStore, limit: int) -> StoredBlob:
+    """Stream an uploaded sealed bid into the blob store; only a valid age v1 file with an X25519 stanza."""
+
+    def check(head: bytes) -> None:
+        if not head:
+            raise EmptyBid(field="file")
+        sealing.check_age_header(head)
+
+    return blobs.put_stream(stream, limit=limit, check_head=check, head_size=HEAD)
+
+
+def submit_bid(session: Session, *, actor: Actor, tender_id: int, lot: int, stored: StoredBlob, now: datetime,
+               signer: notes.Signer) -> Bid:
+    """Record a stored sealed bid received at ``now``; earlier current bids of this bidder for this lot are
+    superseded, not deleted.  The tender row is locked, so concurrent submissions end with one current bid."""
+    _bidder(actor)
+    t = _published(session, tender_id, lock=True)
+    rules.check_can_submit(facts(t), now, has_documents=has_downloaded(
+        session, organisation_id=actor.organisation_id, tender_id=t.id))
+    if not 1 <= lot <= max(len(t.lots), 1):
+        raise InvalidInput(N_("This tender has no lot %(lot)s."), field="lot", lot=lot)
+    earlier = session.scalars(select(Bid).where(Bid.tender_id == t.id, Bid.organisation_id == actor.organisation_id,
+                                                Bid.lot == lot, Bid.status == "current")).all()
+    for old in earlier:
+        old.status, old.superseded_at = "superseded", now
+    org = session.get(Organisation, actor.organisation_id)
+    bid = Bid(tender_id=t.id, lot=lot, organisation_id=org.id, user_id=actor.user_id, sha256=stored.sha256,
+              size=stored.size, received_at=now, status="current")
+    session.add(bid)
+    session.flush()
+    entry = record(session, actor=actor, action="bid.submitted", object_type="bid", object_id=bid.id, now=now,
+                   tender_id=t.id, payload={"lot": lot, "bidder": org.credit_code, "sha256": stored.sha256,
+                                            "size": stored.size, "supersedes": [b.id for b in earlier]})
+    bid.audit_seq = entry.seq
+    bid.receipt = sign_receipt({"bid_id": bid.id, "tender_id": t.id, "tender": t.project_code, "lot": lot,
+                                "bidder": org.credit_code, "bidder_name": org.name, "sha256": stored.sha256,
+                                "size": stored.size, "received_at": iso(now), "audit_seq": entry.seq}, signer)
+    return bid
+
+
+def own_bid(session: Session, *, actor: Actor, bid_id: int) -> Bid:
+    bid = session.get(Bid, bid_id)
+    if bid is None or actor.role != "bidder" or bid.organisation_id != actor.organisation_id:
+        raise NotFound()
+    return bid
+
+
+def withdraw_bid(session: Session, *, actor: Actor, bid_id: int, now: datetime) -> Bid:
+    bid = own_bid(session, actor=actor, bid_id=bid_id)
+    t = _published(session, bid.tender_id, lock=True)
+    rules.check_can_withdraw(facts(t), now)
+    if bid.status != "current":
+        raise InvalidInput(N_("Only the current bid can be withdrawn."), field="bid")
+    bid.status, bid.withdrawn_at = "withdrawn", now
+    record(session, actor=actor, action="bid.withdrawn", object_type="bid", object_id=bid.id, now=now,
+           tender_id=t.id, payload={"lot": bid.lot, "sha256": bid.sha256})
+    return bid
+
+
+def own_bids(session: Session, *, actor: Actor, tender_id: int) -> list[Bid]:
+    if actor.role != "bidder":
+        return []
+    return list(session.scalars(select(Bid).where(Bid.tender_id == tender_id,
+                                                  Bid.organisation_id == actor.organisation_id)
+                                .order_by(Bid.id.desc())))

@@ -1,0 +1,65 @@
+"""``sunbid bid …`` and ``sunbid receipt …``: seal a bid offline, verify a receipt offline."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.group("bid")
+def bid_group() -> None:
+    """Sealed bids."""
+
+
+@bid_group.command("seal")
+@click.argument("package", type=click.Path(exists=True, dir_okay=False))
+@click.option("--tender-recipient", required=True, help="the tender's opening key (age1…), shown on its page")
+@click.option("--self", "own", multiple=True, help="your own age recipient, to open your archived copy later")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+def seal(package: str, tender_recipient: str, own: tuple[str, ...], output: str) -> None:
+    """Seal a bid package offline (age v1, X25519): the same format as `age -r … -o bid.age bid.zip`."""
+    from tender import sealing
+
+    try:
+        recipients = [sealing.normalize_recipient(r) for r in (tender_recipient, *own)]
+        sealing.seal_file(Path(package), Path(output), recipients)
+    except sealing.InvalidRecipient as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Sealed {package} to {len(recipients)} recipient(s): {output}")
+
+
+@click.group("receipt")
+def receipt_group() -> None:
+    """Signed bid receipts."""
+
+
+@receipt_group.command("verify")
+@click.argument("receipt_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="the platform's verifier key (platform.pub, as served at /audit/vkey)")
+@click.option("--file", "sealed_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="the sealed bid you submitted: its SHA-256 must be the one in the receipt")
+def verify(receipt_file: str, key_file: str, sealed_file: str | None) -> None:
+    """Verify a receipt offline, with no database: signature, and optionally the file it is for."""
+    import hashlib
+
+    from tender.receipts import BadReceipt, verify_receipt
+
+    try:
+        body = verify_receipt(Path(receipt_file).read_text(encoding="utf-8"),
+                              Path(key_file).read_text(encoding="utf-8"))
+    except BadReceipt as exc:
+        click.echo(f"INVALID: {exc}", err=True)
+        sys.exit(1)
+    if sealed_file:
+        digest = hashlib.sha256()
+        with open(sealed_file, "rb") as f:
+            while chunk := f.read(1024 * 1024):
+                digest.update(chunk)
+        if digest.hexdigest() != body["sha256"]:
+            click.echo("INVALID: the file's SHA-256 is not the one in the receipt", err=True)
+            sys.exit(1)
+    click.echo(f"OK: bid {body['bid_id']} for tender {body['tender']} lot {body['lot']} by {body['bidder']}, "
+               f"{body['size']} bytes, SHA-256 {body['sha256']}, received {body['received_at']}, "
+               f"audit entry {body['audit_seq']}.")
