@@ -11,6 +11,7 @@ import random
 from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import datetime, timedelta
 
 import click
@@ -48,7 +49,19 @@ class DemoPeople:
 
 
 AfterOp = Callable[[Session, datetime], None]
-Seeder = Callable[[Session, DemoPeople, datetime, random.Random, BlobStore, AfterOp], dict[str, int]]
+
+
+@dataclass
+class DemoContext:
+    """What seeders may use besides the session: the blob store, the platform's signer, and the hook
+    to run after each operation (the running platform signs checkpoints there)."""
+
+    blobs: BlobStore
+    signer: Any = None
+    after_op: AfterOp = lambda session, when: None
+
+
+Seeder = Callable[[Session, DemoPeople, datetime, random.Random, DemoContext], dict[str, int]]
 SEEDERS: dict[str, Seeder] = {}
 
 
@@ -136,19 +149,21 @@ def is_seeded(session: Session) -> bool:
     return bool(session.scalar(select(func.count()).select_from(Organisation).where(Organisation.kind == "platform")))
 
 
-def seed(session: Session, now: datetime, blobs: BlobStore, *, seed_value: int = 2026,
-         after_op: AfterOp = lambda session, when: None) -> dict[str, int]:
-    """Seed everything once; returns counts.  Does nothing when the platform already exists.
-    ``after_op(session, when)`` runs after each seeded operation (the demo signs checkpoints there)."""
+def seed(session: Session, now: datetime, context: DemoContext, *, seed_value: int = 2026) -> dict[str, int]:
+    """Seed everything once; returns counts.  Does nothing when the platform already exists."""
     if is_seeded(session):
         return {}
     rng = random.Random(seed_value)
-    people = seed_accounts(session, now, rng, blobs.root.parent / "demo-custodian-keys")
+    people = seed_accounts(session, now, rng, context.blobs.root.parent / "demo-custodian-keys")
     counts = {"organisations": session.scalar(select(func.count()).select_from(Organisation)) or 0,
               "users": session.scalar(select(func.count()).select_from(User)) or 0}
     for name, seeder in SEEDERS.items():
-        counts.update(seeder(session, people, now, rng, blobs, after_op))
+        counts.update(seeder(session, people, now, rng, context))
     return counts
+
+
+def context_for(platform) -> DemoContext:
+    return DemoContext(blobs=platform.blobs, signer=platform.signer, after_op=_checkpoints(platform))
 
 
 def _checkpoints(platform) -> AfterOp:
@@ -205,7 +220,7 @@ def demo_command(host: str, port: int, reset: bool, no_serve: bool, sandbox: boo
             click.echo("Demo data already present (use --reset to start over).")
         else:
             click.echo("Seeding the demo city platform …")
-            counts = seed(session, platform.clock.now(), platform.blobs, after_op=_checkpoints(platform))
+            counts = seed(session, platform.clock.now(), context_for(platform))
             click.echo("Seeded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     print_logins()
     if not no_serve:

@@ -12,6 +12,34 @@ def bid_group() -> None:
     """Sealed bids."""
 
 
+@bid_group.command("pack")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+@click.option("--tender", "tender_code", required=True, help="the tender's project code")
+@click.option("--lot", type=int, default=1, show_default=True)
+@click.option("--bidder-name", required=True)
+@click.option("--credit-code", required=True, help="your unified social credit code")
+@click.option("--price", required=True, help="the bid price in yuan, e.g. 1234567.89")
+@click.option("--duration-days", type=int, required=True, help="contract duration or delivery period")
+@click.option("--validity-days", type=int, default=90, show_default=True, help="bid validity")
+def pack(directory: str, output: str, tender_code: str, lot: int, bidder_name: str, credit_code: str, price: str,
+         duration_days: int, validity_days: int) -> None:
+    """Build a bid package (bid.json + the files of DIRECTORY) and check it (docs/bid-package.md)."""
+    from core.errors import DomainError
+    from tender import bidpackage
+
+    try:
+        bidpackage.pack(Path(directory), tender=tender_code, lot=lot, bidder_name=bidder_name,
+                        credit_code=credit_code, price=price, duration_days=duration_days,
+                        validity_days=validity_days, output=Path(output))
+        form = bidpackage.validate_package(Path(output))
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Packed {len(form.files)} files for tender {form.tender} lot {form.lot}, price {form.price} "
+               f"{form.currency}: {output}. Seal it with: sunbid bid seal --tender-recipient age1… {output} "
+               f"-o bid.age")
+
+
 @bid_group.command("seal")
 @click.argument("package", type=click.Path(exists=True, dir_okay=False))
 @click.option("--tender-recipient", required=True, help="the tender's opening key (age1…), shown on its page")

@@ -52,8 +52,34 @@ def document_pdf(title: str, code: str, agency: str, body: str) -> bytes:
     return HTML(string=html).write_pdf()
 
 
-def seed(session: Session, people: Any, now: datetime, rng: random.Random, blobs: BlobStore,
-         after_op: Callable[[Session, datetime], None]) -> dict[str, int]:
+def sealed_bid(session: Session, *, tender_id: int, bidder: Any, rng: random.Random, blobs: BlobStore) -> Any:
+    """A real bid package (bid.json + a PDF), sealed with age to the tender's opening key, into the blob store."""
+    import tempfile
+    from pathlib import Path
+
+    from core.models import Organisation
+    from tender import bidpackage, bids, sealing
+    from tender.models import OpeningKey, Tender
+
+    t = session.get(Tender, tender_id)
+    org = session.get(Organisation, bidder.organisation_id)
+    price = Decimal(t.estimated_price_fen) / 100 * Decimal(rng.randint(850, 990)) / 1000
+    with tempfile.TemporaryDirectory() as tmp:
+        files = Path(tmp) / "files"
+        files.mkdir()
+        (files / "投标函.pdf").write_bytes(document_pdf(f"{t.title} 投标函", t.project_code, org.name,
+                                                      f"投标报价：人民币 {price:,.2f} 元"))
+        package, sealed = Path(tmp) / "bid.zip", Path(tmp) / "bid.age"
+        bidpackage.pack(files, tender=t.project_code, lot=1, bidder_name=org.name, credit_code=org.credit_code,
+                        price=f"{price:.2f}", duration_days=rng.choice((90, 180, 365)), validity_days=90,
+                        output=package)
+        sealing.seal_file(package, sealed, [session.get(OpeningKey, t.id).recipient])
+        with sealed.open("rb") as f:
+            return bids.store_sealed(f, blobs=blobs, limit=50 * 1024 * 1024)
+
+
+def seed(session: Session, people: Any, now: datetime, rng: random.Random, context: Any) -> dict[str, int]:
+    blobs, after_op = context.blobs, context.after_op
     plan: list[tuple[datetime, int, Callable[[Session, datetime], None]]] = []
     ids: dict[int, int] = {}
     counter = iter(range(10**9))
@@ -63,7 +89,7 @@ def seed(session: Session, people: Any, now: datetime, rng: random.Random, blobs
             plan.append((when, next(counter), fn))
 
     kinds = ["draft"] * 3 + ["published"] * 12 + ["closed"] * 6 + ["cancelled"] * 3
-    counts = {"tenders": 0, "downloads": 0, "questions": 0, "amendments": 0}
+    counts = {"tenders": 0, "downloads": 0, "questions": 0, "amendments": 0, "bids": 0}
     for i, kind in enumerate(kinds):
         category = ("works", "goods", "services")[i % 3]
         staff = people.agencies[i % len(people.agencies)][0]
@@ -125,6 +151,17 @@ def seed(session: Session, people: Any, now: datetime, rng: random.Random, blobs
                 counts["downloads"] += 1
 
             at(min(when, publish + timedelta(days=5)), download)
+        if kind in ("published", "closed"):  # sealed bids waiting for opening
+            for n, bidder in enumerate(downloaders[:rng.randint(2, 4) if kind == "published" else 4]):
+                def submit(s: Session, t: datetime, i: int = i, bidder=bidder) -> None:
+                    from tender import bids
+
+                    stored = sealed_bid(s, tender_id=ids[i], bidder=bidder, rng=rng, blobs=blobs)
+                    bids.submit_bid(s, actor=bidder, tender_id=ids[i], lot=1, stored=stored, now=t,
+                                    signer=context.signer)
+                    counts["bids"] += 1
+
+                at(publish + timedelta(days=5, hours=3 + 5 * n), submit)
         for q in range(rng.randint(1, 2)):
             asked = publish + timedelta(days=2 + q, hours=rng.randint(0, 8))
             k = rng.randrange(len(QUESTIONS))

@@ -30,6 +30,7 @@ def fold(entries: Iterable[Mapping[str, Any]], now: datetime) -> dict[str, Any]:
     state: dict[str, Any] = {k: None for k in SUMMARY_KEYS}
     state.update(published_at=None, cancelled_at=None, documents=set(), amendments=0, questions=0, answered=0,
                  downloads=0)
+    bids: dict[str, list[str]] = {}  # bid id → [status, ciphertext sha256]
     for e in entries:
         action, p, at = e["action"], e["payload"], e["time"]
         if action in ("tender.created", "tender.updated"):
@@ -55,11 +56,18 @@ def fold(entries: Iterable[Mapping[str, Any]], now: datetime) -> dict[str, Any]:
             state["questions"] += 1
         elif action == "question.answered":
             state["answered"] += 1
+        elif action == "bid.submitted":
+            for old in p.get("supersedes", []):
+                bids[str(old)][0] = "superseded"
+            bids[e["object"]["id"]] = ["current", p["sha256"]]
+        elif action == "bid.withdrawn":
+            bids[e["object"]["id"]][0] = "withdrawn"
     facts = TenderFacts(published_at=_when(state["published_at"]), cancelled_at=_when(state["cancelled_at"]),
                         deadline=_when(state["deadline"]), download_start=_when(state["download_start"]),
                         download_end=_when(state["download_end"]))
     state["status"] = derive_status(facts, now).value
     state["documents"] = sorted(state["documents"])
+    state["bids"] = {k: f"{v[0]} {v[1]}" for k, v in sorted(bids.items(), key=lambda kv: int(kv[0]))}
     return state
 
 

@@ -26,7 +26,7 @@ from core.blobs import BlobStore
 from core.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models import Organisation
 from tender import rules
-from tender.models import Amendment, Document, Download, KeyShare, Lot, OpeningKey, Question, Tender
+from tender.models import Amendment, Bid, Document, Download, KeyShare, Lot, OpeningKey, Question, Tender
 
 REGIMES = ("works", "procurement")
 CATEGORIES = ("works", "goods", "services")
@@ -591,6 +591,8 @@ def snapshot(session: Session, tender_id: int, now: datetime) -> dict[str, Any] 
         "amendments": len(t.amendments), "questions": len(t.questions),
         "answered": sum(1 for q in t.questions if q.answer is not None),
         "downloads": session.scalar(select(func.count()).where(Download.tender_id == t.id)) or 0,
+        "bids": {str(b.id): f"{b.status} {b.sha256}" for b in session.scalars(
+            select(Bid).where(Bid.tender_id == t.id).order_by(Bid.id))},
     }
 
 

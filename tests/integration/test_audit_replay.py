@@ -83,3 +83,32 @@ def test_replay_command_and_pdf(app, make, session, clock, tmp_path):
     assert "CONSISTENT" in result.output and "tender.published" in result.output
     reader = PdfReader(str(out))
     assert "tender.amended" in "".join(p.extract_text() for p in reader.pages)
+
+
+def test_replay_follows_bids(make, session, clock, app, tmp_path, connection):
+    import shutil
+
+    import pytest
+
+    if shutil.which("age") is None:
+        pytest.skip("age missing")
+    from core.blobs import StoredBlob
+    from tender import bids
+
+    t, _agency = make.tender(publish=True)
+    bidder = make.user("bidder")
+    clock.advance(timedelta(hours=2))
+    with unit_of_work(session):
+        service.download_document(session, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
+                                  now=clock.now())
+    signer = app.extensions["sunbid"].signer
+    for i in range(2):
+        with unit_of_work(session):
+            bids.submit_bid(session, actor=bidder, tender_id=t.id, lot=1, stored=StoredBlob(f"{i:064x}", 10),
+                            now=clock.now(), signer=signer)
+    result = replay_tender(session, t.id, clock.now())
+    assert result.consistent, result.mismatches
+    assert sorted(v.split()[0] for v in result.replayed["bids"].values()) == ["current", "superseded"]
+    connection.execute(text("UPDATE tender_bid SET status = 'current'"))  # both "current": tampering
+    session.expire_all()
+    assert [m[0] for m in replay_tender(session, t.id, clock.now()).mismatches] == ["bids"]

@@ -199,3 +199,23 @@ def test_concurrent_submissions_leave_one_current_bid(engines, tmp_path_factory,
     finally:
         with sessions() as s, unit_of_work(s):
             empty_database(s)
+
+
+def test_bid_pack_command_builds_a_valid_package(tmp_path):
+    from core.cli import main
+    from tender import bidpackage
+
+    folder = tmp_path / "files"
+    (folder / "技术标").mkdir(parents=True)
+    (folder / "投标函.pdf").write_bytes(b"%PDF-1.4 letter")
+    (folder / "技术标" / "方案.pdf").write_bytes(b"%PDF-1.4 plan")
+    out = CliRunner().invoke(main, ["bid", "pack", str(folder), "-o", str(tmp_path / "bid.zip"), "--tender",
+                                    "SB-2026-00001", "--bidder-name", "滨海宏达建设工程有限公司", "--credit-code",
+                                    "91350100M000100Y43", "--price", "1,234,567.80", "--duration-days", "180"])
+    assert out.exit_code == 0, out.output
+    form = bidpackage.validate_package(tmp_path / "bid.zip")
+    assert str(form.price) == "1234567.80" and {f.name for f in form.files} == {"投标函.pdf", "技术标/方案.pdf"}
+    bad = CliRunner().invoke(main, ["bid", "pack", str(folder), "-o", str(tmp_path / "b2.zip"), "--tender",
+                                    "SB-2026-00001", "--bidder-name", "X", "--credit-code", "123", "--price", "1",
+                                    "--duration-days", "1"])
+    assert bad.exit_code != 0 and "credit code" in bad.output.lower()
