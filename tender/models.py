@@ -37,6 +37,8 @@ class Tender(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # 开标 completed
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # 流标
     settings: Mapped[str] = mapped_column(Text, default="{}")  # JSON of tender.rules.RuleSettings
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -164,3 +166,36 @@ class Bid(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     audit_seq: Mapped[int | None] = mapped_column(BigInteger)
     receipt: Mapped[str] = mapped_column(Text, default="")  # the signed receipt (JSON)
+
+
+class OpeningShare(Base):
+    """A key share a custodian presented after the deadline; deleted once the bids are opened."""
+
+    __tablename__ = "tender_opening_share"
+    __table_args__ = (UniqueConstraint("tender_id", "custodian_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender_tender.id"), index=True)
+    custodian_id: Mapped[int] = mapped_column(ForeignKey("core_user.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    share: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OpeningResult(Base):
+    """One line of the opening record (开标记录): what each current bid turned out to be."""
+
+    __tablename__ = "tender_opening_result"
+
+    bid_id: Mapped[int] = mapped_column(ForeignKey("tender_bid.id"), primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender_tender.id"), index=True)
+    lot: Mapped[int] = mapped_column(Integer)
+    bidder_name: Mapped[str] = mapped_column(String(200))
+    credit_code: Mapped[str] = mapped_column(String(18))
+    status: Mapped[str] = mapped_column(String(16))  # valid | failed
+    reason: Mapped[str] = mapped_column(String(64), default="")
+    failure_kind: Mapped[str] = mapped_column(String(32), default="")
+    price_fen: Mapped[int | None] = mapped_column(BigInteger)
+    duration_days: Mapped[int | None] = mapped_column(Integer)
+    ciphertext_sha256: Mapped[str] = mapped_column(String(64))
+    plaintext_sha256: Mapped[str] = mapped_column(String(64), default="")

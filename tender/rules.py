@@ -269,6 +269,8 @@ class Status(StrEnum):
     DRAFT = "draft"
     PUBLISHED = "published"      # announced (招标公告); bids accepted until the deadline
     CLOSED = "closed"            # deadline passed: closed to bids, awaiting opening
+    OPENED = "opened"            # 开标: bids decrypted, opening record published
+    FAILED = "failed"            # 流标: fewer valid bids than the minimum, re-tender
     CANCELLED = "cancelled"      # 终止
 
 
@@ -279,6 +281,8 @@ class TenderFacts:
     deadline: datetime | None
     download_start: datetime | None = None
     download_end: datetime | None = None
+    opened_at: datetime | None = None
+    failed_at: datetime | None = None
 
 
 def derive_status(f: TenderFacts, now: datetime) -> Status:
@@ -292,6 +296,10 @@ def derive_status(f: TenderFacts, now: datetime) -> Status:
         return Status.CANCELLED
     if f.published_at is None or f.published_at > now:
         return Status.DRAFT
+    if f.failed_at is not None and f.failed_at <= now:
+        return Status.FAILED
+    if f.opened_at is not None and f.opened_at <= now:
+        return Status.OPENED
     if f.deadline is not None and now >= f.deadline:
         return Status.CLOSED
     return Status.PUBLISHED
@@ -316,6 +324,8 @@ _REFUSALS = {
     Status.DRAFT: N_("This is not possible while the tender is a draft."),
     Status.PUBLISHED: N_("This is not possible while the tender is open for bids."),
     Status.CLOSED: N_("This is not possible: the bid deadline has passed."),
+    Status.OPENED: N_("This is not possible: the bids have been opened."),
+    Status.FAILED: N_("This is not possible: the tender has failed (too few valid bids)."),
     Status.CANCELLED: N_("This is not possible: the tender has been cancelled."),
 }
 
@@ -334,7 +344,7 @@ def check_can_edit(f: TenderFacts, now: datetime) -> None:
 
 def check_can_publish(f: TenderFacts, now: datetime) -> None:
     status = derive_status(f, now)
-    if status in (Status.PUBLISHED, Status.CLOSED):
+    if status in (Status.PUBLISHED, Status.CLOSED, Status.OPENED, Status.FAILED):
         raise AlreadyPublished(status=str(status))
     _require(f, now, Status.DRAFT)
 
@@ -481,3 +491,33 @@ def check_can_withdraw(f: TenderFacts, now: datetime) -> None:
     if status is Status.CLOSED:
         raise DeadlinePassed(N_("The bid deadline has passed: a bid can no longer be withdrawn."))
     _require(f, now, Status.PUBLISHED)
+
+
+
+# ---------------------------------------------------------------- opening (开标)
+
+class OpeningNotDue(InvalidTransition):
+    code = "opening_not_due"
+    default_message = N_("The bids are opened at the bid deadline, not earlier (Tendering and Bidding Law, art. 34).")
+
+
+def check_can_open(f: TenderFacts, now: datetime) -> None:
+    """Key shares are presented and bids decrypted only once the deadline has passed (招标投标法 art. 34;
+    电子招标投标办法 art. 27: nobody may decrypt a bid before the deadline)."""
+    status = derive_status(f, now)
+    if status is Status.PUBLISHED:
+        raise OpeningNotDue(status=str(status))
+    _require(f, now, Status.CLOSED)
+
+
+def opening_outcome(valid_bids: int, settings: RuleSettings) -> Status:
+    """招标投标法 art. 28 / 实施条例 art. 44: fewer valid bids than the minimum → failed tender (流标)."""
+    return Status.OPENED if valid_bids >= settings.min_bids else Status.FAILED
+
+
+def decryption_failure_kind(reason: str) -> str:
+    """电子招标投标办法 art. 31: a failure the bidder caused (sealed to a wrong key, a corrupt file, a package
+    that does not match its manifest) counts as a withdrawal after the deadline; any other cause as an
+    ordinary withdrawal."""
+    return "withdrawal_after_deadline" if reason in ("no_matching_key", "corrupt", "malformed_package",
+                                                     "manifest_mismatch") else "ordinary_withdrawal"

@@ -153,7 +153,8 @@ def parse_tender_input(data: Mapping[str, Any], *, tz: ZoneInfo) -> TenderInput:
 
 def facts(t: Tender) -> rules.TenderFacts:
     return rules.TenderFacts(published_at=t.published_at, cancelled_at=t.cancelled_at, deadline=t.deadline,
-                             download_start=t.download_start, download_end=t.download_end)
+                             download_start=t.download_start, download_end=t.download_end,
+                             opened_at=t.opened_at, failed_at=t.failed_at)
 
 
 def status(t: Tender, now: datetime) -> rules.Status:
@@ -478,10 +479,17 @@ def status_clause(value: str, now: datetime):
     """SQL twin of rules.derive_status, for filtering lists (tested against it)."""
     not_cancelled = or_(Tender.cancelled_at.is_(None), Tender.cancelled_at > now)
     published = and_(Tender.published_at.is_not(None), not_cancelled)
+    failed = and_(Tender.failed_at.is_not(None), Tender.failed_at <= now)
+    opened = and_(Tender.opened_at.is_not(None), Tender.opened_at <= now)
+    not_ended = and_(or_(Tender.failed_at.is_(None), Tender.failed_at > now),
+                     or_(Tender.opened_at.is_(None), Tender.opened_at > now))
     return {
-        "draft": and_(Tender.published_at.is_(None), not_cancelled),
-        "published": and_(published, Tender.deadline > now),
-        "closed": and_(published, Tender.deadline <= now),
+        "draft": and_(or_(Tender.published_at.is_(None), Tender.published_at > now), not_cancelled),
+        "published": and_(published, Tender.published_at <= now, not_ended, Tender.deadline > now),
+        "closed": and_(published, Tender.published_at <= now, not_ended, Tender.deadline <= now),
+        "opened": and_(published, Tender.published_at <= now, opened, or_(Tender.failed_at.is_(None),
+                                                                          Tender.failed_at > now)),
+        "failed": and_(published, Tender.published_at <= now, failed),
         "cancelled": and_(Tender.cancelled_at.is_not(None), Tender.cancelled_at <= now),
     }.get(value)
 

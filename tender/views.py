@@ -165,6 +165,58 @@ def bid_receipt(bid_id: int):
                     headers={"Content-Disposition": f"attachment; filename=receipt-{bid.id}.json"})
 
 
+@bp.get("/tenders/<int:tender_id>/opening")
+@public
+def opening_page(tender_id: int):
+    """The opening (开标): shares presented so far, and after opening the public opening record."""
+    from tender import opening
+
+    s, who = db(), actor()
+    tender = service.get_tender(s, who, tender_id)
+    key = service.opening_key_dict(tender)
+    held = None
+    if who.role == "custodian":
+        try:
+            held = service.sealed_share_for(s, actor=who, tender_id=tender.id)
+        except DomainError:
+            held = None
+    return render_template("tender/opening.html", tender=tender, key=key, state=service.status(tender, now()),
+                           presented=opening.presented(s, tender.id), results=opening.opening_record(s, tender.id),
+                           owner=who.role == "agency" and who.organisation_id == tender.agency_id, held=held)
+
+
+@bp.post("/tenders/<int:tender_id>/opening/shares")
+@permission("custodian")
+def present_share(tender_id: int):
+    from tender import opening
+
+    try:
+        with transaction() as s:
+            opening.submit_share(s, actor=actor(), tender_id=tender_id, share=request.form.get("share", ""), now=now())
+        flash(_("Your share is recorded."), "success")
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        flash(_error_message(exc), "danger")
+    return redirect(url_for("tender.opening_page", tender_id=tender_id))
+
+
+@bp.post("/tenders/<int:tender_id>/opening/open")
+@permission("agency")
+def open_bids(tender_id: int):
+    from tender import opening
+
+    try:
+        with transaction() as s:
+            opening.open_bids(s, actor=actor(), tender_id=tender_id, now=now(), blobs=platform().blobs)
+        flash(_("The bids are opened; the opening record is published."), "success")
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        flash(_error_message(exc), "danger")
+    return redirect(url_for("tender.opening_page", tender_id=tender_id))
+
+
 @bp.post("/tenders/<int:tender_id>/questions")
 @permission("bidder")
 def ask(tender_id: int):

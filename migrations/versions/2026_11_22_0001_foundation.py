@@ -1,8 +1,8 @@
-"""Foundation: accounts, tenders, documents, questions, sealed bids and opening keys, audit log with Merkle nodes, checkpoints and witnesses.
+"""Foundation: accounts, tenders, documents, questions, sealed bids, opening keys and the opening record, audit log with Merkle nodes, checkpoints and witnesses.
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 08:15:49.961882
+Create Date: 2026-11-22 08:36:35.582905
 
 """
 from typing import Sequence, Union
@@ -163,6 +163,8 @@ def upgrade() -> None:
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cancel_reason', sa.Text(), nullable=False),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('failed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('settings', sa.Text(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['agency_id'], ['core_organisation.id'], name=op.f('fk_tender_tender_agency_id_core_organisation')),
@@ -256,6 +258,21 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['tender_id'], ['tender_tender.id'], name=op.f('fk_tender_opening_key_tender_id_tender_tender')),
     sa.PrimaryKeyConstraint('tender_id', name=op.f('pk_tender_opening_key'))
     )
+    op.create_table('tender_opening_share',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tender_id', sa.Integer(), nullable=False),
+    sa.Column('custodian_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('share', sa.Text(), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['custodian_id'], ['core_user.id'], name=op.f('fk_tender_opening_share_custodian_id_core_user')),
+    sa.ForeignKeyConstraint(['tender_id'], ['tender_tender.id'], name=op.f('fk_tender_opening_share_tender_id_tender_tender')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tender_opening_share')),
+    sa.UniqueConstraint('tender_id', 'custodian_id', name=op.f('uq_tender_opening_share_tender_id_custodian_id'))
+    )
+    with op.batch_alter_table('tender_opening_share', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tender_opening_share_tender_id'), ['tender_id'], unique=False)
+
     op.create_table('tender_question',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tender_id', sa.Integer(), nullable=False),
@@ -293,6 +310,26 @@ def upgrade() -> None:
     with op.batch_alter_table('tender_document', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tender_document_tender_id'), ['tender_id'], unique=False)
 
+    op.create_table('tender_opening_result',
+    sa.Column('bid_id', sa.Integer(), nullable=False),
+    sa.Column('tender_id', sa.Integer(), nullable=False),
+    sa.Column('lot', sa.Integer(), nullable=False),
+    sa.Column('bidder_name', sa.String(length=200), nullable=False),
+    sa.Column('credit_code', sa.String(length=18), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.String(length=64), nullable=False),
+    sa.Column('failure_kind', sa.String(length=32), nullable=False),
+    sa.Column('price_fen', sa.BigInteger(), nullable=True),
+    sa.Column('duration_days', sa.Integer(), nullable=True),
+    sa.Column('ciphertext_sha256', sa.String(length=64), nullable=False),
+    sa.Column('plaintext_sha256', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['bid_id'], ['tender_bid.id'], name=op.f('fk_tender_opening_result_bid_id_tender_bid')),
+    sa.ForeignKeyConstraint(['tender_id'], ['tender_tender.id'], name=op.f('fk_tender_opening_result_tender_id_tender_tender')),
+    sa.PrimaryKeyConstraint('bid_id', name=op.f('pk_tender_opening_result'))
+    )
+    with op.batch_alter_table('tender_opening_result', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tender_opening_result_tender_id'), ['tender_id'], unique=False)
+
     op.create_table('tender_download',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tender_id', sa.Integer(), nullable=False),
@@ -321,6 +358,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tender_download_organisation_id'))
 
     op.drop_table('tender_download')
+    with op.batch_alter_table('tender_opening_result', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tender_opening_result_tender_id'))
+
+    op.drop_table('tender_opening_result')
     with op.batch_alter_table('tender_document', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tender_document_tender_id'))
 
@@ -329,6 +370,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tender_question_tender_id'))
 
     op.drop_table('tender_question')
+    with op.batch_alter_table('tender_opening_share', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tender_opening_share_tender_id'))
+
+    op.drop_table('tender_opening_share')
     op.drop_table('tender_opening_key')
     with op.batch_alter_table('tender_lot', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tender_lot_tender_id'))

@@ -12,6 +12,10 @@ from hypothesis import strategies as st
 
 from core.errors import InvalidInput, InvalidTransition
 from tender.rules import (
+    OpeningNotDue,
+    decryption_failure_kind,
+    opening_outcome,
+    check_can_open,
     ALLOWED_DOCUMENT_TYPES,
     AlreadyPublished,
     DateInPast,
@@ -483,6 +487,8 @@ def facts_in(status: Status) -> TenderFacts:
         Status.DRAFT: DRAFT,
         Status.PUBLISHED: PUBLISHED,
         Status.CLOSED: replace(PUBLISHED, deadline=NOW + DAY),
+        Status.OPENED: replace(PUBLISHED, deadline=NOW + DAY / 2, opened_at=NOW + DAY / 2),
+        Status.FAILED: replace(PUBLISHED, deadline=NOW + DAY / 2, failed_at=NOW + DAY / 2),
         Status.CANCELLED: replace(PUBLISHED, cancelled_at=NOW),
     }[status]
 
@@ -495,6 +501,7 @@ GUARDS = {
     check_can_ask: {Status.PUBLISHED},
     check_can_answer: {Status.PUBLISHED},
     check_can_download: {Status.PUBLISHED},
+    check_can_open: {Status.CLOSED},
 }
 
 
@@ -640,3 +647,12 @@ def test_safe_filename_is_always_safe(name):
     assert "/" not in safe and "\\" not in safe and not safe.startswith(".")
     assert safe == safe.strip()
     assert check_document(safe + ".pdf", PDF) == "application/pdf"  # a safe name passes the name checks
+
+
+def test_opening_outcome_and_failure_kinds():
+    assert opening_outcome(3, LEGAL) is Status.OPENED and opening_outcome(2, LEGAL) is Status.FAILED
+    assert decryption_failure_kind("no_matching_key") == "withdrawal_after_deadline"
+    assert decryption_failure_kind("blob_missing") == "ordinary_withdrawal"
+    with pytest.raises(OpeningNotDue):
+        check_can_open(PUBLISHED, DEADLINE - SEC)
+    check_can_open(PUBLISHED, DEADLINE)

@@ -1,0 +1,143 @@
+"""The opening ceremony (开标): custodians present their key shares after the deadline; with k of them
+the platform rebuilds the opening identity in memory only, decrypts every current bid, checks its
+package against its manifest, reads the bid form, forgets the identity and writes the opening record.
+
+Each act is an audit event: every share presented (never its text), each bid's result, the completion.
+"""
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit.service import record
+from core.actor import Actor
+from core.blobs import BlobStore
+from core.errors import N_, Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from core.models import Organisation
+from tender import bidpackage, rules, sealing
+from tender.models import Bid, KeyShare, OpeningKey, OpeningResult, OpeningShare, Tender
+from tender.service import facts, settings_of
+
+
+def _tender(session: Session, tender_id: int) -> Tender:
+    t = session.scalar(select(Tender).where(Tender.id == tender_id).with_for_update())
+    if t is None or t.published_at is None:
+        raise NotFound()
+    return t
+
+
+def submit_share(session: Session, *, actor: Actor, tender_id: int, share: str, now: datetime) -> OpeningShare:
+    """A custodian presents its share (after the deadline only; only its own, once)."""
+    if actor.role != "custodian":
+        raise PermissionDenied(N_("Only the tender's key custodians present key shares."))
+    t = _tender(session, tender_id)
+    held = session.scalar(select(KeyShare).where(KeyShare.tender_id == t.id, KeyShare.custodian_id == actor.user_id))
+    if held is None:
+        raise PermissionDenied(N_("You hold no key share of this tender."))
+    rules.check_can_open(facts(t), now)
+    info = sealing.parse_share(share)
+    if info.tender_ref != t.project_code or info.index != held.position:
+        raise InvalidInput(N_("This is not the share you hold for this tender (share %(p)s of %(ref)s)."),
+                           field="share", p=held.position, ref=t.project_code)
+    existing = session.scalar(select(OpeningShare).where(OpeningShare.tender_id == t.id,
+                                                         OpeningShare.custodian_id == actor.user_id))
+    if existing is not None and existing.share == info.text:
+        raise Conflict(N_("You have already presented this share."), field="share")
+    if existing is None:
+        existing = OpeningShare(tender_id=t.id, custodian_id=actor.user_id, position=held.position,
+                                share=info.text, submitted_at=now)
+        session.add(existing)
+    else:  # a corrected share replaces the earlier one
+        existing.share, existing.submitted_at = info.text, now
+    session.flush()
+    record(session, actor=actor, action="opening.share_presented", object_type="tender", object_id=t.id, now=now,
+           tender_id=t.id, payload={"position": held.position})
+    return existing
+
+
+def presented(session: Session, tender_id: int) -> list[OpeningShare]:
+    return list(session.scalars(select(OpeningShare).where(OpeningShare.tender_id == tender_id)
+                                .order_by(OpeningShare.position)))
+
+
+def open_bids(session: Session, *, actor: Actor, tender_id: int, now: datetime, blobs: BlobStore,
+              workdir: Path | None = None) -> list[OpeningResult]:
+    """Open every current bid of a closed tender with k presented shares (the tender's agency runs it)."""
+    t = _tender(session, tender_id)
+    if not (actor.role == "agency" and actor.organisation_id == t.agency_id):
+        raise NotFound()
+    rules.check_can_open(facts(t), now)
+    key = session.get(OpeningKey, t.id)
+    shares = presented(session, t.id)
+    identity = sealing.combine_shares([s.share for s in shares], recipient=key.recipient, tender_ref=t.project_code)
+    results: list[OpeningResult] = []
+    try:
+        current = session.scalars(select(Bid).where(Bid.tender_id == t.id, Bid.status == "current")
+                                  .order_by(Bid.received_at, Bid.id)).all()
+        with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+            for bid in current:
+                results.append(_open_one(session, actor=actor, t=t, bid=bid, identity=identity, blobs=blobs,
+                                         tmp=Path(tmp), now=now))
+    finally:
+        del identity  # the rebuilt identity never leaves this function
+    valid = sum(1 for r in results if r.status == "valid")
+    outcome = rules.opening_outcome(valid, settings_of(t))
+    if outcome is rules.Status.OPENED:
+        t.opened_at = now
+    else:
+        t.failed_at = now
+    for s in shares:
+        session.delete(s)
+    record(session, actor=actor, action="opening.completed", object_type="tender", object_id=t.id, now=now,
+           tender_id=t.id, payload={"outcome": outcome.value, "bids": len(results), "valid": valid,
+                                    "min_bids": settings_of(t).min_bids,
+                                    "shares_used": [s.position for s in shares]})
+    return results
+
+
+def _open_one(session: Session, *, actor: Actor, t: Tender, bid: Bid, identity: str, blobs: BlobStore, tmp: Path,
+              now: datetime) -> OpeningResult:
+    org = session.get(Organisation, bid.organisation_id)
+    result = OpeningResult(bid_id=bid.id, tender_id=t.id, lot=bid.lot, bidder_name=org.name,
+                           credit_code=org.credit_code or "", status="valid", ciphertext_sha256=bid.sha256)
+    plain = tmp / f"bid-{bid.id}.zip"
+    try:
+        sealing.open_file(blobs.path(bid.sha256), plain, identity)
+        digest = hashlib.sha256()
+        with plain.open("rb") as f:
+            while chunk := f.read(1024 * 1024):
+                digest.update(chunk)
+        result.plaintext_sha256 = digest.hexdigest()
+        form = bidpackage.validate_package(plain)
+        if form.tender != t.project_code or form.credit_code != org.credit_code or form.lot != bid.lot:
+            raise bidpackage.MalformedBidForm(reason="tender/bidder/lot")
+        result.price_fen, result.duration_days = form.price_fen, form.duration_days
+    except sealing.Undecryptable as exc:
+        result.status, result.reason = "failed", exc.reason
+    except bidpackage.ManifestMismatch:
+        result.status, result.reason = "failed", "manifest_mismatch"
+    except (bidpackage.MalformedBidForm, bidpackage.NotAZip):
+        result.status, result.reason = "failed", "malformed_package"
+    except (FileNotFoundError, DomainError):
+        result.status, result.reason = "failed", "unreadable"
+    finally:
+        plain.unlink(missing_ok=True)
+    if result.status == "failed":
+        result.failure_kind = rules.decryption_failure_kind(result.reason)
+    session.add(result)
+    session.flush()
+    record(session, actor=actor, action="bid.opened", object_type="bid", object_id=bid.id, now=now, tender_id=t.id,
+           payload={"status": result.status, "reason": result.reason, "failure_kind": result.failure_kind,
+                    "price_fen": result.price_fen, "ciphertext_sha256": bid.sha256,
+                    "plaintext_sha256": result.plaintext_sha256})
+    return result
+
+
+def opening_record(session: Session, tender_id: int) -> list[OpeningResult]:
+    return list(session.scalars(select(OpeningResult).where(OpeningResult.tender_id == tender_id)
+                                .order_by(OpeningResult.bid_id)))

@@ -1,0 +1,148 @@
+"""The opening ceremony with real age-sealed bid packages: k shares after the deadline, one bad bid, the record."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from core.db import unit_of_work
+from core.errors import DomainError
+from tender import bidpackage, bids, opening, sealing, service
+from tender.models import KeyShare, OpeningKey
+from tests.conftest import login
+
+pytestmark = pytest.mark.skipif(shutil.which("age") is None, reason="the age binary is not installed")
+
+
+def _package(tmp_path, t, org, price: str, name: str):
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "投标函.pdf").write_bytes(b"%PDF-1.4 " + name.encode())
+    out = tmp_path / f"{name}.zip"
+    bidpackage.pack(folder, tender=t.project_code, lot=1, bidder_name=org.name, credit_code=org.credit_code,
+                    price=price, duration_days=180, validity_days=90, output=out)
+    return out
+
+
+def _bid(session, app, clock, t, tmp_path, name, price, recipient, make):
+    from core.models import Organisation
+
+    bidder = make.user("bidder")
+    with unit_of_work(session):
+        service.download_document(session, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
+                                  now=clock.now())
+    org = session.get(Organisation, bidder.organisation_id)
+    package = _package(tmp_path, t, org, price, name)
+    sealed_file = tmp_path / f"{name}.age"
+    subprocess.run(["age", "-r", recipient, "-o", str(sealed_file), str(package)], check=True)
+    platform = app.extensions["sunbid"]
+    with sealed_file.open("rb") as f:
+        stored = bids.store_sealed(f, blobs=platform.blobs, limit=10**8)
+    with unit_of_work(session):
+        bids.submit_bid(session, actor=bidder, tender_id=t.id, lot=1, stored=stored, now=clock.now(),
+                        signer=platform.signer)
+    return org
+
+
+@pytest.fixture
+def ceremony(app, make, session, clock, tmp_path):
+    t, agency = make.tender(publish=True)
+    keys = make.custodians()
+    clock.advance(timedelta(hours=2))
+    recipient = session.get(OpeningKey, t.id).recipient
+    for i, price in enumerate(("980000.00", "965500.50", "990000")):
+        _bid(session, app, clock, t, tmp_path, f"b{i}", price, recipient, make)
+    wrong = str(sealing.new_opening_key().recipient)  # a bidder who sealed to the wrong key
+    _bid(session, app, clock, t, tmp_path, "wrong", "900000", wrong, make)
+    from core.models import User
+
+    shares = {}
+    for row in session.scalars(select(KeyShare).where(KeyShare.tender_id == t.id)):
+        user = session.get(User, row.custodian_id)
+        shares[user.username] = (user, sealing.open_share(row.sealed, identity=keys[user.username]), row.position)
+    return t, agency, shares
+
+
+def _actor(user):
+    from core.actor import Actor
+
+    return Actor(user.id, user.username, user.role, user.organisation_id, "127.0.0.1")
+
+
+def test_shares_before_the_deadline_are_refused(ceremony, session, clock):
+    t, agency, shares = ceremony
+    user, share, _pos = next(iter(shares.values()))
+    with pytest.raises(DomainError) as exc:
+        with unit_of_work(session):
+            opening.submit_share(session, actor=_actor(user), tender_id=t.id, share=share, now=clock.now())
+    assert exc.value.code == "opening_not_due"
+
+
+def test_full_opening_with_a_failed_decryption(ceremony, session, clock, app, client):
+    t, agency, shares = ceremony
+    clock.set(t.deadline)
+    (u1, s1, _), (u2, s2, _), (u3, s3, _) = shares.values()
+    with unit_of_work(session):
+        opening.submit_share(session, actor=_actor(u1), tender_id=t.id, share=s1, now=clock.now())
+    with pytest.raises(DomainError) as exc:  # the same share twice
+        with unit_of_work(session):
+            opening.submit_share(session, actor=_actor(u1), tender_id=t.id, share=s1, now=clock.now())
+    assert exc.value.code == "conflict"
+    with pytest.raises(DomainError) as exc:  # someone else's share
+        with unit_of_work(session):
+            opening.submit_share(session, actor=_actor(u2), tender_id=t.id, share=s3, now=clock.now())
+    assert exc.value.status == 400
+    with pytest.raises(DomainError) as exc:  # one share is not enough
+        with unit_of_work(session):
+            opening.open_bids(session, actor=agency, tender_id=t.id, now=clock.now(), blobs=app.extensions["sunbid"].blobs)
+    assert exc.value.code == "not_enough_shares"
+    with unit_of_work(session):
+        opening.submit_share(session, actor=_actor(u2), tender_id=t.id, share=s2, now=clock.now())
+    with unit_of_work(session):
+        results = opening.open_bids(session, actor=agency, tender_id=t.id, now=clock.now(),
+                                    blobs=app.extensions["sunbid"].blobs)
+    assert [(r.status, r.reason) for r in results] == [("valid", "")] * 3 + [("failed", "no_matching_key")]
+    assert [r.price_fen for r in results[:3]] == [98000000, 96550050, 99000000]
+    assert results[3].failure_kind == "withdrawal_after_deadline"
+    session.expire_all()
+    assert service.status(session.get(type(t), t.id), clock.now()).value == "opened"
+    assert opening.presented(session, t.id) == []  # the presented shares are gone
+    page = client.get(f"/tenders/{t.id}/opening").get_data(as_text=True)  # the record is public
+    assert "¥965,500.50" in page and "sealed to a wrong key" in page
+
+
+def test_too_few_valid_bids_fail_the_tender(app, make, session, clock, tmp_path):
+    t, agency = make.tender(publish=True)
+    keys = make.custodians()
+    clock.advance(timedelta(hours=2))
+    recipient = session.get(OpeningKey, t.id).recipient
+    for i in range(2):
+        _bid(session, app, clock, t, tmp_path, f"f{i}", "1000", recipient, make)
+    clock.set(t.deadline + timedelta(minutes=1))
+    from core.models import User
+
+    for row in list(session.scalars(select(KeyShare).where(KeyShare.tender_id == t.id)))[:2]:
+        user = session.get(User, row.custodian_id)
+        with unit_of_work(session):
+            opening.submit_share(session, actor=_actor(user), tender_id=t.id, now=clock.now(),
+                                 share=sealing.open_share(row.sealed, identity=keys[user.username]))
+    with unit_of_work(session):
+        opening.open_bids(session, actor=agency, tender_id=t.id, now=clock.now(), blobs=app.extensions["sunbid"].blobs)
+    session.expire_all()
+    assert service.status(session.get(type(t), t.id), clock.now()).value == "failed"
+
+
+def test_opening_pages(ceremony, client, clock, session):
+    t, agency, shares = ceremony
+    clock.set(t.deadline)
+    user, share, _pos = next(iter(shares.values()))
+    login(client, user.username)
+    resp = client.post(f"/tenders/{t.id}/opening/shares", data={"share": share}, follow_redirects=True)
+    assert "1 of 2" in resp.get_data(as_text=True) or "1 / 2" in resp.get_data(as_text=True)
+    other = client.application.test_client()
+    login(other, agency.name)
+    resp = other.post(f"/tenders/{t.id}/opening/open", follow_redirects=True)
+    assert "2 shares are needed" in resp.get_data(as_text=True)
