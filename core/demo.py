@@ -46,6 +46,7 @@ class DemoPeople:
     bidders: list[Actor] = field(default_factory=list)  # one user per bidder company
     experts: list[Actor] = field(default_factory=list)
     logins: list[tuple[str, str, str]] = field(default_factory=list)  # role, username, organisation
+    custodian_keys: dict[str, str] = field(default_factory=dict)  # demo only: username → age identity
 
 
 AfterOp = Callable[[Session, datetime], None]
@@ -118,6 +119,7 @@ def seed_accounts(session: Session, now: datetime, rng: random.Random, keys_dir:
             service.set_age_recipient(session, actor=system, user_id=custodian.user_id,
                                       recipient=str(identity.to_public()), now=at)
         people.custodians.append(custodian)
+        people.custodian_keys[custodian.name] = str(identity)
         people.logins.append(("custodian", f"custodian{i}", centre.name))
     agency_names = [f"{CITY}建设工程招标代理有限公司", f"{CITY}政府采购中心", f"华信项目管理咨询有限公司{CITY}分公司"]
     for a, name in enumerate(agency_names, start=1):

@@ -184,6 +184,29 @@ def seed(session: Session, people: Any, now: datetime, rng: random.Random, conte
                 counts["amendments"] += 1
 
             at(deadline - timedelta(days=10), amend)  # less than 15 days before: the deadline moves out
+        if kind == "closed" and not counts.get("opening_planned"):  # one tender is opened at the demo
+            counts["opening_planned"] = 1
+
+            def present(s: Session, t: datetime, i: int = i) -> None:
+                from sqlalchemy import select
+
+                from tender import opening, sealing
+                from tender.models import KeyShare
+
+                for custodian in people.custodians[:2]:
+                    row = s.scalar(select(KeyShare).where(KeyShare.tender_id == ids[i],
+                                                          KeyShare.custodian_id == custodian.user_id))
+                    share = sealing.open_share(row.sealed, identity=people.custodian_keys[custodian.name])
+                    opening.submit_share(s, actor=custodian, tender_id=ids[i], share=share, now=t)
+
+            def open_all(s: Session, t: datetime, i: int = i, staff=staff) -> None:
+                from tender import opening
+
+                counts["opened"] = len(opening.open_bids(s, actor=staff, tender_id=ids[i], now=t, blobs=blobs))
+
+            plan_deadline = deadline + (timedelta(days=5) if i % 4 == 1 else timedelta(0))  # an amendment moves it
+            at(plan_deadline + timedelta(minutes=5), present)
+            at(plan_deadline + timedelta(minutes=20), open_all)
         if kind == "cancelled":
             at(publish + timedelta(days=6), lambda s, t, i=i, staff=staff: service.cancel_tender(
                 s, actor=staff, tender_id=ids[i], now=t, reason="因项目预算调整，经研究决定终止本次招标。"))
@@ -191,4 +214,5 @@ def seed(session: Session, people: Any, now: datetime, rng: random.Random, conte
         with unit_of_work(session):
             fn(session, when)
         after_op(session, when)
+    counts.pop("opening_planned", None)
     return counts

@@ -28,8 +28,8 @@ SUMMARY_KEYS = ("project_code", "title", "estimated_price_fen", "deposit_fen", "
 
 def fold(entries: Iterable[Mapping[str, Any]], now: datetime) -> dict[str, Any]:
     state: dict[str, Any] = {k: None for k in SUMMARY_KEYS}
-    state.update(published_at=None, cancelled_at=None, documents=set(), amendments=0, questions=0, answered=0,
-                 downloads=0)
+    state.update(published_at=None, cancelled_at=None, opened_at=None, failed_at=None, documents=set(),
+                 amendments=0, questions=0, answered=0, downloads=0, opening={})
     bids: dict[str, list[str]] = {}  # bid id → [status, ciphertext sha256]
     for e in entries:
         action, p, at = e["action"], e["payload"], e["time"]
@@ -62,9 +62,14 @@ def fold(entries: Iterable[Mapping[str, Any]], now: datetime) -> dict[str, Any]:
             bids[e["object"]["id"]] = ["current", p["sha256"]]
         elif action == "bid.withdrawn":
             bids[e["object"]["id"]][0] = "withdrawn"
+        elif action == "bid.opened":
+            state["opening"][e["object"]["id"]] = f"{p['status']} {p.get('reason') or ''} {p.get('price_fen')}".strip()
+        elif action == "opening.completed":
+            state["opened_at" if p.get("outcome") == "opened" else "failed_at"] = at
     facts = TenderFacts(published_at=_when(state["published_at"]), cancelled_at=_when(state["cancelled_at"]),
                         deadline=_when(state["deadline"]), download_start=_when(state["download_start"]),
-                        download_end=_when(state["download_end"]))
+                        download_end=_when(state["download_end"]), opened_at=_when(state["opened_at"]),
+                        failed_at=_when(state["failed_at"]))
     state["status"] = derive_status(facts, now).value
     state["documents"] = sorted(state["documents"])
     state["bids"] = {k: f"{v[0]} {v[1]}" for k, v in sorted(bids.items(), key=lambda kv: int(kv[0]))}

@@ -26,7 +26,8 @@ from core.blobs import BlobStore
 from core.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models import Organisation
 from tender import rules
-from tender.models import Amendment, Bid, Document, Download, KeyShare, Lot, OpeningKey, Question, Tender
+from tender.models import (Amendment, Bid, Document, Download, KeyShare, Lot, OpeningKey, OpeningResult, Question,
+                           Tender)
 
 REGIMES = ("works", "procurement")
 CATEGORIES = ("works", "goods", "services")
@@ -595,6 +596,9 @@ def snapshot(session: Session, tender_id: int, now: datetime) -> dict[str, Any] 
         "project_code": t.project_code, "title": t.title, "estimated_price_fen": t.estimated_price_fen,
         "deposit_fen": t.deposit_fen, "download_start": iso(t.download_start), "download_end": iso(t.download_end),
         "deadline": iso(t.deadline), "published_at": iso(t.published_at), "cancelled_at": iso(t.cancelled_at),
+        "opened_at": iso(t.opened_at), "failed_at": iso(t.failed_at),
+        "opening": {str(r.bid_id): f"{r.status} {r.reason or ''} {r.price_fen}".strip() for r in session.scalars(
+            select(OpeningResult).where(OpeningResult.tender_id == t.id).order_by(OpeningResult.bid_id))},
         "status": status(t, now).value, "documents": sorted(d.sha256 for d in t.documents),
         "amendments": len(t.amendments), "questions": len(t.questions),
         "answered": sum(1 for q in t.questions if q.answer is not None),

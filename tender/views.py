@@ -185,6 +185,25 @@ def opening_page(tender_id: int):
                            owner=who.role == "agency" and who.organisation_id == tender.agency_id, held=held)
 
 
+@bp.get("/tenders/<int:tender_id>/opening.pdf")
+@public
+def opening_pdf(tender_id: int):
+    """The opening record (开标记录) as PDF, once the bids are opened."""
+    from weasyprint import HTML
+
+    from tender import opening
+
+    s = db()
+    tender = service.get_tender(s, actor(), tender_id)
+    results = opening.opening_record(s, tender.id)
+    if not results:
+        abort(404)
+    html = render_template("tender/opening_print.html", tender=tender, results=results,
+                           state=service.status(tender, now()), printed_at=now())
+    return Response(HTML(string=html).write_pdf(), mimetype="application/pdf",
+                    headers={"Content-Disposition": f"attachment; filename=opening-record-{tender.project_code}.pdf"})
+
+
 @bp.post("/tenders/<int:tender_id>/opening/shares")
 @permission("custodian")
 def present_share(tender_id: int):

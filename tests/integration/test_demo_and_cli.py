@@ -28,7 +28,8 @@ def test_demo_seeds_every_state_once(app, session):
         assert rules.validate_credit_code(code) == code
     assert session.scalar(select(func.count()).where(User.role == "expert")) >= 200
     states = Counter(service.status(t, now).value for t in session.scalars(select(Tender)))
-    assert set(states) == {"draft", "published", "closed", "cancelled"}, states
+    assert set(states) == {"draft", "published", "closed", "opened", "cancelled"}, states
+    assert counts["opened"] >= 3  # one tender went through the opening ceremony
     assert is_seeded(session)
     assert seed(session, now, context_for(app.extensions["sunbid"])) == {}  # idempotent
     assert counts["bids"] >= 20

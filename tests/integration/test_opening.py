@@ -146,3 +146,38 @@ def test_opening_pages(ceremony, client, clock, session):
     login(other, agency.name)
     resp = other.post(f"/tenders/{t.id}/opening/open", follow_redirects=True)
     assert "2 shares are needed" in resp.get_data(as_text=True)
+
+
+def test_opening_record_pdf_reads_back_in_chinese(ceremony, session, clock, app, client):
+    import io
+
+    from pypdf import PdfReader
+
+    t, agency, shares = ceremony
+    clock.set(t.deadline)
+    for user, share, _pos in list(shares.values())[:2]:
+        with unit_of_work(session):
+            opening.submit_share(session, actor=_actor(user), tender_id=t.id, share=share, now=clock.now())
+    with unit_of_work(session):
+        opening.open_bids(session, actor=agency, tender_id=t.id, now=clock.now(), blobs=app.extensions["sunbid"].blobs)
+    resp = client.get(f"/tenders/{t.id}/opening.pdf?lang=zh_CN")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    import re
+
+    text = re.sub(r"\s+", "", "".join(page.extract_text() for page in PdfReader(io.BytesIO(resp.data)).pages))
+    assert "开标记录" in text and "965,500.50" in text and "加密至错误的公钥" in text, text
+
+
+def test_replay_recomputes_the_opening(ceremony, session, clock, app):
+    from audit.replay import replay_tender
+
+    t, agency, shares = ceremony
+    clock.set(t.deadline)
+    for user, share, _pos in list(shares.values())[:2]:
+        with unit_of_work(session):
+            opening.submit_share(session, actor=_actor(user), tender_id=t.id, share=share, now=clock.now())
+    with unit_of_work(session):
+        opening.open_bids(session, actor=agency, tender_id=t.id, now=clock.now(), blobs=app.extensions["sunbid"].blobs)
+    result = replay_tender(session, t.id, clock.now())
+    assert result.consistent, result.mismatches
+    assert result.replayed["status"] == "opened" and len(result.replayed["opening"]) == 4
