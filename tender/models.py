@@ -199,3 +199,19 @@ class OpeningResult(Base):
     duration_days: Mapped[int | None] = mapped_column(Integer)
     ciphertext_sha256: Mapped[str] = mapped_column(String(64))
     plaintext_sha256: Mapped[str] = mapped_column(String(64), default="")
+
+
+class OpeningObjection(Base):
+    """A bidder's confirmation of the opening record (text empty) or its objection, and the agency's answer."""
+
+    __tablename__ = "tender_opening_objection"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender_tender.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("core_organisation.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_user.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # confirmed | objection
+    text: Mapped[str] = mapped_column(Text, default="")
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

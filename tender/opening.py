@@ -20,7 +20,7 @@ from core.blobs import BlobStore
 from core.errors import N_, Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from core.models import Organisation
 from tender import bidpackage, rules, sealing
-from tender.models import Bid, KeyShare, OpeningKey, OpeningResult, OpeningShare, Tender
+from tender.models import Bid, KeyShare, OpeningKey, OpeningObjection, OpeningResult, OpeningShare, Tender
 from tender.service import facts, settings_of
 
 
@@ -141,3 +141,46 @@ def _open_one(session: Session, *, actor: Actor, t: Tender, bid: Bid, identity: 
 def opening_record(session: Session, tender_id: int) -> list[OpeningResult]:
     return list(session.scalars(select(OpeningResult).where(OpeningResult.tender_id == tender_id)
                                 .order_by(OpeningResult.bid_id)))
+
+
+def respond(session: Session, *, actor: Actor, tender_id: int, objection: str, now: datetime) -> OpeningObjection:
+    """A bidder whose bid was opened confirms the record (empty text) or objects, on the spot."""
+    if actor.role != "bidder":
+        raise PermissionDenied(N_("Only bidders confirm the opening record or object to it."))
+    t = _tender(session, tender_id)
+    rules.check_can_object(facts(t), now, settings_of(t))
+    if not session.scalar(select(Bid.id).where(Bid.tender_id == t.id, Bid.organisation_id == actor.organisation_id)
+                          .limit(1)):
+        raise PermissionDenied(N_("Only bidders who submitted a bid confirm the opening record or object to it."))
+    text = (objection or "").strip()[:5000]
+    row = OpeningObjection(tender_id=t.id, organisation_id=actor.organisation_id, user_id=actor.user_id,
+                           kind="objection" if text else "confirmed", text=text, raised_at=now)
+    session.add(row)
+    session.flush()
+    record(session, actor=actor, action="opening.objection" if text else "opening.confirmed", object_type="tender",
+           object_id=t.id, now=now, tender_id=t.id, payload={"text": text} if text else {})
+    return row
+
+
+def answer_objection(session: Session, *, actor: Actor, tender_id: int, objection_id: int, answer: str,
+                     now: datetime) -> OpeningObjection:
+    t = _tender(session, tender_id)
+    if not (actor.role == "agency" and actor.organisation_id == t.agency_id):
+        raise NotFound()
+    row = session.get(OpeningObjection, objection_id)
+    if row is None or row.tender_id != t.id or row.kind != "objection":
+        raise NotFound()
+    if row.answer is not None:
+        raise Conflict(N_("This objection has already been answered."))
+    text = (answer or "").strip()
+    if not text:
+        raise InvalidInput(N_("This field is required."), field="answer")
+    row.answer, row.answered_at = text[:5000], now
+    record(session, actor=actor, action="opening.objection_answered", object_type="tender", object_id=t.id, now=now,
+           tender_id=t.id, payload={"objection": row.id, "answer": row.answer})
+    return row
+
+
+def responses(session: Session, tender_id: int) -> list[OpeningObjection]:
+    return list(session.scalars(select(OpeningObjection).where(OpeningObjection.tender_id == tender_id)
+                                .order_by(OpeningObjection.id)))

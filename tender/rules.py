@@ -43,6 +43,8 @@ class RuleSettings:
     """Shares of the opening key needed to open the bids (k of n)."""
     opening_custodians: int = 3
     """Custodians who each hold one share of the opening key (n); 电子招标投标办法 art. 27: nobody opens early."""
+    objection_minutes: int = 5
+    """实施条例 art. 44: objections to the opening are raised on the spot; the window after opening, in minutes."""
     accelerator: int = 1
     """Sandbox mode: every legal period is divided by this factor so a whole tender runs in minutes."""
 
@@ -521,3 +523,19 @@ def decryption_failure_kind(reason: str) -> str:
     ordinary withdrawal."""
     return "withdrawal_after_deadline" if reason in ("no_matching_key", "corrupt", "malformed_package",
                                                      "manifest_mismatch") else "ordinary_withdrawal"
+
+
+
+class ObjectionWindowClosed(InvalidTransition):
+    code = "objection_window_closed"
+    default_message = N_("Objections to the opening are raised on the spot, within %(minutes)s minutes of it "
+                         "(Regulation art. 44).")
+
+
+def check_can_object(f: TenderFacts, now: datetime, settings: RuleSettings) -> None:
+    """Bidders confirm the opening record or object to it on the spot (实施条例 art. 44); the agency answers."""
+    opened = f.opened_at or f.failed_at
+    if opened is None or opened > now:
+        raise OpeningNotDue(status=str(derive_status(f, now)))
+    if now > opened + timedelta(minutes=settings.objection_minutes) / settings.accelerator:
+        raise ObjectionWindowClosed(minutes=settings.objection_minutes)

@@ -5,6 +5,7 @@ from flask import (Blueprint, Response, abort, flash, redirect, render_template,
                    url_for)
 from flask_babel import format_datetime
 from flask_babel import gettext as _
+from datetime import timedelta
 from urllib.parse import quote
 
 from core.errors import DomainError
@@ -180,9 +181,52 @@ def opening_page(tender_id: int):
             held = service.sealed_share_for(s, actor=who, tender_id=tender.id)
         except DomainError:
             held = None
+    from tender.bids import own_bids
+
+    settings = service.settings_of(tender)
+    ended = tender.opened_at or tender.failed_at
+    window_open = ended is not None and now() <= ended + timedelta(minutes=settings.objection_minutes) / max(
+        settings.accelerator, 1)
     return render_template("tender/opening.html", tender=tender, key=key, state=service.status(tender, now()),
                            presented=opening.presented(s, tender.id), results=opening.opening_record(s, tender.id),
-                           owner=who.role == "agency" and who.organisation_id == tender.agency_id, held=held)
+                           owner=who.role == "agency" and who.organisation_id == tender.agency_id, held=held,
+                           responses=opening.responses(s, tender.id), window_open=window_open,
+                           my_bid=bool(own_bids(s, actor=who, tender_id=tender.id)), settings=settings)
+
+
+@bp.post("/tenders/<int:tender_id>/opening/respond")
+@permission("bidder")
+def opening_respond(tender_id: int):
+    from tender import opening
+
+    try:
+        with transaction() as s:
+            row = opening.respond(s, actor=actor(), tender_id=tender_id, objection=request.form.get("objection", ""),
+                                  now=now())
+        flash(_("Your objection is recorded; the agency answers on the spot.") if row.kind == "objection"
+              else _("You confirmed the opening record."), "success")
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        flash(_error_message(exc), "danger")
+    return redirect(url_for("tender.opening_page", tender_id=tender_id))
+
+
+@bp.post("/tenders/<int:tender_id>/opening/objections/<int:objection_id>/answer")
+@permission("agency")
+def opening_answer(tender_id: int, objection_id: int):
+    from tender import opening
+
+    try:
+        with transaction() as s:
+            opening.answer_objection(s, actor=actor(), tender_id=tender_id, objection_id=objection_id,
+                                     answer=request.form.get("answer", ""), now=now())
+        flash(_("The answer is recorded."), "success")
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        flash(_error_message(exc), "danger")
+    return redirect(url_for("tender.opening_page", tender_id=tender_id))
 
 
 @bp.get("/tenders/<int:tender_id>/opening.pdf")

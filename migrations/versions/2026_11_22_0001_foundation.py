@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 08:36:35.582905
+Create Date: 2026-11-22 08:43:57.486574
 
 """
 from typing import Sequence, Union
@@ -258,6 +258,24 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['tender_id'], ['tender_tender.id'], name=op.f('fk_tender_opening_key_tender_id_tender_tender')),
     sa.PrimaryKeyConstraint('tender_id', name=op.f('pk_tender_opening_key'))
     )
+    op.create_table('tender_opening_objection',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tender_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('raised_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=True),
+    sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['organisation_id'], ['core_organisation.id'], name=op.f('fk_tender_opening_objection_organisation_id_core_organisation')),
+    sa.ForeignKeyConstraint(['tender_id'], ['tender_tender.id'], name=op.f('fk_tender_opening_objection_tender_id_tender_tender')),
+    sa.ForeignKeyConstraint(['user_id'], ['core_user.id'], name=op.f('fk_tender_opening_objection_user_id_core_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tender_opening_objection'))
+    )
+    with op.batch_alter_table('tender_opening_objection', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tender_opening_objection_tender_id'), ['tender_id'], unique=False)
+
     op.create_table('tender_opening_share',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tender_id', sa.Integer(), nullable=False),
@@ -374,6 +392,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tender_opening_share_tender_id'))
 
     op.drop_table('tender_opening_share')
+    with op.batch_alter_table('tender_opening_objection', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tender_opening_objection_tender_id'))
+
+    op.drop_table('tender_opening_objection')
     op.drop_table('tender_opening_key')
     with op.batch_alter_table('tender_lot', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tender_lot_tender_id'))

@@ -181,3 +181,41 @@ def test_replay_recomputes_the_opening(ceremony, session, clock, app):
     result = replay_tender(session, t.id, clock.now())
     assert result.consistent, result.mismatches
     assert result.replayed["status"] == "opened" and len(result.replayed["opening"]) == 4
+
+
+def test_bidders_confirm_or_object_within_the_window(ceremony, session, clock, app, make):
+    from sqlalchemy import select
+
+    from core.actor import Actor
+    from tender.models import Bid
+
+    t, agency, shares = ceremony
+    clock.set(t.deadline)
+    for user, share, _pos in list(shares.values())[:2]:
+        with unit_of_work(session):
+            opening.submit_share(session, actor=_actor(user), tender_id=t.id, share=share, now=clock.now())
+    with unit_of_work(session):
+        opening.open_bids(session, actor=agency, tender_id=t.id, now=clock.now(), blobs=app.extensions["sunbid"].blobs)
+    from core.models import User
+
+    submitters = [session.scalar(select(User).where(User.id == b.user_id)) for b in
+                  session.scalars(select(Bid).where(Bid.tender_id == t.id))]
+    first, second = (Actor(u.id, u.username, u.role, u.organisation_id) for u in submitters[:2])
+    clock.advance(timedelta(minutes=2))
+    with unit_of_work(session):
+        opening.respond(session, actor=first, tender_id=t.id, objection="", now=clock.now())
+    with unit_of_work(session):
+        row = opening.respond(session, actor=second, tender_id=t.id, objection="报价读错了", now=clock.now())
+    with unit_of_work(session):
+        opening.answer_objection(session, actor=agency, tender_id=t.id, objection_id=row.id, answer="已复核，无误。",
+                                 now=clock.now())
+    outsider = make.user("bidder")
+    with pytest.raises(DomainError):
+        with unit_of_work(session):
+            opening.respond(session, actor=outsider, tender_id=t.id, objection="x", now=clock.now())
+    clock.advance(timedelta(minutes=4))  # 6 minutes after the opening: the window (5) has closed
+    with pytest.raises(DomainError) as exc:
+        with unit_of_work(session):
+            opening.respond(session, actor=first, tender_id=t.id, objection="late", now=clock.now())
+    assert exc.value.code == "objection_window_closed"
+    assert [r.kind for r in opening.responses(session, t.id)] == ["confirmed", "objection"]
