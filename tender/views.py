@@ -199,17 +199,11 @@ def opening_page(tender_id: int):
 def opening_respond(tender_id: int):
     from tender import opening
 
-    try:
-        with transaction() as s:
-            row = opening.respond(s, actor=actor(), tender_id=tender_id, objection=request.form.get("objection", ""),
-                                  now=now())
-        flash(_("Your objection is recorded; the agency answers on the spot.") if row.kind == "objection"
-              else _("You confirmed the opening record."), "success")
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        flash(_error_message(exc), "danger")
-    return redirect(url_for("tender.opening_page", tender_id=tender_id))
+    return _run(tender_id, lambda s: opening.respond(s, actor=actor(), tender_id=tender_id, now=now(),
+                                                    objection=request.form.get("objection", "")),
+                lambda row: _("Your objection is recorded; the agency answers on the spot.")
+                if row.kind == "objection" else _("You confirmed the opening record."),
+                endpoint="tender.opening_page", anchor="objections")
 
 
 @bp.post("/tenders/<int:tender_id>/opening/objections/<int:objection_id>/answer")
@@ -217,16 +211,10 @@ def opening_respond(tender_id: int):
 def opening_answer(tender_id: int, objection_id: int):
     from tender import opening
 
-    try:
-        with transaction() as s:
-            opening.answer_objection(s, actor=actor(), tender_id=tender_id, objection_id=objection_id,
-                                     answer=request.form.get("answer", ""), now=now())
-        flash(_("The answer is recorded."), "success")
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        flash(_error_message(exc), "danger")
-    return redirect(url_for("tender.opening_page", tender_id=tender_id))
+    return _run(tender_id, lambda s: opening.answer_objection(s, actor=actor(), tender_id=tender_id, now=now(),
+                                                             objection_id=objection_id,
+                                                             answer=request.form.get("answer", "")),
+                _("The answer is recorded."), endpoint="tender.opening_page", anchor="objections")
 
 
 @bp.get("/tenders/<int:tender_id>/opening.pdf")
@@ -253,15 +241,9 @@ def opening_pdf(tender_id: int):
 def present_share(tender_id: int):
     from tender import opening
 
-    try:
-        with transaction() as s:
-            opening.submit_share(s, actor=actor(), tender_id=tender_id, share=request.form.get("share", ""), now=now())
-        flash(_("Your share is recorded."), "success")
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        flash(_error_message(exc), "danger")
-    return redirect(url_for("tender.opening_page", tender_id=tender_id))
+    return _run(tender_id, lambda s: opening.submit_share(s, actor=actor(), tender_id=tender_id, now=now(),
+                                                         share=request.form.get("share", "")),
+                _("Your share is recorded."), endpoint="tender.opening_page")
 
 
 @bp.post("/tenders/<int:tender_id>/opening/open")
@@ -269,15 +251,9 @@ def present_share(tender_id: int):
 def open_bids(tender_id: int):
     from tender import opening
 
-    try:
-        with transaction() as s:
-            opening.open_bids(s, actor=actor(), tender_id=tender_id, now=now(), blobs=platform().blobs)
-        flash(_("The bids are opened; the opening record is published."), "success")
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        flash(_error_message(exc), "danger")
-    return redirect(url_for("tender.opening_page", tender_id=tender_id))
+    return _run(tender_id, lambda s: opening.open_bids(s, actor=actor(), tender_id=tender_id, now=now(),
+                                                      blobs=platform().blobs),
+                _("The bids are opened; the opening record is published."), endpoint="tender.opening_page")
 
 
 @bp.post("/tenders/<int:tender_id>/questions")
@@ -372,17 +348,18 @@ def _back(tender_id: int, anchor: str = ""):
     return redirect(url_for("tender.detail", tender_id=tender_id, _anchor=anchor or None))
 
 
-def _run(tender_id: int, op, success: str, anchor: str = ""):
-    """Run one service operation for the agency desk; refusals come back as a flashed message."""
+def _run(tender_id: int, op, success, anchor: str = "", endpoint: str = "tender.detail"):
+    """Run one service operation from a page; refusals come back as a flashed message.
+    ``success`` is the message, or a function of the operation's result giving it."""
     try:
         with transaction() as s:
-            op(s)
-        flash(success, "success")
+            result = op(s)
+        flash(success(result) if callable(success) else success, "success")
     except DomainError as exc:
         if exc.status == 404:
             raise
         flash(_error_message(exc), "danger")
-    return _back(tender_id, anchor)
+    return redirect(url_for(endpoint, tender_id=tender_id, _anchor=anchor or None))
 
 
 @bp.post("/agency/tenders/<int:tender_id>/documents")

@@ -145,7 +145,10 @@ def test_opening_pages(ceremony, client, clock, session):
     other = client.application.test_client()
     login(other, agency.name)
     resp = other.post(f"/tenders/{t.id}/opening/open", follow_redirects=True)
-    assert "2 shares are needed" in resp.get_data(as_text=True)
+    body = resp.get_data(as_text=True)
+    assert "2 shares are needed" in body
+    title = body.split("<title>")[1].split("</title>")[0]
+    assert "<" not in title and "Bid opening" in title
 
 
 def test_opening_record_pdf_reads_back_in_chinese(ceremony, session, clock, app, client):
