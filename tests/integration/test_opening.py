@@ -66,6 +66,17 @@ def ceremony(app, make, session, clock, tmp_path):
     return t, agency, shares
 
 
+def _present_and_open(session, clock, app, t, agency, shares):
+    """At the deadline two custodians present their shares and the agency opens the bids."""
+    clock.set(t.deadline)
+    for user, share, _pos in list(shares.values())[:2]:
+        with unit_of_work(session):
+            opening.submit_share(session, actor=_actor(user), tender_id=t.id, share=share, now=clock.now())
+    with unit_of_work(session):
+        return opening.open_bids(session, actor=agency, tender_id=t.id, now=clock.now(),
+                                 blobs=app.extensions["sunbid"].blobs)
+
+
 def _actor(user):
     from core.actor import Actor
 
@@ -157,12 +168,7 @@ def test_opening_record_pdf_reads_back_in_chinese(ceremony, session, clock, app,
     from pypdf import PdfReader
 
     t, agency, shares = ceremony
-    clock.set(t.deadline)
-    for user, share, _pos in list(shares.values())[:2]:
-        with unit_of_work(session):
-            opening.submit_share(session, actor=_actor(user), tender_id=t.id, share=share, now=clock.now())
-    with unit_of_work(session):
-        opening.open_bids(session, actor=agency, tender_id=t.id, now=clock.now(), blobs=app.extensions["sunbid"].blobs)
+    _present_and_open(session, clock, app, t, agency, shares)
     resp = client.get(f"/tenders/{t.id}/opening.pdf?lang=zh_CN")
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
     import re
@@ -175,12 +181,7 @@ def test_replay_recomputes_the_opening(ceremony, session, clock, app):
     from audit.replay import replay_tender
 
     t, agency, shares = ceremony
-    clock.set(t.deadline)
-    for user, share, _pos in list(shares.values())[:2]:
-        with unit_of_work(session):
-            opening.submit_share(session, actor=_actor(user), tender_id=t.id, share=share, now=clock.now())
-    with unit_of_work(session):
-        opening.open_bids(session, actor=agency, tender_id=t.id, now=clock.now(), blobs=app.extensions["sunbid"].blobs)
+    _present_and_open(session, clock, app, t, agency, shares)
     result = replay_tender(session, t.id, clock.now())
     assert result.consistent, result.mismatches
     assert result.replayed["status"] == "opened" and len(result.replayed["opening"]) == 4
@@ -193,12 +194,7 @@ def test_bidders_confirm_or_object_within_the_window(ceremony, session, clock, a
     from tender.models import Bid
 
     t, agency, shares = ceremony
-    clock.set(t.deadline)
-    for user, share, _pos in list(shares.values())[:2]:
-        with unit_of_work(session):
-            opening.submit_share(session, actor=_actor(user), tender_id=t.id, share=share, now=clock.now())
-    with unit_of_work(session):
-        opening.open_bids(session, actor=agency, tender_id=t.id, now=clock.now(), blobs=app.extensions["sunbid"].blobs)
+    _present_and_open(session, clock, app, t, agency, shares)
     from core.models import User
 
     submitters = [session.scalar(select(User).where(User.id == b.user_id)) for b in
