@@ -365,9 +365,10 @@ def _hash_file(path: Path) -> tuple[str, int]:
 
 def _entry(name: str, size: int = 0) -> zipfile.ZipInfo:
     """A ZIP entry with fixed metadata (1980-01-01, Unix, mode 644): the same files give the
-    same package bytes."""
+    same package bytes.  Stored, not deflated: bid documents (PDF, DOCX, scans) are compressed already,
+    and the opening reads every byte back to check it, so compressing again only costs time."""
     info = zipfile.ZipInfo(name)
-    info.compress_type = zipfile.ZIP_DEFLATED
+    info.compress_type = zipfile.ZIP_STORED
     info.create_system = 3
     info.external_attr = (stat.S_IFREG | 0o644) << 16
     info.file_size = size  # lets zipfile choose ZIP64 up front for large files
@@ -422,7 +423,7 @@ def pack(directory: Path, *, tender: str, lot: int, bidder_name: str, credit_cod
     fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
+        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as zf:
             zf.writestr(_entry(FORM_NAME), form.to_json_bytes())
             for entry in form.files:
                 h, size = hashlib.sha256(), 0

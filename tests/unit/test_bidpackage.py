@@ -119,7 +119,7 @@ def test_pack_then_validate_round_trip(tmp_path, tree):
         infos = zf.infolist()
         assert infos[0].filename == "bid.json"
         assert [i.filename for i in infos[1:]] == sorted(files)
-        assert all(i.compress_type == zipfile.ZIP_DEFLATED for i in infos)
+        assert all(i.compress_type == zipfile.ZIP_STORED for i in infos)  # stored: bid files are mostly compressed already
         assert all(zf.read(n) == d for n, d in files.items())
         assert B.parse_bid_json(zf.read("bid.json")) == form
         assert json.loads(zf.read("bid.json"))["price"] == "12345678.90"
