@@ -27,7 +27,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,21 +41,7 @@ sys.path.insert(0, str(ROOT))
 PASSWORD = "Opening-secret-91"
 MiB = 1024 * 1024
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def peak_rss_mb(pid: int) -> float:
-    total = 0.0
-    pids = [pid] + [int(p) for p in (Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
-    for p in pids:
-        for line in Path(f"/proc/{p}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                total = max(total, int(line.split()[1]) / 1024)
-    return total
+from benchmarks._serve import gunicorn, peak_rss_mb  # noqa: E402
 
 
 def pdf_bytes(text: str) -> bytes:
@@ -317,19 +302,9 @@ def bench_ingest(work: Path, mb: int) -> dict:
     cat_s = time.perf_counter() - t0
     (work / "copy.age").unlink()
 
-    port = free_port()
     env = {**os.environ, "SUNBID_DATABASE_URL": url, "SUNBID_DATA_DIR": str(work / "data"),
            "SUNBID_SECRET_KEY": "c" * 48, "SUNBID_BID_LIMIT_MB": str(mb + 10)}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "2", "-b",
-                               f"127.0.0.1:{port}", "--timeout", "600", "core.wsgi:app"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn(env) as (port, server):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
         conn.request("GET", f"/api/v1/tenders/{tender_id}")  # the worker has loaded the app
         resp = conn.getresponse()
@@ -356,9 +331,6 @@ def bench_ingest(work: Path, mb: int) -> dict:
         ok = status == 201 and json.loads(answer).get("size") == size
         if not ok:
             print(f"  ingest answer: HTTP {status} {answer[:2000]}")
-    finally:
-        server.terminate()
-        server.wait(10)
     return {"mb": size / MiB, "ok": ok, "status": status, "cat_s": cat_s, "up_s": up_s,
             "rss_before": rss_before, "rss_after": rss_after}
 

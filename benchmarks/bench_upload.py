@@ -15,7 +15,6 @@ import http.client
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,11 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from benchmarks._serve import gunicorn, peak_rss_mb  # noqa: E402
 
 
 def session_cookie(resp: http.client.HTTPResponse, default: str) -> str:
@@ -38,16 +33,6 @@ def session_cookie(resp: http.client.HTTPResponse, default: str) -> str:
         if header.startswith("session="):
             return header.split(";")[0]
     return default
-
-
-def peak_rss_mb(pid: int) -> float:
-    total = 0.0
-    pids = [pid] + [int(p) for p in (Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
-    for p in pids:
-        for line in Path(f"/proc/{p}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                total = max(total, int(line.split()[1]) / 1024)
-    return total
 
 
 def main() -> None:
@@ -105,19 +90,9 @@ def run(work: Path, mb: int) -> None:
     cp_s = time.perf_counter() - t0
     (work / "copy.pdf").unlink()
 
-    port = free_port()
     env = {**os.environ, "SUNBID_DATABASE_URL": url, "SUNBID_DATA_DIR": str(work / "data"),
            "SUNBID_SECRET_KEY": "b" * 48, "SUNBID_UPLOAD_LIMIT_MB": str(mb + 10)}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "2", "-b",
-                               f"127.0.0.1:{port}", "--timeout", "600", "core.wsgi:app"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn(env) as (port, server):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
         conn.request("GET", "/login")
         resp = conn.getresponse()
@@ -165,9 +140,6 @@ def run(work: Path, mb: int) -> None:
         stored = list((work / "data" / "blobs").rglob("*"))
         status = resp.status
         ok = resp.status == 302 and any(p.is_file() and p.stat().st_size == size for p in stored)
-    finally:
-        server.terminate()
-        server.wait(10)
 
     size_mb = size / 1024 / 1024
     print(f"file: {size_mb:.0f} MB  stored: {'yes' if ok else 'NO (HTTP ' + str(status) + ')'}")
