@@ -481,3 +481,50 @@ def perfect_subtrees_completed(n: int) -> list[tuple[int, int]]:
         out.append((n - size, size))
         size <<= 1
     return out
+
+
+# ---------------------------------------------------------------- compact ranges
+
+def range_subtrees(n: int) -> list[tuple[int, int]]:
+    """The perfect subtrees ``(start, size)`` a tree of ``n`` leaves decomposes into, largest
+    first: one per set bit of ``n`` (its compact range).  ``n = 6`` gives ``[(0, 4), (4, 2)]``."""
+    n = _check_int(n, "tree size")
+    out: list[tuple[int, int]] = []
+    start = 0
+    for bit in reversed(range(n.bit_length())):
+        size = 1 << bit
+        if n & size:
+            out.append((start, size))
+            start += size
+    return out
+
+
+def range_append(hashes: Sequence[bytes], n: int, leaf: bytes) -> tuple[list[bytes], list[tuple[int, int, bytes]]]:
+    """Append leaf hash ``leaf`` (index ``n``) to the compact range ``hashes`` of a tree of ``n``
+    leaves (the hashes of ``range_subtrees(n)``, largest first).
+
+    Returns the compact range of the tree of ``n + 1`` leaves and the perfect subtrees of size
+    >= 2 the new leaf completes, as ``(start, size, hash)`` smallest first — the same subtrees as
+    ``perfect_subtrees_completed(n + 1)``, computed from the range alone, with no reads.
+    """
+    n = _check_int(n, "tree size")
+    hashes = [_check_hash(h, "compact range hash") for h in hashes]
+    if n < 0 or len(hashes) != bin(n).count("1"):
+        raise ValueError(f"a compact range of {n} leaves has {bin(max(n, 0)).count('1')} hashes, not {len(hashes)}")
+    digest, size, completed = _check_hash(leaf, "leaf hash"), 1, []
+    while n & size:  # each set low bit is a subtree of the same size the new one merges with
+        digest = node_hash(hashes.pop(), digest)
+        size <<= 1
+        completed.append((n + 1 - size, size, digest))
+    hashes.append(digest)
+    return hashes, completed
+
+
+def range_root(hashes: Sequence[bytes]) -> bytes:
+    """The root hash of the tree whose compact range is ``hashes`` (largest subtree first)."""
+    if not hashes:
+        return EMPTY_ROOT
+    digest = hashes[-1]
+    for left in reversed(hashes[:-1]):
+        digest = node_hash(left, digest)
+    return digest

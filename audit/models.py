@@ -30,14 +30,19 @@ class AuditEntry(Base):
 
 
 class AuditHead(Base):
-    """One row: the last sequence number and hash.  Locked by each append so that
-    sequence numbers are gapless and in commit order on every backend."""
+    """One row: the last sequence number and hash, and the tree's compact range.  Locked by each
+    append so that sequence numbers are gapless and in commit order on every backend.
+
+    ``frontier`` is the compact range of the tree of ``seq`` leaves: the hashes (hex, joined by
+    commas, largest subtree first) of the perfect subtrees its size decomposes into.  With it an
+    append reads nothing but this row to compute the subtrees the new leaf completes."""
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     hash: Mapped[str] = mapped_column(String(64))
+    frontier: Mapped[str | None] = mapped_column(Text, nullable=True)  # None: rebuilt from audit_node once
 
 
 class AuditNode(Base):

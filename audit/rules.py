@@ -80,8 +80,31 @@ class Entry:
     def encode(self) -> bytes:
         return canonical(self.document())
 
+    def encoder(self) -> ChainSlot:
+        """This entry's canonical encoding with its sequence number and previous hash still open:
+        what an append prepares before it locks the log head, so the locked part only fills them in."""
+        whole = canonical({**self.document(), "prev": "", "seq": 0})
+        # RFC 8785 sorts members: "prev" and "seq" are the last two before "time", and the
+        # top-level ones come last, after everything inside "payload".
+        cut = whole.rindex(_CHAIN_SLOT)
+        return ChainSlot(whole[:cut] + b',"prev":"', b',"time":' + whole[cut + len(_CHAIN_SLOT):])
+
     def hash(self) -> str:
         return hashlib.sha256(self.encode()).hexdigest()
+
+
+_CHAIN_SLOT = b',"prev":"","seq":0,"time":'
+
+
+@dataclass(frozen=True)
+class ChainSlot:
+    """Canonical entry bytes around the chain fields: ``before + prev + '","seq":' + seq + after``."""
+
+    before: bytes
+    after: bytes
+
+    def fill(self, seq: int, prev_hash: str) -> bytes:
+        return b"".join((self.before, prev_hash.encode("ascii"), b'","seq":', str(seq).encode("ascii"), self.after))
 
 
 def verify_chain(entries: Iterable[tuple[Entry, str]], *, start_prev: str = GENESIS,

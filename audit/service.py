@@ -7,13 +7,14 @@ are gapless and follow commit order.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from audit import merkle, notes
@@ -26,27 +27,80 @@ from core.errors import N_, Conflict, InvalidInput, PermissionDenied
 def record(session: Session, *, actor: Actor, action: str, object_type: str, object_id: Any,
            now: datetime, payload: Mapping[str, Any] | None = None,
            tender_id: int | None = None) -> AuditEntry:
+    """Append one entry.  Reads only the locked head row (which keeps the tree's compact range)
+    and writes the entry, the Merkle subtrees it completes and the new head: three statements on
+    the session's connection, no ORM unit of work (appends are on every write path)."""
     session.flush()  # the change being recorded must be valid before it is logged
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()
-                           .execution_options(populate_existing=True)).scalar_one_or_none()  # never a stale copy
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
-    entry = Entry(seq=head.seq + 1, at=now, actor_id=actor.user_id, actor=actor.name, role=actor.role,
+    draft = Entry(seq=0, at=now, actor_id=actor.user_id, actor=actor.name, role=actor.role,
                   address=actor.address, action=action, object_type=object_type, object_id=str(object_id),
-                  payload=dict(payload or {}), prev_hash=head.hash)
-    encoded = entry.encode()
+                  payload=jsonable(dict(payload or {})), prev_hash=GENESIS)
+    slot = draft.encoder()  # all the encoding work, before the head is locked
+    stored_payload = json.dumps(draft.payload, ensure_ascii=False, sort_keys=True)
+    conn = session.connection()
+    head = conn.execute(_HEAD_FOR_UPDATE).one_or_none()
+    if head is None:
+        conn.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS, frontier=""))
+        seq, prev, frontier = 0, GENESIS, []
+    else:
+        seq, prev = head.seq, head.hash
+        frontier = _frontier(session, seq, head.frontier)
+    encoded = slot.fill(seq + 1, prev)
     digest = hashlib.sha256(encoded).hexdigest()
-    row = AuditEntry(seq=entry.seq, at=now, actor_id=actor.user_id, actor=actor.name, role=actor.role,
-                     address=actor.address, action=action, object_type=object_type,
-                     object_id=str(object_id), tender_id=tender_id,
-                     payload=json.dumps(jsonable(entry.payload), ensure_ascii=False, sort_keys=True),
-                     prev_hash=head.hash, hash=digest, leaf_hash=merkle.leaf_hash(encoded).hex())
-    head.seq, head.hash = entry.seq, digest
-    session.add(row)
-    session.flush()
-    _store_completed_subtrees(session, entry.seq)
-    return row
+    leaf = merkle.leaf_hash(encoded)
+    frontier, completed = merkle.range_append(frontier, seq, leaf)
+    values = dict(seq=seq + 1, at=now, actor_id=actor.user_id, actor=actor.name, role=actor.role,
+                  address=actor.address, action=action, object_type=object_type, object_id=str(object_id),
+                  tender_id=tender_id, payload=stored_payload, prev_hash=prev, hash=digest, leaf_hash=leaf.hex())
+    new_head = {"new_seq": seq + 1, "new_hash": digest, "new_frontier": ",".join(h.hex() for h in frontier)}
+    nodes = [{"start": a, "size": z, "hash": h.hex()} for a, z, h in completed]
+    if conn.dialect.name == "postgresql":  # one round trip while the head is locked
+        params = {**values, **new_head}
+        for i, node in enumerate(nodes):
+            params.update({f"node_start_{i}": node["start"], f"node_size_{i}": node["size"],
+                           f"node_hash_{i}": node["hash"]})
+        conn.exec_driver_sql(_write_all(len(nodes)), params)
+    else:
+        conn.execute(_INSERT_ENTRY, values)
+        if nodes:
+            conn.execute(_INSERT_NODE, nodes)
+        conn.execute(_UPDATE_HEAD, new_head)
+    return AuditEntry(**values)  # transient: what was written, for the caller to read
+
+
+_HEAD_FOR_UPDATE = (select(AuditHead.seq, AuditHead.hash, AuditHead.frontier)
+                    .where(AuditHead.id == 1).with_for_update())
+_INSERT_ENTRY = insert(AuditEntry)
+_INSERT_NODE = insert(AuditNode)
+_UPDATE_HEAD = (update(AuditHead).where(AuditHead.id == 1)
+                .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"), frontier=bindparam("new_frontier")))
+
+
+_ENTRY_COLUMNS = [c.key for c in AuditEntry.__table__.columns]
+
+
+@functools.cache
+def _write_all(nodes: int) -> str:
+    """Entry, completed subtrees and head in one statement (PostgreSQL's data-modifying WITH),
+    as driver SQL: built once per number of subtrees, nothing compiled per append."""
+    entry = (f"INSERT INTO audit_entry ({', '.join(_ENTRY_COLUMNS)}) "
+             f"VALUES ({', '.join(f'%({c})s' for c in _ENTRY_COLUMNS)})")
+    parts = [f"new_entry AS ({entry})"]
+    if nodes:
+        rows = ", ".join(f"(%(node_start_{i})s, %(node_size_{i})s, %(node_hash_{i})s)" for i in range(nodes))
+        parts.append(f"new_nodes AS (INSERT INTO audit_node (start, size, hash) VALUES {rows})")
+    return (f"WITH {', '.join(parts)} UPDATE audit_head SET seq = %(new_seq)s, hash = %(new_hash)s, "
+            f"frontier = %(new_frontier)s WHERE id = 1")
+
+
+def _frontier(session: Session, seq: int, kept: str | None) -> list[bytes]:
+    """The compact range kept in the head; rebuilt from the stored subtrees for a log written before
+    the head kept it."""
+    if kept is not None:
+        return [bytes.fromhex(h) for h in kept.split(",")] if kept else []
+    keys = merkle.range_subtrees(seq)
+    source = TreeSource(session)
+    source.prefetch(keys)
+    return [source.subtree(start, size) for start, size in keys]
 
 
 class TreeSource:
@@ -118,16 +172,6 @@ def consistency(session: Session, old: int, new: int) -> tuple[list[bytes], byte
     """(consistency path, old root, new root), in a few queries."""
     return _batched(session, lambda src: (merkle.consistency_path(src, old, new), merkle.root_at(src, old),
                                           merkle.root_at(src, new)))
-
-
-def _store_completed_subtrees(session: Session, tree_size: int) -> None:
-    source = TreeSource(session)
-    for start, size in merkle.perfect_subtrees_completed(tree_size):  # smallest first
-        half = size // 2
-        digest = merkle.node_hash(source.subtree(start, half), source.subtree(start + half, half))
-        source.cache[(start, size)] = digest
-        session.add(AuditNode(start=start, size=size, hash=digest.hex()))
-    session.flush()
 
 
 def tree_size(session: Session) -> int:

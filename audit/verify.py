@@ -51,12 +51,7 @@ class CompactRange:
             self.sizes[-1] = size * 2
 
     def root(self) -> bytes:
-        if not self.hashes:
-            return hashlib.sha256(b"").digest()
-        digest = self.hashes[-1]
-        for left in reversed(self.hashes[:-1]):
-            digest = merkle.node_hash(left, digest)
-        return digest
+        return merkle.range_root(self.hashes)
 
 
 @dataclass

@@ -37,6 +37,30 @@ def test_stored_tree_matches_the_rfc_definition(session, clock):
     assert verify(session) == 37
 
 
+def test_an_append_reads_only_the_head_and_writes_the_completed_subtrees(session, clock):
+    from audit.models import AuditHead, AuditNode
+
+    _append(session, 12, clock.now())
+    head = session.get(AuditHead, 1)
+    leaves = _leaves(session)
+    assert head.frontier.split(",") == [merkle.root_hash(leaves[s:s + z]).hex() for s, z in merkle.range_subtrees(12)]
+    nodes = {(n.start, n.size): n.hash for n in session.scalars(select(AuditNode))}
+    assert set(nodes) == {(s, z) for n in range(1, 13) for s, z in merkle.perfect_subtrees_completed(n)}
+    assert all(nodes[(s, z)] == merkle.root_hash(leaves[s:s + z]).hex() for s, z in nodes)
+
+
+def test_a_head_without_compact_range_is_rebuilt_from_the_stored_subtrees(session, clock):
+    """A log written before the head kept its compact range (migration 0002) goes on growing correctly."""
+    _append(session, 11, clock.now())
+    session.execute(text("UPDATE audit_head SET frontier = NULL"))
+    session.expire_all()
+    _append(session, 10, clock.now())
+    leaves = _leaves(session)
+    for size in (11, 16, 21):
+        assert root_at(session, size) == merkle.root_hash(leaves[:size])
+    assert verify(session) == 21
+
+
 def test_proofs_over_http_verify(client, session, clock):
     _append(session, 21, clock.now())
     leaves = _leaves(session)

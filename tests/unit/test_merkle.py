@@ -638,3 +638,40 @@ def test_module_is_pure():
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.module}
     assert imported <= {"__future__", "hashlib", "collections", "typing"}
+
+
+# --------------------------------------------------------------------------------------------
+# Compact ranges: what an append reads (nothing but the range) and writes
+# --------------------------------------------------------------------------------------------
+
+
+def test_range_subtrees_examples():
+    assert merkle.range_subtrees(0) == []
+    assert merkle.range_subtrees(1) == [(0, 1)]
+    assert merkle.range_subtrees(6) == [(0, 4), (4, 2)]
+    assert merkle.range_subtrees(13) == [(0, 8), (8, 4), (12, 1)]
+
+
+@PROPS
+@given(st.integers(0, 300))
+def test_range_append_matches_the_tree_and_the_completed_subtrees(n):
+    entries = [f"entry {i}".encode() for i in range(n + 1)]
+    leaves = [leaf_hash(e) for e in entries]
+    rng: list[bytes] = []
+    for i, leaf in enumerate(leaves):
+        rng, completed = merkle.range_append(rng, i, leaf)
+        assert [(s, z) for s, z, _ in completed] == perfect_subtrees_completed(i + 1)
+        for start, size, value in completed:
+            assert value == MTH(entries[start:start + size])
+    assert merkle.range_root(rng) == MTH(entries) == root_from_leaf_hashes(leaves)
+    assert rng == [MTH(entries[s:s + z]) for s, z in merkle.range_subtrees(n + 1)]
+
+
+def test_range_root_of_nothing_is_the_empty_root():
+    assert merkle.range_root([]) == EMPTY_ROOT
+
+
+@pytest.mark.parametrize("hashes, n", [([], 1), ([bytes(32)], 3), ([bytes(32)] * 2, 1), ([b"short"], 1)])
+def test_range_append_refuses_a_range_of_the_wrong_shape(hashes, n):
+    with pytest.raises(ValueError):
+        merkle.range_append(hashes, n, bytes(32))
