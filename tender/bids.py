@@ -12,9 +12,9 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audit import notes
-from audit.rules import iso
-from audit.service import record
+from audit import merkle, notes, proofs
+from audit.rules import canonical, iso
+from audit.service import inclusion, issue_checkpoint, record, to_entry
 from core.actor import Actor
 from core.blobs import BlobStore, StoredBlob
 from core.errors import N_, InvalidInput, NotFound, PermissionDenied
@@ -86,13 +86,31 @@ def submit_bid(session: Session, *, actor: Actor, tender_id: int, lot: int, stor
     session.add(bid)
     session.flush()
     entry = record(session, actor=actor, action="bid.submitted", object_type="bid", object_id=bid.id, now=now,
-                   tender_id=t.id, payload={"lot": lot, "bidder": org.credit_code, "sha256": stored.sha256,
-                                            "size": stored.size, "supersedes": [b.id for b in earlier]})
+                   tender_id=t.id, payload={"tender": t.project_code, "lot": lot, "bidder": org.credit_code,
+                                            "sha256": stored.sha256, "size": stored.size,
+                                            "supersedes": [b.id for b in earlier]})
     bid.audit_seq = entry.seq
-    bid.receipt = sign_receipt({"bid_id": bid.id, "tender_id": t.id, "tender": t.project_code, "lot": lot,
-                                "bidder": org.credit_code, "bidder_name": org.name, "sha256": stored.sha256,
-                                "size": stored.size, "received_at": iso(now), "audit_seq": entry.seq}, signer)
+    bid.receipt = _receipt(session, entry, signer=signer, now=now, fields={
+        "bid_id": bid.id, "tender_id": t.id, "tender": t.project_code, "lot": lot, "bidder": org.credit_code,
+        "bidder_name": org.name, "sha256": stored.sha256, "size": stored.size, "received_at": iso(now),
+        "audit_seq": entry.seq, "audit_hash": entry.hash})
     return bid
+
+
+def _receipt(session: Session, entry, *, signer: notes.Signer, now: datetime,
+             fields: dict) -> str:
+    """The signed receipt, complete at once: a bid submission is a key act, so a checkpoint covering its
+    audit entry is signed here, in the submission's transaction, and the receipt carries the entry and its
+    c2sp.org/tlog-proof against that checkpoint (docs/sealed-bids.md, "Receipts")."""
+    checkpoint = issue_checkpoint(session, signer=signer, origin=signer.name, now=now, reason="bid")
+    index = entry.seq - 1
+    leaf, path, root = inclusion(session, index, checkpoint.size)
+    document = to_entry(entry).document()
+    encoded = canonical(document)
+    if merkle.leaf_hash(encoded) != leaf or leaf.hex() != entry.leaf_hash or root.hex() != checkpoint.root:
+        raise RuntimeError(f"audit entry {entry.seq}: the stored tree does not match its canonical form")
+    proof = proofs.TlogProof(index=index, hashes=tuple(path), checkpoint=checkpoint.note).encode()
+    return sign_receipt(fields, signer, entry=document, proof=proof)
 
 
 def own_bid(session: Session, *, actor: Actor, bid_id: int) -> Bid:

@@ -69,17 +69,28 @@ def receipt_group() -> None:
 @click.option("--file", "sealed_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="the sealed bid you submitted: its SHA-256 must be the one in the receipt")
 def verify(receipt_file: str, key_file: str, sealed_file: str | None) -> None:
-    """Verify a receipt offline, with no database: signature, and optionally the file it is for."""
+    """Verify a receipt offline, with no database: its signature, its audit entry and that entry's
+    inclusion proof against a checkpoint signed by the same key, and optionally the file it is for."""
     import hashlib
 
-    from tender.receipts import BadReceipt, verify_receipt
+    from audit.notes import MalformedKey
+    from tender.receipts import BadReceipt, verify_complete
 
     try:
-        body = verify_receipt(Path(receipt_file).read_text(encoding="utf-8"),
-                              Path(key_file).read_text(encoding="utf-8"))
+        text = Path(receipt_file).read_text(encoding="utf-8")
+        vkey = Path(key_file).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        click.echo("INVALID: The receipt does not verify: the receipt or the key file is not UTF-8 text.", err=True)
+        sys.exit(1)
+    try:
+        result = verify_complete(text, vkey)
+    except MalformedKey:
+        raise click.ClickException("the --key file is not a platform verifier key (name+keyid+base64, as "
+                                   "served at /audit/vkey)") from None
     except BadReceipt as exc:
         click.echo(f"INVALID: {exc}", err=True)
         sys.exit(1)
+    body = result.receipt
     if sealed_file:
         digest = hashlib.sha256()
         with open(sealed_file, "rb") as f:
@@ -91,3 +102,12 @@ def verify(receipt_file: str, key_file: str, sealed_file: str | None) -> None:
     click.echo(f"OK: bid {body['bid_id']} for tender {body['tender']} lot {body['lot']} by {body['bidder']}, "
                f"{body['size']} bytes, SHA-256 {body['sha256']}, received {body['received_at']}, "
                f"audit entry {body['audit_seq']}.")
+    if result.checkpoint is not None:
+        click.echo(f"OK: audit entry {body['audit_seq']} is in the log at index {result.index}, proven against "
+                   f"the checkpoint of {result.checkpoint.origin} at tree size {result.checkpoint.size}, "
+                   f"signed by the same key.")
+    else:
+        seq = body.get("audit_seq")
+        click.echo(f"NOTE: this receipt carries no inclusion proof (it was made before receipts carried one); "
+                   f"fetch it from /api/v1/audit/proof/inclusion?index={seq - 1 if isinstance(seq, int) else 'N'}"
+                   f"&size=<a checkpoint's tree size>.")
