@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import BinaryIO
 from core.errors import N_, DomainError
 
 CHUNK = 1024 * 1024
+PIPELINE = 4  # chunks read ahead of the writer at most
 
 
 class FileTooLarge(DomainError):
@@ -52,36 +55,39 @@ class BlobStore:
     def put_stream(self, stream: BinaryIO, *, limit: int, check_head: Callable[[bytes], object] | None = None,
                    head_size: int = 8) -> StoredBlob:
         """Store a stream; ``check_head`` sees at least the first ``head_size`` bytes (fewer only when the
-        stream is shorter) before anything is kept, and may raise."""
+        stream is shorter) before anything is kept, and may raise.
+
+        Reading and writing overlap: this thread reads the stream while a second one hashes and writes
+        what was read (both release the GIL), at most ``PIPELINE`` chunks apart, so memory stays flat."""
         self.tmp.mkdir(parents=True, exist_ok=True)
-        digest, size = hashlib.sha256(), 0
+        size = 0
         fd, tmp_name = tempfile.mkstemp(dir=self.tmp)
+        sink = _Sink(os.fdopen(fd, "wb"))
         try:
-            with os.fdopen(fd, "wb") as out:
-                first = True
-                while True:
-                    chunk = stream.read(CHUNK)
-                    if first and check_head is not None:
-                        while chunk and len(chunk) < head_size:  # a short read is not the end of the stream
-                            more = stream.read(CHUNK)
-                            if not more:
-                                break
-                            chunk += more
-                        check_head(chunk or b"")
-                    first = False
-                    if not chunk:
-                        break
-                    size += len(chunk)
-                    if size > limit:
-                        raise FileTooLarge(limit_mb=limit // (1024 * 1024))
-                    digest.update(chunk)
-                    out.write(chunk)
-            sha = digest.hexdigest()
+            first = True
+            while True:
+                chunk = stream.read(CHUNK)
+                if first and check_head is not None:
+                    while chunk and len(chunk) < head_size:  # a short read is not the end of the stream
+                        more = stream.read(CHUNK)
+                        if not more:
+                            break
+                        chunk += more
+                    check_head(chunk or b"")
+                first = False
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > limit:
+                    raise FileTooLarge(limit_mb=limit // (1024 * 1024))
+                sink.put(chunk)
+            sha = sink.finish()
             final = self.path(sha)
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp_name, final)
             return StoredBlob(sha, size)
         except BaseException:
+            sink.abort()
             if os.path.exists(tmp_name):
                 os.unlink(tmp_name)
             raise
@@ -96,3 +102,51 @@ class BlobStore:
         with self.open(sha256) as f:
             while chunk := f.read(CHUNK):
                 yield chunk
+
+
+class _Sink:
+    """Hashes and writes chunks on a thread of its own; ``finish`` returns the SHA-256 (hex)."""
+
+    _END = None
+
+    def __init__(self, out: BinaryIO):
+        self.out, self.digest = out, hashlib.sha256()
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=PIPELINE)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="blob-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while (chunk := self.queue.get()) is not self._END:
+                if self.error is None:
+                    self.digest.update(chunk)
+                    self.out.write(chunk)
+        except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+            self.error = exc
+            while self.queue.get() is not self._END:  # drain, so the reader never blocks
+                pass
+        finally:
+            self.out.close()
+
+    def put(self, chunk: bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(chunk)
+
+    def finish(self) -> str:
+        self.queue.put(self._END)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.digest.hexdigest()
+
+    def abort(self) -> None:
+        if self.thread.is_alive():
+            self.error = self.error or _Aborted()
+            self.queue.put(self._END)
+            self.thread.join()
+
+
+class _Aborted(Exception):
+    pass

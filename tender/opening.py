@@ -6,7 +6,7 @@ Each act is an audit event: every share presented (never its text), each bid's r
 """
 from __future__ import annotations
 
-import hashlib
+import os
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from audit.service import record
 from core.actor import Actor
 from core.blobs import BlobStore
-from core.errors import N_, Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from core.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models import Organisation
-from tender import bidpackage, rules, sealing
+from tender import rules, sealing, unseal
 from tender.models import Bid, KeyShare, OpeningKey, OpeningObjection, OpeningResult, OpeningShare, Tender
 from tender.service import facts, settings_of
 
@@ -66,8 +66,9 @@ def presented(session: Session, tender_id: int) -> list[OpeningShare]:
 
 
 def open_bids(session: Session, *, actor: Actor, tender_id: int, now: datetime, blobs: BlobStore,
-              workdir: Path | None = None) -> list[OpeningResult]:
-    """Open every current bid of a closed tender with k presented shares (the tender's agency runs it)."""
+              workdir: Path | None = None, workers: int | None = None) -> list[OpeningResult]:
+    """Open every current bid of a closed tender with k presented shares (the tender's agency runs it).
+    ``workers``: processes that decrypt (default: one per core when there is much to open; see tender.unseal)."""
     t = _tender(session, tender_id)
     if not (actor.role == "agency" and actor.organisation_id == t.agency_id):
         raise NotFound()
@@ -80,11 +81,12 @@ def open_bids(session: Session, *, actor: Actor, tender_id: int, now: datetime, 
         current = session.scalars(select(Bid).where(Bid.tender_id == t.id, Bid.status == "current")
                                   .order_by(Bid.received_at, Bid.id)).all()
         with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-            for bid in current:
-                results.append(_open_one(session, actor=actor, t=t, bid=bid, identity=identity, blobs=blobs,
-                                         tmp=Path(tmp), now=now))
+            sealed = [(os.fspath(blobs.path(bid.sha256)), f"bid-{bid.id}.zip") for bid in current]
+            found = unseal.open_all(sealed, identity, tmp, workers=workers)
+            for bid, unsealed in zip(current, found, strict=True):
+                results.append(_record_one(session, actor=actor, t=t, bid=bid, unsealed=unsealed, now=now))
     finally:
-        del identity  # the rebuilt identity never leaves this function
+        del identity  # the rebuilt identity never leaves this function (and its pool workers, which end here)
     valid = sum(1 for r in results if r.status == "valid")
     outcome = rules.opening_outcome(valid, settings_of(t))
     if outcome is rules.Status.OPENED:
@@ -100,33 +102,17 @@ def open_bids(session: Session, *, actor: Actor, tender_id: int, now: datetime, 
     return results
 
 
-def _open_one(session: Session, *, actor: Actor, t: Tender, bid: Bid, identity: str, blobs: BlobStore, tmp: Path,
-              now: datetime) -> OpeningResult:
+def _record_one(session: Session, *, actor: Actor, t: Tender, bid: Bid, unsealed: unseal.Unsealed,
+                now: datetime) -> OpeningResult:
     org = session.get(Organisation, bid.organisation_id)
     result = OpeningResult(bid_id=bid.id, tender_id=t.id, lot=bid.lot, bidder_name=org.name,
-                           credit_code=org.credit_code or "", status="valid", ciphertext_sha256=bid.sha256)
-    plain = tmp / f"bid-{bid.id}.zip"
-    try:
-        sealing.open_file(blobs.path(bid.sha256), plain, identity)
-        digest = hashlib.sha256()
-        with plain.open("rb") as f:
-            while chunk := f.read(1024 * 1024):
-                digest.update(chunk)
-        result.plaintext_sha256 = digest.hexdigest()
-        form = bidpackage.validate_package(plain)
-        if form.tender != t.project_code or form.credit_code != org.credit_code or form.lot != bid.lot:
-            raise bidpackage.MalformedBidForm(reason="tender/bidder/lot")
-        result.price_fen, result.duration_days = form.price_fen, form.duration_days
-    except sealing.Undecryptable as exc:
-        result.status, result.reason = "failed", exc.reason
-    except bidpackage.ManifestMismatch:
-        result.status, result.reason = "failed", "manifest_mismatch"
-    except (bidpackage.MalformedBidForm, bidpackage.NotAZip):
-        result.status, result.reason = "failed", "malformed_package"
-    except (FileNotFoundError, DomainError):
-        result.status, result.reason = "failed", "unreadable"
-    finally:
-        plain.unlink(missing_ok=True)
+                           credit_code=org.credit_code or "", status=unsealed.status, reason=unsealed.reason or "",
+                           ciphertext_sha256=bid.sha256, plaintext_sha256=unsealed.plaintext_sha256 or "")
+    if unsealed.status == "valid":
+        if (unsealed.tender, unsealed.credit_code, unsealed.lot) != (t.project_code, org.credit_code, bid.lot):
+            result.status, result.reason = "failed", "malformed_package"  # a form for another tender/bidder/lot
+        else:
+            result.price_fen, result.duration_days = unsealed.price_fen, unsealed.duration_days
     if result.status == "failed":
         result.failure_kind = rules.decryption_failure_kind(result.reason)
     session.add(result)

@@ -35,7 +35,8 @@ Bid files
     ``min(size, 64 KiB)`` bytes) are an age v1 header with at least one X25519 stanza;
     ``seal_file``/``open_file`` stream whole files through pyrage and write the output
     atomically (a temporary file renamed into place), so a failed decryption leaves no partial
-    plaintext behind.
+    plaintext behind.  ``seal_stream`` seals from a reader to a writer (the web form seals an
+    upload with it as the bytes arrive, so the plaintext never lands on disk).
 """
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import BinaryIO, Protocol
 
 import pyrage
 from Crypto.Protocol.SecretSharing import Shamir
@@ -631,19 +633,91 @@ def seal_file(src_path: str | os.PathLike[str], dst_path: str | os.PathLike[str]
         raise
 
 
-def open_file(src_path: str | os.PathLike[str], dst_path: str | os.PathLike[str], identity: str) -> None:
-    """Decrypt an age file with ``identity`` (streaming).  ``Undecryptable`` (reason
-    ``no_matching_key`` or ``corrupt``) when it was not sealed to that identity, or is damaged or
-    truncated; then nothing is written to ``dst_path``, not even the plaintext decrypted before
-    the damage was found."""
+class _Reader(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class _Writer(Protocol):
+    def write(self, data: bytes, /) -> int | None: ...
+
+
+def seal_stream(reader: _Reader, writer: _Writer, recipients: list[str]) -> None:
+    """Encrypt what ``reader.read(n)`` gives until it gives ``b""`` to one or more ``age1…``
+    recipients, handing the binary age v1 file to ``writer.write`` as it is made.  age encrypts
+    in 64 KiB chunks, so nothing is held whole whatever the size; the reader may return fewer
+    bytes than asked.
+
+    An exception raised by ``reader.read`` or ``writer.write`` comes out unchanged (pyrage would
+    only report its text, and loses an error of its last write), so a reader can refuse its input
+    from inside ``read``; the writer has then received part of a file, which the caller discards.
+    A writer may write less than it is given (it is called again for the rest), not nothing."""
+    if isinstance(recipients, str):
+        raise TypeError("recipients is a list of age1… strings")
+    keys = [_recipient(r) for r in recipients]
+    if not keys:
+        raise InvalidRecipient(N_("At least one recipient is needed."), field="recipient")
+    raised: list[BaseException] = []
+
+    class _Source:
+        def read(self, size: int = -1) -> bytes:
+            try:
+                data = reader.read(size)
+            except BaseException as exc:
+                raised.append(exc)
+                raise
+            return data if isinstance(data, (bytes, bytearray)) else bytes(data or b"")
+
+    class _Sink:
+        def write(self, data: bytes) -> int:
+            view = memoryview(data)
+            try:
+                while view:
+                    written = writer.write(view.tobytes() if len(view) < len(data) else data)
+                    if written is None:
+                        break
+                    if written <= 0:
+                        raise OSError("the writer accepted no bytes")
+                    view = view[written:]
+            except BaseException as exc:
+                raised.append(exc)
+                raise
+            return len(data)
+
+        def flush(self) -> None:
+            try:
+                flush = getattr(writer, "flush", None)
+                if flush is not None:
+                    flush()
+            except BaseException as exc:
+                raised.append(exc)
+                raise
+
+    try:
+        pyrage.encrypt_io(_Source(), _Sink(), keys)
+    except BaseException:
+        if raised:
+            raise raised[0] from None
+        raise
+    if raised:  # an error pyrage did not report (its final write's)
+        raise raised[0]
+
+
+def open_file(src_path: str | os.PathLike[str], dst_path: str | os.PathLike[str], identity: str) -> str:
+    """Decrypt an age file with ``identity`` (streaming); returns the plaintext's SHA-256 (hex),
+    computed as it is written.  ``Undecryptable`` (reason ``no_matching_key`` or ``corrupt``) when
+    it was not sealed to that identity, or is damaged or truncated; then nothing is written to
+    ``dst_path``, not even the plaintext decrypted before the damage was found."""
     key = _identity(identity)
     src = os.fspath(src_path)
     with open(src, "rb"):
         pass
     tmp = _atomic_output(dst_path)
     try:
-        pyrage.decrypt_file(src, tmp, [key])
+        with open(src, "rb") as reader, open(tmp, "wb") as out:
+            sink = _HashingWriter(out)
+            pyrage.decrypt_io(reader, sink, [key])
         os.replace(tmp, dst_path)
+        return sink.digest.hexdigest()
     except pyrage.DecryptError as e:
         _discard(tmp)
         if "no matching key" in str(e).lower():
@@ -658,3 +732,17 @@ def open_file(src_path: str | os.PathLike[str], dst_path: str | os.PathLike[str]
     except BaseException:
         _discard(tmp)
         raise
+
+
+class _HashingWriter:
+    """A file writer that hashes what passes through it."""
+
+    def __init__(self, out: BinaryIO):
+        self.out, self.digest = out, hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self.out.write(data)
+
+    def flush(self) -> None:
+        self.out.flush()

@@ -125,6 +125,26 @@ def test_full_opening_with_a_failed_decryption(ceremony, session, clock, app, cl
     assert "¥965,500.50" in page and "sealed to a wrong key" in page
 
 
+def test_opening_on_worker_processes_gives_the_same_record(ceremony, session, clock, app):
+    """Many or large bids are decrypted by a pool of processes (one per core); the record is the same and in
+    bid order, the failed bid included, and no plaintext is left in the work directory."""
+    t, agency, shares = ceremony
+    clock.set(t.deadline)
+    for user, share, _pos in list(shares.values())[:2]:
+        with unit_of_work(session):
+            opening.submit_share(session, actor=_actor(user), tender_id=t.id, share=share, now=clock.now())
+    work = app.extensions["sunbid"].settings.data_dir / "opening-work"
+    work.mkdir()
+    with unit_of_work(session):
+        results = opening.open_bids(session, actor=agency, tender_id=t.id, now=clock.now(),
+                                    blobs=app.extensions["sunbid"].blobs, workdir=work, workers=2)
+    assert [(r.status, r.reason) for r in results] == [("valid", "")] * 3 + [("failed", "no_matching_key")]
+    assert [r.price_fen for r in results[:3]] == [98000000, 96550050, 99000000]
+    assert [r.bid_id for r in results] == sorted(r.bid_id for r in results)
+    assert all(len(r.plaintext_sha256) == 64 for r in results[:3]) and results[3].plaintext_sha256 == ""
+    assert list(work.iterdir()) == []
+
+
 def test_too_few_valid_bids_fail_the_tender(app, make, session, clock, tmp_path):
     t, agency = make.tender(publish=True)
     keys = make.custodians()

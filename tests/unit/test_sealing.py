@@ -633,8 +633,9 @@ def test_a_file_sealed_by_the_real_age_opens(tmp_path, plain):
     sealed = tmp_path / "bid.age"
     run(AGE, "-r", recipient, "-o", str(sealed), str(plain))
     S.check_age_header(sealed.read_bytes()[: S.HEADER_LIMIT])
-    S.open_file(sealed, tmp_path / "out", identity)
+    digest = S.open_file(sealed, tmp_path / "out", identity)
     assert (tmp_path / "out").read_bytes() == plain.read_bytes()
+    assert digest == hashlib.sha256(plain.read_bytes()).hexdigest()  # hashed as it was written
 
 
 @needs_age
