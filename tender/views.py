@@ -1,18 +1,21 @@
 """Tender pages: the public portal (home, list, detail, feed) and the agency's desk."""
 from __future__ import annotations
 
-from flask import (Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context,
-                   url_for)
-from flask_babel import format_datetime
-from flask_babel import gettext as _
 from datetime import timedelta
 from urllib.parse import quote
 
-from core.errors import DomainError
+from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
+                   stream_with_context, url_for)
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, same_origin, validate_csrf
+from wtforms.validators import ValidationError
+
+from core.errors import N_, DomainError, InvalidInput
 from core.i18n import platform_tz
 from core.web import actor, db, now, permission, platform, public, transaction
-from tender import rules, service
-from tender.models import Tender
+from tender import formupload, rules, sealing, service
+from tender.models import OpeningKey, Tender
 
 bp = Blueprint("tender", __name__)
 
@@ -120,30 +123,110 @@ def key_share(tender_id: int):
 @bp.post("/tenders/<int:tender_id>/bids")
 @permission("bidder")
 def submit_bid(tender_id: int):
-    """Upload a bid already sealed to the tender's recipient (an age file)."""
+    """Upload a bid, one of two ways (the form's ``mode``): ``sealed``, a file the bidder sealed to the tender's
+    recipient (an age file), stored as it is; or ``package``, the plaintext bid package (bid.zip), sealed here
+    to the tender's recipient, and to the bidder's own (``self_recipient``) if given, while it streams in.
+
+    The body is read here, as it arrives, not by Werkzeug's form parser, which spools a large file part to a
+    temporary file on disk: the fields come first (the CSRF token among them, checked before any byte of the
+    file is used), then the file part goes piece by piece to the blob store, or through the age encryptor
+    and then to the blob store.  The plaintext is never written to disk nor held whole in memory; either way
+    the blob store keeps the sealed file exactly as for an upload sealed by the bidder (age header checked,
+    size-limited, hashed while written)."""
     from tender import bids
 
     limit = platform().settings.bid_limit_mb * 1024 * 1024
     request.max_content_length = limit + 64 * 1024
+    upload = formupload.MultipartUpload.of(request)
     try:
+        fields, part = upload.fields_until_file() if upload else (request.form.to_dict(), None)
+        _check_csrf(fields)
+        mode = fields.get("mode") or "sealed"
         with transaction() as s:
             bids.check_submission(s, actor=actor(), tender_id=tender_id, now=now())
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            flash(_("Choose the sealed bid file (.age) to upload."), "danger")
+            key = s.get(OpeningKey, tender_id)
+        if mode not in ("sealed", "package"):
+            raise InvalidInput(N_("Choose how to submit: a bid package to be sealed here, or a file you sealed "
+                                  "yourself."), field="mode")
+        if mode == "package" and key is None:
+            raise InvalidInput(N_("This tender has no opening key to seal bids to."), field="mode")
+        if part is None or not part.filename:
+            flash(_("Choose the bid package (.zip) to upload.") if mode == "package" else
+                  _("Choose the sealed bid file (.age) to upload."), "danger")
+            formupload.discard(upload)
             return redirect(url_for("tender.detail", tender_id=tender_id, _anchor="bid"))
-        stored = bids.store_sealed(upload.stream, blobs=platform().blobs, limit=limit)
-        lot = request.form.get("lot", "1")
+        blobs = platform().blobs
+        if mode == "package":
+            recipients = [key.recipient, *_own_recipient(fields.get("self_recipient", ""), key.recipient)]
+            stored = formupload.seal_upload(formupload.PackageCheck(upload), recipients, blobs=blobs,
+                                            limit=limit)
+        else:
+            stored = formupload.store_sealed(upload, blobs=blobs, limit=limit)
+        fields.update(upload.rest())
+        lot = fields.get("lot", "1")
         with transaction() as s:
             bid = bids.submit_bid(s, actor=actor(), tender_id=tender_id, lot=int(lot) if lot.isdigit() else 0,
                                   stored=stored, now=now(), signer=platform().signer)
-        flash(_("Bid received at %(when)s. SHA-256 %(sha)s. Download and keep your signed receipt.",
-                when=format_datetime(bid.received_at, "yyyy-MM-dd HH:mm:ss"), sha=bid.sha256), "success")
+        when = format_datetime(bid.received_at, "yyyy-MM-dd HH:mm:ss")
+        if mode == "package":
+            flash(_("Your bid package was sealed to the opening key and received at %(when)s. SHA-256 of the "
+                    "sealed file %(sha)s. Download and keep your signed receipt.", when=when, sha=bid.sha256),
+                  "success")
+        else:
+            flash(_("Bid received at %(when)s. SHA-256 %(sha)s. Download and keep your signed receipt.",
+                    when=when, sha=bid.sha256), "success")
+    except CSRFError:
+        formupload.discard(upload)
+        raise
     except DomainError as exc:
+        formupload.discard(upload)
         if exc.status == 404:
             raise
         flash(_error_message(exc), "danger")
     return redirect(url_for("tender.detail", tender_id=tender_id, _anchor="bid"))
+
+
+@bp.record_once
+def _exempt_bid_upload(state) -> None:
+    # The bid form checks its CSRF token itself (_check_csrf): Flask-WTF's global check reads request.form,
+    # which would make Werkzeug parse the whole upload, and spool it to disk, before the view runs.
+    csrf = state.app.extensions.get("csrf")
+    if csrf is not None:
+        csrf.exempt(f"{submit_bid.__module__}.{submit_bid.__name__}")
+
+
+def _check_csrf(fields: dict[str, str]) -> None:
+    """For the bid form, what Flask-WTF's global check does for every other form (same settings, same error)."""
+    config = current_app.config
+    if not config.get("WTF_CSRF_ENABLED", True) or not config.get("WTF_CSRF_CHECK_DEFAULT", True):
+        return
+    name = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    token = fields.get(name) or next((v for k, v in fields.items() if k.endswith(name) and v), None)
+    for header in config.get("WTF_CSRF_HEADERS", ()):
+        token = token or request.headers.get(header)
+    try:
+        validate_csrf(token)
+    except ValidationError as exc:
+        raise CSRFError(exc.args[0]) from None
+    if request.is_secure and config.get("WTF_CSRF_SSL_STRICT", True):
+        if not request.referrer:
+            raise CSRFError("The referrer header is missing.")
+        if not same_origin(request.referrer, f"https://{request.host}/"):
+            raise CSRFError("The referrer does not match the host.")
+    g.csrf_valid = True
+
+
+def _own_recipient(text: str, tender_recipient: str) -> list[str]:
+    """The bidder's own age recipient, if given, so that the bidder can open the sealed bid too."""
+    text = text.strip()
+    if not text:
+        return []
+    try:
+        own = sealing.normalize_recipient(text)
+    except sealing.InvalidRecipient:
+        raise sealing.InvalidRecipient(N_("Your own age recipient is not valid: it is the public key that "
+                                          "age-keygen prints, starting with age1."), field="self_recipient") from None
+    return [] if own == sealing.normalize_recipient(tender_recipient) else [own]
 
 
 @bp.post("/bids/<int:bid_id>/withdraw")
