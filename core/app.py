@@ -213,8 +213,9 @@ def _error_handlers(app: Flask) -> None:
             403: gettext("You do not have permission to see this page."),
             404: gettext("The page or object was not found."),
             405: gettext("This method is not allowed here."),
-            413: gettext("The upload is larger than the limit of %(mb)s MB.",
-                         mb=app.extensions["sunbid"].settings.upload_limit_mb),
+            413: gettext("The upload is larger than the limit of %(mb)s MB.",  # this route's limit (bids have theirs)
+                         mb=(request.max_content_length or 0) // (1024 * 1024)
+                         or app.extensions["sunbid"].settings.upload_limit_mb),
             429: gettext("Too many attempts. Try again later."),
         }
         code = exc.code or 500

@@ -219,3 +219,18 @@ def test_bid_pack_command_builds_a_valid_package(tmp_path):
                                     "SB-2026-00001", "--bidder-name", "X", "--credit-code", "123", "--price", "1",
                                     "--duration-days", "1"])
     assert bad.exit_code != 0 and "credit code" in bad.output.lower()
+
+
+def test_a_bid_over_the_bid_limit_is_413_naming_that_limit(settings, clock, connection, open_tender, session):
+    import dataclasses
+
+    from core.app import create_app
+
+    t, _bidder, auth, _recipient = open_tender
+    app = create_app(dataclasses.replace(settings, bid_limit_mb=3), clock=clock, bind=connection,  # documents: 2 MB
+                     session_options={"join_transaction_mode": "create_savepoint"})
+    resp = app.test_client().post(f"/api/v1/tenders/{t.id}/bids", data=b"age-encryption.org/v1\n" + b"0" * (4 * 1024 * 1024),
+                       headers={**auth, "Content-Type": "application/octet-stream"})
+    assert resp.status_code == 413
+    assert "limit of 3 MB" in resp.json["error"]["message"]
+    assert session.scalar(select(func.count()).select_from(Bid)) == 0
