@@ -1,10 +1,12 @@
-"""``sunbid bid …`` and ``sunbid receipt …``: seal a bid offline, verify a receipt offline."""
+"""``sunbid bid …`` and ``sunbid receipt …``: seal a bid offline, submit it in resumable chunks, verify a
+receipt offline."""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 
 
 @click.group("bid")
@@ -55,6 +57,75 @@ def seal(package: str, tender_recipient: str, own: tuple[str, ...], output: str)
     except sealing.InvalidRecipient as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Sealed {package} to {len(recipients)} recipient(s): {output}")
+
+
+@bid_group.command("submit")
+@click.argument("bid_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--url", "base_url", required=True, envvar="SUNBID_URL",
+              help="the platform's address, e.g. https://bid.example.gov.cn (or set SUNBID_URL)")
+@click.option("--token", required=True, envvar="SUNBID_API_TOKEN",
+              help="your API token, made on My account (or set SUNBID_API_TOKEN, which keeps it out of the "
+                   "shell history)")
+@click.option("--tender", "tender_id", type=int, required=True, help="the tender's number, as in /tenders/<number>")
+@click.option("--lot", type=int, default=1, show_default=True)
+@click.option("--chunk-mb", type=click.IntRange(1, 1024), default=8, show_default=True,
+              help="MiB sent per request")
+@click.option("--retries", type=click.IntRange(0), default=10, show_default=True,
+              help="failed attempts in a row (no progress between them) before giving up")
+@click.option("--retry-wait", type=click.FloatRange(0), default=2.0, show_default=True,
+              help="seconds before the first retry; doubles each time, at most 60")
+@click.option("--timeout", type=click.FloatRange(1), default=60.0, show_default=True,
+              help="seconds without an answer from the server before the connection counts as broken")
+def submit(bid_file: Path, base_url: str, token: str, tender_id: int, lot: int, chunk_mb: int, retries: int,
+           retry_wait: float, timeout: float) -> None:
+    """Submit a sealed bid (an age file) in resumable chunks (tus 1.0.0).
+
+    A broken connection is retried from where the server stands; the upload's address is kept in
+    BID_FILE.upload.json, so running the same command again after an interruption continues the same
+    upload.  At the end the bid's signed receipt is written to BID_FILE.receipt.json (check it with
+    `sunbid receipt verify`)."""
+    from tender import upload_client
+
+    size = bid_file.stat().st_size
+    try:
+        server = upload_client.Server(base_url, token, timeout=timeout)
+        with click.progressbar(length=max(size, 1), label=f"Uploading {bid_file.name}", file=sys.stderr) as bar:
+            def progress(offset: int) -> None:
+                if offset >= bar.pos:
+                    bar.update(offset - bar.pos)
+                else:  # the server kept less than was sent before the break
+                    bar.pos = offset
+                    bar.render_progress()
+
+            def notice(text: str) -> None:
+                click.echo(f"\n{text}", err=True)
+
+            result = upload_client.submit(bid_file, server=server, tender_id=tender_id, lot=lot,
+                                          chunk_size=chunk_mb * 1024 * 1024, retries=retries,
+                                          retry_wait=retry_wait, progress=progress, notice=notice)
+    except upload_client.SubmitError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if result.resumed:
+        click.echo("Continued the upload begun by an earlier run.", err=True)
+    click.echo(f"Bid {result.bid_id} received at {result.received_at}: {result.size} bytes, SHA-256 {result.sha256}.")
+    click.echo(f"Receipt: {result.receipt_path} (check it with: sunbid receipt verify {result.receipt_path} "
+               f"--key platform.pub --file {bid_file})")
+
+
+@bid_group.command("clean-uploads")
+@with_appcontext
+def clean_uploads() -> None:
+    """Delete the part files of resumable uploads that can no longer become bids (closed, or not finished
+    by the deadline)."""
+    from flask import current_app
+
+    from core.db import unit_of_work
+    from tender import uploads
+
+    platform = current_app.extensions["sunbid"]
+    with platform.sessions() as s, unit_of_work(s):
+        deleted = uploads.clean_parts(s, data_dir=platform.settings.data_dir, now=platform.clock.now())
+    click.echo(f"Deleted {deleted} part file(s) of unfinished uploads.")
 
 
 @click.group("receipt")

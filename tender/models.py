@@ -215,3 +215,27 @@ class OpeningObjection(Base):
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
     answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class BidUpload(Base):
+    """A resumable upload of a sealed bid (tus 1.0.0, tender/uploads.py).  The bytes received so far live in a
+    part file under the data dir (``uploads/<id>.part``); ``upload_offset`` is how many of them are safely
+    written.  When the last byte arrives the upload becomes a ``Bid`` (``bid_id``), exactly as a direct
+    submission would.  The id is a random, unguessable token, and only the user who created the upload may
+    touch it."""
+
+    __tablename__ = "tender_bid_upload"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender_tender.id"), index=True)
+    lot: Mapped[int] = mapped_column(Integer, default=1)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("core_organisation.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_user.id"), index=True)
+    upload_length: Mapped[int] = mapped_column(BigInteger)  # Upload-Length, declared at creation
+    upload_offset: Mapped[int] = mapped_column(BigInteger, default=0)  # bytes received and written
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # open | complete (became bid_id) | refused | expired (deadline) | terminated (by its owner) | replaced
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    refusal: Mapped[str] = mapped_column(String(64), default="")  # the error code that closed it, if any
+    bid_id: Mapped[int | None] = mapped_column(ForeignKey("tender_bid.id"))
