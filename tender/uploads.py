@@ -278,7 +278,8 @@ def create_upload(session: Session, *, actor: Actor, tender_id: int, lot: int, l
     session.add(up)
     session.flush()
     record(session, actor=actor, action="bid.upload_created", object_type="bid_upload", object_id=up.id, now=now,
-           tender_id=t.id, payload={"upload": up.id, "length": length, "tender_id": t.id, "lot": lot})
+           tender_id=t.id, payload={"upload": up.id, "length": length, "tender_id": t.id, "lot": lot,
+                                    "replaces": [old.id for old in replaced]})
     return up, [old.id for old in replaced]
 
 
@@ -290,12 +291,18 @@ def terminate_upload(session: Session, *, actor: Actor, upload_id: str, now: dat
         raise UploadFinished(bid_id=up.bid_id)
     if up.status == OPEN:
         up.status, up.updated_at = TERMINATED, now
+        record(session, actor=actor, action="bid.upload_terminated", object_type="bid_upload", object_id=up.id,
+               now=now, tender_id=up.tender_id, payload={"upload": up.id, "received": up.upload_offset,
+                                                         "length": up.upload_length})
     return up
 
 
-def _close(session: Session, up: BidUpload, exc: DomainError, now: datetime) -> None:
+def _close(session: Session, up: BidUpload, exc: DomainError, now: datetime, actor: Actor) -> None:
     up.status = EXPIRED if isinstance(exc, (rules.DeadlinePassed, UploadExpired)) else REFUSED
     up.refusal, up.updated_at = exc.code[:64], now
+    record(session, actor=actor, action="bid.upload_closed", object_type="bid_upload", object_id=up.id, now=now,
+           tender_id=up.tender_id, payload={"upload": up.id, "status": up.status, "reason": up.refusal,
+                                            "received": up.upload_offset, "length": up.upload_length})
 
 
 def _close_after(tx: Transaction, *, actor: Actor, upload_id: str, exc: DomainError, now: datetime,
@@ -304,7 +311,7 @@ def _close_after(tx: Transaction, *, actor: Actor, upload_id: str, exc: DomainEr
     with tx() as s:
         up = own_upload(s, actor=actor, upload_id=upload_id, lock=True)
         if up.status == OPEN:
-            _close(s, up, exc, now)
+            _close(s, up, exc, now, actor)
     discard_part(data_dir, upload_id)
 
 
@@ -368,7 +375,7 @@ def _append_locked(tx: Transaction, part: BinaryIO, *, actor: Actor, upload_id: 
             if os.fstat(part.fileno()).st_size < offset:
                 refused = UploadLost()
         if refused is not None:
-            _close(s, up, refused, start)  # committed: this upload can never become a bid
+            _close(s, up, refused, start, actor)  # committed: this upload can never become a bid
     if refused is not None:
         discard_part(data_dir, upload_id)
         raise refused

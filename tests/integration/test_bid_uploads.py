@@ -164,7 +164,8 @@ def test_upload_in_chunks_becomes_a_bid_with_its_receipt(client, app, open_tende
     assert len(created_events) == 1
     e = created_events[0]
     upload_id = url.rsplit("/", 1)[1]
-    assert json.loads(e.payload) == {"upload": upload_id, "length": len(body), "tender_id": t.id, "lot": 1}
+    assert json.loads(e.payload) == {"upload": upload_id, "length": len(body), "tender_id": t.id, "lot": 1,
+                                     "replaces": []}
     assert (e.object_type, e.object_id, e.tender_id, e.actor_id) == ("bid_upload", upload_id, t.id, bidder.user_id)
     submitted = events(session, "bid.submitted")
     assert len(submitted) == 1 and json.loads(submitted[0].payload)["sha256"] == bid["sha256"]
@@ -443,10 +444,13 @@ def test_termination_and_replacement_delete_the_part_files(client, app, open_ten
     assert client.get(doomed, headers=auth).json["status"] == "terminated"
     assert tus.patch(doomed, 200, body[200:]).status_code == 410
     assert client.delete(doomed, headers={**auth, **TUS}).status_code == 204  # again: harmless
+    [ended] = events(session, "bid.upload_terminated")  # once, not for the harmless repeat
+    assert json.loads(ended.payload) == {"upload": doomed.rsplit("/", 1)[1], "received": 200, "length": len(body)}
 
     old = tus.new(t.id, len(body))
     tus.patch(old, 0, body[:200])
     newer = tus.new(t.id, len(body))  # the same bidder starts over for the same lot
+    assert json.loads(events(session, "bid.upload_created")[-1].payload)["replaces"] == [old.rsplit("/", 1)[1]]
     assert not part_file(app, old).exists()
     assert client.get(old, headers=auth).json["status"] == "replaced"
     refused = tus.patch(old, 200, body[200:])
