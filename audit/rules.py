@@ -6,6 +6,7 @@ log, checkpoints and proofs build on these entries.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,8 +31,35 @@ def iso(ts: datetime) -> str:
 
 
 def canonical(value: Any) -> bytes:
-    """RFC 8785 canonical JSON.  Decimals and datetimes must be turned into strings first."""
+    """RFC 8785 canonical JSON.  Decimals and datetimes must be turned into strings first.
+
+    For the values audit entries hold — strings, safe integers, booleans, null, lists and objects whose
+    keys are in the Basic Multilingual Plane — the standard library's ``json.dumps`` (sorted keys, no
+    spaces, no ASCII escaping) writes exactly the RFC 8785 bytes, several times faster: there key order
+    by code point equals RFC 8785's order by UTF-16 code unit, and both escape the same characters the
+    same way.  Anything else goes to ``rfc8785``; a property test compares the two on arbitrary values."""
+    if _plain_json(value):
+        try:
+            return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: let rfc8785 judge
+            pass
     return rfc8785.dumps(value)
+
+
+_SAFE_INT = 2**53 - 1  # beyond it RFC 8785 writes numbers as IEEE doubles do
+
+
+def _plain_json(value: Any) -> bool:
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -_SAFE_INT <= value <= _SAFE_INT
+    if kind is dict:
+        return all(type(k) is str and (k.isascii() or max(k) <= "\uffff") and _plain_json(v) for k, v in value.items())
+    if kind is list:
+        return all(_plain_json(v) for v in value)
+    return False
 
 
 def jsonable(value: Any) -> Any:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit import merkle, notes
@@ -24,12 +25,33 @@ from core.actor import Actor
 from core.errors import N_, Conflict, InvalidInput, PermissionDenied
 
 
+@dataclass(frozen=True)
+class Appended:
+    """The entry ``record`` wrote, with the columns of ``AuditEntry`` (``to_entry`` reads it the same way)."""
+
+    seq: int
+    at: datetime
+    actor_id: int | None
+    actor: str
+    role: str
+    address: str
+    action: str
+    object_type: str
+    object_id: str
+    tender_id: int | None
+    payload: str
+    prev_hash: str
+    hash: str
+    leaf_hash: str
+
+
 def record(session: Session, *, actor: Actor, action: str, object_type: str, object_id: Any,
            now: datetime, payload: Mapping[str, Any] | None = None,
-           tender_id: int | None = None) -> AuditEntry:
+           tender_id: int | None = None) -> Appended:
     """Append one entry.  Reads only the locked head row (which keeps the tree's compact range)
-    and writes the entry, the Merkle subtrees it completes and the new head: three statements on
-    the session's connection, no ORM unit of work (appends are on every write path)."""
+    and writes the entry, the Merkle subtrees it completes and the new head: one statement on
+    PostgreSQL, three on SQLite, as plain SQL on the session's connection (appends are on every
+    write path, so nothing is compiled or instrumented per append)."""
     session.flush()  # the change being recorded must be valid before it is logged
     draft = Entry(seq=0, at=now, actor_id=actor.user_id, actor=actor.name, role=actor.role,
                   address=actor.address, action=action, object_type=object_type, object_id=str(object_id),
@@ -37,59 +59,67 @@ def record(session: Session, *, actor: Actor, action: str, object_type: str, obj
     slot = draft.encoder()  # all the encoding work, before the head is locked
     stored_payload = json.dumps(draft.payload, ensure_ascii=False, sort_keys=True)
     conn = session.connection()
-    head = conn.execute(_HEAD_FOR_UPDATE).one_or_none()
+    sql = _sql(conn.dialect)
+    head = conn.exec_driver_sql(sql.head).first()
     if head is None:
-        conn.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS, frontier=""))
-        seq, prev, frontier = 0, GENESIS, []
+        conn.exec_driver_sql(sql.new_head)
+        seq, prev, kept = 0, GENESIS, ""
     else:
-        seq, prev = head.seq, head.hash
-        frontier = _frontier(session, seq, head.frontier)
+        seq, prev, kept = head
+    frontier = _frontier(session, seq, kept)
     encoded = slot.fill(seq + 1, prev)
     digest = hashlib.sha256(encoded).hexdigest()
     leaf = merkle.leaf_hash(encoded)
     frontier, completed = merkle.range_append(frontier, seq, leaf)
-    values = dict(seq=seq + 1, at=now, actor_id=actor.user_id, actor=actor.name, role=actor.role,
-                  address=actor.address, action=action, object_type=object_type, object_id=str(object_id),
-                  tender_id=tender_id, payload=stored_payload, prev_hash=prev, hash=digest, leaf_hash=leaf.hex())
-    new_head = {"new_seq": seq + 1, "new_hash": digest, "new_frontier": ",".join(h.hex() for h in frontier)}
-    nodes = [{"start": a, "size": z, "hash": h.hex()} for a, z, h in completed]
-    if conn.dialect.name == "postgresql":  # one round trip while the head is locked
-        params = {**values, **new_head}
-        for i, node in enumerate(nodes):
-            params.update({f"node_start_{i}": node["start"], f"node_size_{i}": node["size"],
-                           f"node_hash_{i}": node["hash"]})
-        conn.exec_driver_sql(_write_all(len(nodes)), params)
-    else:
-        conn.execute(_INSERT_ENTRY, values)
-        if nodes:
-            conn.execute(_INSERT_NODE, nodes)
-        conn.execute(_UPDATE_HEAD, new_head)
-    return AuditEntry(**values)  # transient: what was written, for the caller to read
+    row = Appended(seq=seq + 1, at=now, actor_id=actor.user_id, actor=actor.name, role=actor.role,
+                   address=actor.address, action=action, object_type=object_type, object_id=str(object_id),
+                   tender_id=tender_id, payload=stored_payload, prev_hash=prev, hash=digest, leaf_hash=leaf.hex())
+    params = {**row.__dict__, "at": sql.at(now), "new_frontier": ",".join(h.hex() for h in frontier)}
+    for i, (start, size, value) in enumerate(completed):
+        params.update({f"node_start_{i}": start, f"node_size_{i}": size, f"node_hash_{i}": value.hex()})
+    for statement in sql.write(len(completed)):
+        conn.exec_driver_sql(statement, params)
+    return row
 
 
-_HEAD_FOR_UPDATE = (select(AuditHead.seq, AuditHead.hash, AuditHead.frontier)
-                    .where(AuditHead.id == 1).with_for_update())
-_INSERT_ENTRY = insert(AuditEntry)
-_INSERT_NODE = insert(AuditNode)
-_UPDATE_HEAD = (update(AuditHead).where(AuditHead.id == 1)
-                .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"), frontier=bindparam("new_frontier")))
+@dataclass(frozen=True)
+class _AppendSQL:
+    """The statements of an append in the driver's own parameter style, built once per dialect."""
 
-
-_ENTRY_COLUMNS = [c.key for c in AuditEntry.__table__.columns]
+    head: str
+    new_head: str
+    at: Callable[[datetime], Any]  # the timestamp as the column type binds it
+    write: Callable[[int], list[str]]  # statements for an append completing n subtrees
 
 
 @functools.cache
-def _write_all(nodes: int) -> str:
-    """Entry, completed subtrees and head in one statement (PostgreSQL's data-modifying WITH),
-    as driver SQL: built once per number of subtrees, nothing compiled per append."""
-    entry = (f"INSERT INTO audit_entry ({', '.join(_ENTRY_COLUMNS)}) "
-             f"VALUES ({', '.join(f'%({c})s' for c in _ENTRY_COLUMNS)})")
-    parts = [f"new_entry AS ({entry})"]
-    if nodes:
-        rows = ", ".join(f"(%(node_start_{i})s, %(node_size_{i})s, %(node_hash_{i})s)" for i in range(nodes))
-        parts.append(f"new_nodes AS (INSERT INTO audit_node (start, size, hash) VALUES {rows})")
-    return (f"WITH {', '.join(parts)} UPDATE audit_head SET seq = %(new_seq)s, hash = %(new_hash)s, "
-            f"frontier = %(new_frontier)s WHERE id = 1")
+def _sql(dialect) -> _AppendSQL:
+    columns = [c.key for c in AuditEntry.__table__.columns]
+    mark = (lambda name: f"%({name})s") if dialect.paramstyle == "pyformat" else (lambda name: f":{name}")
+    entry = f"INSERT INTO audit_entry ({', '.join(columns)}) VALUES ({', '.join(mark(c) for c in columns)})"
+    head = (f"UPDATE audit_head SET seq = {mark('seq')}, hash = {mark('hash')}, frontier = {mark('new_frontier')} "
+            f"WHERE id = 1")
+
+    def nodes(n: int) -> str:
+        rows = ", ".join(f"({mark(f'node_start_{i}')}, {mark(f'node_size_{i}')}, {mark(f'node_hash_{i}')})"
+                         for i in range(n))
+        return f"INSERT INTO audit_node (start, size, hash) VALUES {rows}"
+
+    if dialect.name == "postgresql":  # one round trip while the head is locked: a data-modifying WITH
+        @functools.cache
+        def write(n: int) -> list[str]:
+            parts = [f"new_entry AS ({entry})"] + ([f"new_nodes AS ({nodes(n)})"] if n else [])
+            return [f"WITH {', '.join(parts)} {head}"]
+        lock = " FOR UPDATE"
+    else:
+        @functools.cache
+        def write(n: int) -> list[str]:
+            return [entry] + ([nodes(n)] if n else []) + [head]
+        lock = ""  # SQLite: the transaction began with BEGIN IMMEDIATE and holds the write lock
+    bind = AuditEntry.__table__.c.at.type.bind_processor(dialect) or (lambda value: value)
+    return _AppendSQL(head=f"SELECT seq, hash, frontier FROM audit_head WHERE id = 1{lock}",
+                      new_head=f"INSERT INTO audit_head (id, seq, hash, frontier) VALUES (1, 0, '{GENESIS}', '')",
+                      at=bind, write=write)
 
 
 def _frontier(session: Session, seq: int, kept: str | None) -> list[bytes]:

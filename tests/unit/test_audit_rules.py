@@ -49,3 +49,31 @@ def test_chain_verifies_and_names_the_broken_link():
 def test_floats_are_refused_in_payloads():
     with pytest.raises(TypeError):
         jsonable({"price": 1.5})
+
+
+any_text = st.text(st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
+    ["\ue000", "\U0001f600", "\uffff", "\U00010000a", "\x00\x1f\x7f\u2028\"\\", ""])
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**60, 2**60) | any_text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=4), max_leaves=20)
+
+
+@settings(deadline=None, max_examples=500)
+@given(json_values)
+def test_canonical_is_rfc8785_on_any_value(value):
+    from audit.rules import canonical
+
+    try:
+        expected = rfc8785.dumps(value)
+    except Exception as exc:  # noqa: BLE001 - e.g. an integer beyond 2**53: canonical must refuse it too
+        with pytest.raises(type(exc)):
+            canonical(value)
+    else:
+        assert canonical(value) == expected
+
+
+def test_canonical_orders_keys_by_utf16_code_units():
+    from audit.rules import canonical
+
+    value = {"\ue000": 1, "\U0001f600": 2, "a": 3}  # code point order differs from UTF-16 order here
+    assert canonical(value) == rfc8785.dumps(value) == '{"a":3,"😀":2,"\ue000":1}'.encode()
