@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 ROLE_LABELS = {
@@ -31,7 +32,7 @@ class TokenForm(FlaskForm):
 
 
 class OrganisationForm(FlaskForm):
-    kind = SelectField(_l("Kind"), choices=list(ORG_KIND_LABELS.items()))
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, v) for k, v in ORG_KIND_LABELS.items()])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     credit_code = StringField(_l("Unified social credit code"), validators=[Optional(), Length(max=18)])
     region = StringField(_l("Region"), validators=[Optional(), Length(max=100)])
@@ -41,7 +42,7 @@ class OrganisationForm(FlaskForm):
 class UserForm(FlaskForm):
     username = StringField(_l("User name"), validators=[DataRequired(), Length(max=64)])
     display_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
-    role = SelectField(_l("Role"), choices=list(ROLE_LABELS.items()))
+    role = SelectField(_l("Role"), choices=[SelectChoice(k, v) for k, v in ROLE_LABELS.items()])
     organisation_id = SelectField(_l("Organisation"), coerce=int)
     password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=256)])
 

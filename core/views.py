@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
 
 from core import service
 from core.config import LOCALES
@@ -147,7 +148,7 @@ def admin_organisations():
 @permission("admin")
 def admin_users():
     form = UserForm()
-    form.organisation_id.choices = [(o.id, f"{o.name}") for o in
+    form.organisation_id.choices = [SelectChoice(o.id, o.name) for o in
                                     db().scalars(select(Organisation).order_by(Organisation.name))]
     if form.validate_on_submit():
         try:
