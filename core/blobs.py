@@ -85,6 +85,7 @@ class BlobStore:
             final = self.path(sha)
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp_name, final)
+            fsync_dir(final.parent)  # the new name too survives a crash
             return StoredBlob(sha, size)
         except BaseException:
             sink.abort()
@@ -104,6 +105,14 @@ class BlobStore:
                 yield chunk
 
 
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class _Sink:
     """Hashes and writes chunks on a thread of its own; ``finish`` returns the SHA-256 (hex)."""
 
@@ -117,14 +126,19 @@ class _Sink:
         self.thread.start()
 
     def _run(self) -> None:
+        ended = False
         try:
             while (chunk := self.queue.get()) is not self._END:
                 if self.error is None:
                     self.digest.update(chunk)
                     self.out.write(chunk)
+            ended = True
+            if self.error is None:
+                self.out.flush()
+                os.fsync(self.out.fileno())  # on disk before anyone is told it was received
         except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
             self.error = exc
-            while self.queue.get() is not self._END:  # drain, so the reader never blocks
+            while not ended and self.queue.get() is not self._END:  # drain, so the reader never blocks
                 pass
         finally:
             self.out.close()

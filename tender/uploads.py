@@ -57,7 +57,7 @@ from werkzeug.exceptions import ClientDisconnected
 
 from audit.service import record
 from core.actor import Actor
-from core.blobs import BlobStore, FileTooLarge, StoredBlob
+from core.blobs import BlobStore, FileTooLarge, StoredBlob, fsync_dir
 from core.errors import N_, Conflict, DomainError, InvalidInput, NotFound
 from tender import bids, rules, sealing
 from tender.models import Bid, BidUpload, Tender
@@ -200,6 +200,7 @@ def _into_store(path: Path, stored: StoredBlob, blobs: BlobStore) -> None:
     final.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.replace(path, final)
+        fsync_dir(final.parent)
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise

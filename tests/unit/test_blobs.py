@@ -1,0 +1,91 @@
+"""core.blobs: streamed, hashed, size-limited, durable, and nothing left behind on failure."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import threading
+
+import pytest
+
+from core import blobs as blobs_module
+from core.blobs import CHUNK, BlobStore, FileTooLarge
+
+
+class Trickle(io.RawIOBase):
+    """A stream that hands out its bytes in odd-sized reads, and can fail part way."""
+
+    def __init__(self, data: bytes, fail_at: int | None = None):
+        self.data, self.pos, self.fail_at = data, 0, fail_at
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self.fail_at is not None and self.pos >= self.fail_at:
+            raise ConnectionResetError("the client went away")
+        size = min(size if size > 0 else len(self.data), 77_777)
+        out = self.data[self.pos:self.pos + size]
+        self.pos += len(out)
+        return out
+
+
+def leftovers(store: BlobStore) -> list[str]:
+    return sorted(str(p.relative_to(store.root)) for p in store.root.rglob("*") if p.is_file())
+
+
+def test_a_stream_is_stored_under_its_hash_and_synced(tmp_path, monkeypatch):
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(blobs_module.os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    store = BlobStore(tmp_path)
+    data = os.urandom(3 * CHUNK + 12345)
+    stored = store.put_stream(Trickle(data), limit=10 * CHUNK)
+    assert stored.sha256 == hashlib.sha256(data).hexdigest() and stored.size == len(data)
+    assert store.path(stored.sha256).read_bytes() == data
+    assert len(synced) >= 2  # the file's content, then the directory holding its new name
+    assert leftovers(store) == [str(store.path(stored.sha256).relative_to(store.root))]
+
+
+@pytest.mark.parametrize("stream, error", [
+    (Trickle(os.urandom(5 * CHUNK)), FileTooLarge),
+    (Trickle(os.urandom(5 * CHUNK), fail_at=2 * CHUNK), ConnectionResetError),
+])
+def test_a_refused_or_broken_upload_leaves_nothing_and_no_thread(tmp_path, stream, error):
+    store = BlobStore(tmp_path)
+    before = threading.active_count()
+    with pytest.raises(error):
+        store.put_stream(stream, limit=3 * CHUNK)
+    assert leftovers(store) == []
+    assert threading.active_count() == before
+
+
+def test_a_failing_write_is_reported_to_the_reader(tmp_path, monkeypatch):
+    store = BlobStore(tmp_path)
+
+    class Full(Exception):
+        pass
+
+    real = blobs_module._Sink._run
+
+    def disk_full(self):
+        class Out:
+            def __init__(self, inner):
+                self.inner, self.n = inner, 0
+
+            def write(self, data):
+                self.n += 1
+                if self.n == 2:
+                    raise Full("no space left on device")
+                return self.inner.write(data)
+
+            def __getattr__(self, name):
+                return getattr(self.inner, name)
+
+        self.out = Out(self.out)
+        real(self)
+
+    monkeypatch.setattr(blobs_module._Sink, "_run", disk_full)
+    with pytest.raises(Full):
+        store.put_stream(Trickle(os.urandom(6 * CHUNK)), limit=10 * CHUNK)
+    assert leftovers(store) == []
