@@ -100,3 +100,36 @@ def permission(*roles: str) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return deco
+
+
+class _Body:
+    """A request body of known length read straight from the WSGI input.  Werkzeug's ``request.stream``
+    copies each piece twice more on its way (into a fresh buffer, then into bytes); for bodies of
+    hundreds of MB that is most of the cost.  Never reads past Content-Length; a body that ends early
+    (the client went away) raises ``ClientDisconnected`` as Werkzeug's stream does."""
+
+    def __init__(self, raw: Any, length: int):
+        self.raw, self.remaining = raw, length
+
+    def read(self, size: int = -1) -> bytes:
+        if self.remaining <= 0:
+            return b""
+        data = self.raw.read(self.remaining if size is None or size < 0 else min(size, self.remaining))
+        if not data:
+            from werkzeug.exceptions import ClientDisconnected
+
+            raise ClientDisconnected()
+        self.remaining -= len(data)
+        return data
+
+
+def request_body() -> Any:
+    """The request's body as a stream with ``read(n)``, within the request's size limit (413 beyond)."""
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    length = request.content_length
+    if length is None or request.environ.get("wsgi.input_terminated"):
+        return request.stream  # chunked: Werkzeug knows where it ends
+    if request.max_content_length is not None and length > request.max_content_length:
+        raise RequestEntityTooLarge()
+    return _Body(request.environ["wsgi.input"], length)

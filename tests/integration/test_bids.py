@@ -234,3 +234,17 @@ def test_a_bid_over_the_bid_limit_is_413_naming_that_limit(settings, clock, conn
     assert resp.status_code == 413
     assert "limit of 3 MB" in resp.json["error"]["message"]
     assert session.scalar(select(func.count()).select_from(Bid)) == 0
+
+
+def test_a_body_that_ends_before_its_length_stores_nothing(client, open_tender, session, tmp_path, app):
+    """The client went away mid-upload: the bid is not received, and no truncated file is kept."""
+    t, _bidder, auth, recipient = open_tender
+    blobs = app.extensions["sunbid"].blobs
+    before = sorted(p for p in blobs.root.rglob("*") if p.is_file())
+    body = sealed(recipient, tmp_path, b"PK\x03\x04" + os.urandom(200_000))
+    resp = client.post(f"/api/v1/tenders/{t.id}/bids", input_stream=io.BytesIO(body[:150_000]),
+                       headers={**auth, "Content-Type": "application/octet-stream"},
+                       environ_overrides={"CONTENT_LENGTH": str(len(body))})
+    assert resp.status_code == 400
+    assert session.scalar(select(func.count()).select_from(Bid)) == 0
+    assert sorted(p for p in blobs.root.rglob("*") if p.is_file()) == before
