@@ -69,6 +69,11 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["sunbid"] = Platform(settings, clock=clock, bind=bind, session_options=session_options)
+    if settings.proxy_hops:  # the client's address and scheme as the trusted proxies saw them (the audit log keeps it)
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops,  # type: ignore[method-assign]
+                                x_proto=settings.proxy_hops, x_host=settings.proxy_hops)
 
     from core import i18n, web
 

@@ -15,6 +15,7 @@
 | SUNBID_PLATFORM_KEY_FILE | <data dir>/keys/platform.skey | the platform's Ed25519 signing key (made on first use) |
 | SUNBID_CHECKPOINT_EVERY | 256 | a checkpoint at least every this many entries … |
 | SUNBID_CHECKPOINT_SECONDS | 300 | … or this many seconds, and at every key act |
+| SUNBID_PROXY_HOPS | 0 | reverse proxies in front whose X-Forwarded-For/-Proto/-Host headers are trusted |
 """
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ class Settings:
     platform_key_file: Path | None = None
     checkpoint_every: int = 256
     checkpoint_seconds: int = 300
+    proxy_hops: int = 0
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -80,6 +82,8 @@ class Settings:
             raise ConfigError("SUNBID_LOG_ORIGIN must be non-empty, without spaces or '+'.")
         if self.checkpoint_every < 1 or self.checkpoint_seconds < 1:
             raise ConfigError("SUNBID_CHECKPOINT_EVERY and SUNBID_CHECKPOINT_SECONDS must be ≥ 1.")
+        if not 0 <= self.proxy_hops <= 5:
+            raise ConfigError("SUNBID_PROXY_HOPS must be between 0 and 5 (the reverse proxies in front).")
         if self.default_locale not in LOCALES:
             raise ConfigError(f"SUNBID_DEFAULT_LOCALE must be one of {', '.join(LOCALES)}.")
 
@@ -101,6 +105,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         factor = int(env.get("SUNBID_SANDBOX_FACTOR", "1440"))
         every = int(env.get("SUNBID_CHECKPOINT_EVERY", "256"))
         seconds = int(env.get("SUNBID_CHECKPOINT_SECONDS", "300"))
+        hops = int(env.get("SUNBID_PROXY_HOPS", "0"))
     except ValueError as exc:
         raise ConfigError(f"Invalid number in configuration: {exc}") from exc
     s = Settings(
@@ -117,6 +122,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         platform_key_file=Path(env["SUNBID_PLATFORM_KEY_FILE"]) if env.get("SUNBID_PLATFORM_KEY_FILE") else None,
         checkpoint_every=every,
         checkpoint_seconds=seconds,
+        proxy_hops=hops,
     )
     s.check()
     return s

@@ -110,3 +110,25 @@ def test_non_admin_cannot_reach_admin_pages(client, make):
     login(client, "eve")
     assert client.get("/admin/users").status_code == 403
     assert client.post("/admin/organisations", data={"kind": "bidder", "name": "x"}).status_code == 403
+
+
+@pytest.mark.parametrize("hops, expected", [(0, "127.0.0.1"), (1, "203.0.113.7")])
+def test_the_logged_address_is_the_proxys_client_only_when_proxies_are_trusted(settings, clock, connection,
+                                                                                  make, session, hops, expected):
+    import dataclasses
+
+    from sqlalchemy import select
+
+    from audit.models import AuditEntry
+    from core.app import create_app
+
+    user = make.user("agency")
+    app = create_app(dataclasses.replace(settings, proxy_hops=hops), clock=clock, bind=connection,
+                     session_options={"join_transaction_mode": "create_savepoint"})
+    app.config["WTF_CSRF_ENABLED"] = False
+    resp = app.test_client().post("/login", data={"username": user.name, "password": PASSWORD},
+                                  headers={"X-Forwarded-For": "203.0.113.7"}, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert resp.status_code == 302
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "user.logged_in")
+                            .order_by(AuditEntry.seq.desc())).first()
+    assert entry.address == expected
