@@ -114,7 +114,8 @@ def fsync_dir(path: Path) -> None:
 
 
 class _Sink:
-    """Hashes and writes chunks on a thread of its own; ``finish`` returns the SHA-256 (hex)."""
+    """Writes chunks on a thread of its own while the caller's thread hashes them and reads on (hashing and
+    writing both release the GIL); ``finish`` returns the SHA-256 (hex)."""
 
     _END = None
 
@@ -130,7 +131,6 @@ class _Sink:
         try:
             while (chunk := self.queue.get()) is not self._END:
                 if self.error is None:
-                    self.digest.update(chunk)
                     self.out.write(chunk)
             ended = True
             if self.error is None:
@@ -146,6 +146,7 @@ class _Sink:
     def put(self, chunk: bytes) -> None:
         if self.error is not None:
             raise self.error
+        self.digest.update(chunk)  # here, on the reading thread, while the writer writes the chunk before
         self.queue.put(chunk)
 
     def finish(self) -> str:
