@@ -121,7 +121,11 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
             self.cfg.set("accesslog", "-")
 
         def load(self):
-            return create_app(settings)
+            import gc
+
+            app = create_app(settings)
+            gc.freeze()  # as core.wsgi does: start-up objects out of the collector's way
+            return app
 
     App().run()
 
