@@ -33,6 +33,16 @@ class BlobMissing(DomainError):
     default_message = N_("The file is not available.")
 
 
+BLOB_REFERENCES: list = []
+"""Model columns that hold blob SHA-256s; ``register_reference`` adds one.  A blob none of them names is
+unreferenced (an upload whose transaction failed, a bid refused after its bytes arrived)."""
+
+
+def register_reference(column) -> None:
+    """Declare that ``column`` (a mapped attribute) names blobs, so the collector keeps them."""
+    BLOB_REFERENCES.append(column)
+
+
 @dataclass(frozen=True)
 class StoredBlob:
     sha256: str
@@ -92,6 +102,19 @@ class BlobStore:
             if os.path.exists(tmp_name):
                 os.unlink(tmp_name)
             raise
+
+    def stored(self) -> Iterator[tuple[str, Path]]:
+        """Every blob as (SHA-256, path)."""
+        if not self.root.is_dir():
+            return
+        for path in self.root.glob("[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/*"):
+            if path.is_file() and len(path.name) == 64:
+                yield path.name, path
+
+    def leftovers(self) -> Iterator[Path]:
+        """Temporary files of uploads that never finished (a crashed process leaves them)."""
+        if self.tmp.is_dir():
+            yield from (p for p in self.tmp.iterdir() if p.is_file())
 
     def open(self, sha256: str) -> BinaryIO:
         try:

@@ -96,6 +96,39 @@ def create_admin(username: str, display_name: str, centre: str, password: str) -
     click.echo(f"Administrator {username} created.")
 
 
+@main.group("blobs")
+def blobs_group() -> None:
+    """The blob store (documents and sealed bids, by SHA-256)."""
+
+
+@blobs_group.command("gc")
+@click.option("--min-age-hours", type=click.IntRange(1), default=24, show_default=True,
+              help="only files untouched for this long (an upload in progress is never older)")
+@click.option("--dry-run", is_flag=True, help="only say what would be removed")
+@with_appcontext
+def blobs_gc(min_age_hours: int, dry_run: bool) -> None:
+    """Remove blobs no record names (an upload whose transaction failed) and leftovers of unfinished
+    uploads.  A blob any document or bid names is never touched.  One audit event names what went."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from core.actor import Actor
+    from core.db import unit_of_work
+    from core.maintenance import collect_blobs
+
+    platform = current_app.extensions["sunbid"]
+    with platform.sessions() as session:
+        with unit_of_work(session):
+            found = collect_blobs(session, store=platform.blobs, actor=Actor.system("maintenance"),
+                                  now=platform.clock.now(), min_age=timedelta(hours=min_age_hours),
+                                  dry_run=dry_run)
+    removed = 0 if dry_run else found.delete()
+    verb = "Would remove" if dry_run else "Removed"
+    click.echo(f"{verb} {len(found.blobs)} unreferenced blob(s), {found.bytes / 1024 / 1024:.1f} MB, and "
+               f"{found.leftovers} leftover upload file(s)" + ("" if dry_run else f" ({removed} files deleted)") + ".")
+
+
 @main.command("serve")
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.blobs import register_reference
 from core.db import Base, UTCDateTime
 
 
@@ -239,3 +240,7 @@ class BidUpload(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     refusal: Mapped[str] = mapped_column(String(64), default="")  # the error code that closed it, if any
     bid_id: Mapped[int | None] = mapped_column(ForeignKey("tender_bid.id"))
+
+
+register_reference(Document.sha256)
+register_reference(Bid.sha256)
