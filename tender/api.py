@@ -7,7 +7,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from core.errors import N_, InvalidInput
 from core.web import actor, db, now, permission, public
-from tender import service
+from tender import service, tus
 
 bp = Blueprint("tender_api", __name__, url_prefix="/api/v1")
 
@@ -41,7 +41,7 @@ def submit_bid(tender_id: int):
     """Body: the sealed bid (an age file), streamed to the blob store; ``?lot=N`` (default 1)."""
     from flask import request
 
-    from core.web import platform, transaction
+    from core.web import platform, request_body, transaction
     from tender import bids
 
     try:
@@ -52,7 +52,7 @@ def submit_bid(tender_id: int):
     request.max_content_length = limit
     with transaction() as s:  # refuse early (deadline, documents) before anything is uploaded
         bids.check_submission(s, actor=actor(), tender_id=tender_id, now=now())
-    stored = bids.store_sealed(request.stream, blobs=platform().blobs, limit=limit)
+    stored = bids.store_sealed(request_body(), blobs=platform().blobs, limit=limit)
     with transaction() as s:
         bid = bids.submit_bid(s, actor=actor(), tender_id=tender_id, lot=lot, stored=stored, now=now(),
                               signer=platform().signer)
@@ -93,7 +93,10 @@ def withdraw(bid_id: int):
     return jsonify(body)
 
 
-# ---------------------------------------------------------------- resumable uploads (tus 1.0.0, tender/uploads.py)
+# ---------------------------------------------------------------- resumable uploads (tus 1.0.0)
+#
+# The request handling is tender/tus.py, shared with the bid form's browser uploads (tender/views.py); the
+# work is tender/uploads.py.  Here the caller is the owner of the bearer token.
 #
 #   OPTIONS /api/v1/tenders/<id>/uploads     what the server speaks (public)
 #   POST    /api/v1/tenders/<id>/uploads     create (Upload-Length) → 201, Location
@@ -109,116 +112,46 @@ TUS_ENDPOINTS = frozenset({"tender_api.upload_options", "tender_api.create_uploa
 @bp.after_request
 def _tus_headers(resp: Response) -> Response:
     if request.endpoint in TUS_ENDPOINTS:
-        from tender import uploads
-
-        resp.headers["Tus-Resumable"] = uploads.TUS_VERSION
-        if request.method == "OPTIONS" or resp.status_code == 412:
-            resp.headers["Tus-Version"] = uploads.TUS_VERSION
-        resp.headers.setdefault("Cache-Control", "no-store")
+        tus.add_headers(resp)
     return resp
-
-
-def _bid_limit() -> int:
-    from core.web import platform
-
-    return platform().settings.bid_limit_mb * 1024 * 1024
-
-
-def _tus_options() -> Response:
-    from tender import uploads
-
-    return Response(status=204, headers={"Tus-Extension": uploads.TUS_EXTENSIONS,
-                                         "Tus-Max-Size": str(_bid_limit())})
 
 
 @bp.route("/tenders/<int:tender_id>/uploads", methods=["OPTIONS"])
 @public
 def upload_options(tender_id: int):
     """tus discovery: version, extensions, largest size (no login, as the protocol expects)."""
-    return _tus_options()
+    return tus.options()
 
 
 @bp.route("/uploads/<upload_id>", methods=["OPTIONS"])
 @public
 def upload_item_options(upload_id: str):
-    return _tus_options()
+    return tus.options()
 
 
 @bp.post("/tenders/<int:tender_id>/uploads", provide_automatic_options=False)
 @permission("bidder")
 def create_upload(tender_id: int):
     """tus creation: ``Upload-Length`` bytes for ``?lot=N`` (default 1); refused like a direct submission."""
-    from core.web import platform, transaction
-    from tender import uploads
-
-    uploads.check_tus_version(request.headers.get("Tus-Resumable"))
-    try:
-        lot = int(request.args.get("lot", "1"))
-    except ValueError:
-        raise InvalidInput(N_("The lot must be a whole number."), field="lot") from None
-    if "Upload-Length" not in request.headers and "Upload-Defer-Length" in request.headers:
-        raise uploads.DeferredLengthUnsupported(field="Upload-Length")
-    length = uploads.parse_size(request.headers.get("Upload-Length"), "Upload-Length")
-    with transaction() as s:
-        up, replaced = uploads.create_upload(s, actor=actor(), tender_id=tender_id, lot=lot, length=length,
-                                             limit=_bid_limit(), now=now())
-        upload_id = up.id
-    data_dir = platform().settings.data_dir
-    for old in replaced:
-        uploads.discard_part(data_dir, old)
-    location = url_for("tender_api.upload_status", upload_id=upload_id, _external=True)
-    return Response(status=201, headers={"Location": location, "Upload-Offset": "0"})
+    return tus.create(tender_id, status_endpoint="tender_api.upload_status")
 
 
 @bp.get("/uploads/<upload_id>", provide_automatic_options=False)
 @permission("bidder")
 def upload_status(upload_id: str):
     """HEAD: the tus offset.  GET: the same headers and a JSON body (status, and the bid with its receipt)."""
-    from tender import uploads
-
-    s, t = db(), now()
-    up = uploads.own_upload(s, actor=actor(), upload_id=upload_id)
-    headers = {"Upload-Length": str(up.upload_length), "Upload-Offset": str(up.upload_offset)}
-    if request.method == "HEAD":
-        uploads.check_tus_version(request.headers.get("Tus-Resumable"))
-        uploads.check_resumable(s, up, t)
-        return Response(status=200, headers=headers)
-    resp = jsonify(uploads.describe(s, up, t))
-    resp.headers.update(headers)
-    return resp
+    return tus.status(upload_id)
 
 
 @bp.patch("/uploads/<upload_id>", provide_automatic_options=False)
 @permission("bidder")
 def upload_append(upload_id: str):
     """tus PATCH: the body (application/offset+octet-stream) is appended at ``Upload-Offset``, streamed."""
-    from core.web import platform, transaction
-    from tender import uploads
-
-    uploads.check_tus_version(request.headers.get("Tus-Resumable"))
-    if request.mimetype != uploads.CONTENT_TYPE:
-        raise uploads.WrongContentType()
-    offset = uploads.parse_size(request.headers.get("Upload-Offset"), "Upload-Offset")
-    request.max_content_length = _bid_limit()  # a chunk may be the whole bid; the upload's length limits it
-    p = platform()
-    done = uploads.append(transaction, actor=actor(), upload_id=upload_id, offset=offset, stream=request.stream,
-                          content_length=request.content_length, clock=p.clock.now, data_dir=p.settings.data_dir,
-                          blobs=p.blobs, signer=p.signer)
-    headers = {"Upload-Offset": str(done.offset)}
-    if done.bid is not None:
-        headers["Sunbid-Bid-Id"] = str(done.bid.id)
-    return Response(status=204, headers=headers)
+    return tus.append(upload_id)
 
 
 @bp.delete("/uploads/<upload_id>", provide_automatic_options=False)
 @permission("bidder")
 def upload_terminate(upload_id: str):
     """tus termination: the upload is closed and its bytes deleted (a finished upload is a bid: withdraw it)."""
-    from core.web import platform, transaction
-    from tender import uploads
-
-    uploads.check_tus_version(request.headers.get("Tus-Resumable"))
-    with transaction() as s:
-        uploads.terminate_upload(s, actor=actor(), upload_id=upload_id, now=now())
-    uploads.discard_part(platform().settings.data_dir, upload_id)
-    return Response(status=204)
+    return tus.terminate(upload_id)

@@ -4,17 +4,18 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import quote
 
-from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, redirect, render_template,
+                   request, stream_with_context, url_for)
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, same_origin, validate_csrf
+from werkzeug.exceptions import HTTPException
 from wtforms.validators import ValidationError
 
 from core.errors import N_, DomainError, InvalidInput
 from core.i18n import platform_tz
-from core.web import actor, db, now, permission, platform, public, transaction
-from tender import formupload, rules, sealing, service
+from core.web import acting_user, actor, db, now, permission, platform, public, transaction
+from tender import formupload, rules, sealing, service, tus
 from tender.models import OpeningKey, Tender
 
 bp = Blueprint("tender", __name__)
@@ -227,6 +228,155 @@ def _own_recipient(text: str, tender_recipient: str) -> list[str]:
         raise sealing.InvalidRecipient(N_("Your own age recipient is not valid: it is the public key that "
                                           "age-keygen prints, starting with age1."), field="self_recipient") from None
     return [] if own == sealing.normalize_recipient(tender_recipient) else [own]
+
+
+# ---------------------------------------------------------------- resumable uploads from the bid form (tus 1.0.0)
+#
+# The bid form's "file I sealed myself" upload from the browser (static/js/bid-upload.js): the same tus protocol
+# as the API's (request handling in tender/tus.py, the work in tender/uploads.py), for the logged-in bidder of
+# the session.  A child blueprint of this one (endpoints tender.uploads.*), so that it can have its own
+# before_request (login, CSRF header) and error handlers (JSON, which the script shows).
+#
+#   OPTIONS /tenders/<id>/uploads, /uploads/<upload id>     what the server speaks (public)
+#   POST    /tenders/<id>/uploads?lot=N                      create (Upload-Length) → 201, Location
+#   HEAD    /uploads/<upload id>                             Upload-Offset, Upload-Length
+#   PATCH   /uploads/<upload id>                             append at Upload-Offset → 204 (+ Sunbid-Bid-Id at the end)
+#   DELETE  /uploads/<upload id>                             terminate → 204
+#   GET     /uploads/<upload id>                             JSON: progress, status, the bid with its receipt
+#   GET     /uploads/<upload id>/done                        (in the tender blueprint itself) the tender page, result flashed
+
+uploads_bp = Blueprint("uploads", __name__)
+
+
+@uploads_bp.record_once
+def _exempt_uploads(state) -> None:
+    # Checked in _session_and_csrf instead, from the X-CSRFToken header alone.  Flask-WTF's global check would
+    # look at request.form first: for a PATCH body (application/offset+octet-stream) that parses nothing and
+    # reads nothing, but it opens request.stream with the pages' upload limit before tus.append can set the
+    # bid limit, so a chunk larger than SUNBID_UPLOAD_LIMIT_MB would be refused (413).  A form-encoded body
+    # sent here would even be parsed, spooled, before any check.
+    csrf = state.app.extensions.get("csrf")
+    if csrf is not None:
+        csrf.exempt(uploads_bp)
+
+
+@uploads_bp.before_request
+def _session_and_csrf() -> None:
+    """Every request but OPTIONS needs the login session (401 rather than the pages' redirect to the login
+    page, which a script cannot follow); every one that changes something, the CSRF token of the session in
+    the X-CSRFToken header, checked before the body is touched."""
+    if request.method == "OPTIONS":
+        return
+    if acting_user() is None:
+        abort(401)
+    if request.method in current_app.config.get("WTF_CSRF_METHODS", ("POST", "PUT", "PATCH", "DELETE")):
+        _check_csrf({})
+
+
+@uploads_bp.after_request
+def _uploads_tus_headers(resp: Response) -> Response:
+    return tus.add_headers(resp)
+
+
+def _json_error(code: str, message: str, status: int):
+    return jsonify(error={"code": code, "message": message}), status
+
+
+@uploads_bp.errorhandler(DomainError)
+def _uploads_domain_error(exc: DomainError):
+    return jsonify(error=exc.to_dict(_)), exc.status
+
+
+@uploads_bp.errorhandler(CSRFError)
+def _uploads_csrf_error(_exc: CSRFError):
+    return _json_error("csrf", _("The form expired or was sent without its security token. Reload the page and "
+                                 "try again."), 400)
+
+
+@uploads_bp.errorhandler(HTTPException)
+def _uploads_http_error(exc: HTTPException):
+    code = exc.code or 500
+    messages = {401: _("Please log in."), 403: _("You do not have permission to see this page."),
+                404: _("The page or object was not found."), 405: _("This method is not allowed here."),
+                413: _("The upload is larger than the limit of %(mb)s MB.",
+                       mb=(request.max_content_length or 0) // (1024 * 1024))}
+    message = messages.get(code) or _("The request could not be understood.")
+    return _json_error(exc.name.lower().replace(" ", "_"), message, code)
+
+
+@uploads_bp.errorhandler(Exception)
+def _uploads_unexpected(_exc: Exception):
+    current_app.logger.exception("unexpected error")
+    return _json_error("internal_error", _("Something went wrong on our side. The operation was not saved."), 500)
+
+
+@uploads_bp.route("/tenders/<int:tender_id>/uploads", methods=["OPTIONS"])
+@public
+def upload_options(tender_id: int):
+    return tus.options()
+
+
+@uploads_bp.route("/uploads/<upload_id>", methods=["OPTIONS"])
+@public
+def upload_item_options(upload_id: str):
+    return tus.options()
+
+
+@uploads_bp.post("/tenders/<int:tender_id>/uploads", provide_automatic_options=False)
+@permission("bidder")
+def create_upload(tender_id: int):
+    return tus.create(tender_id, status_endpoint="tender.uploads.upload_status")
+
+
+@uploads_bp.get("/uploads/<upload_id>", provide_automatic_options=False)
+@permission("bidder")
+def upload_status(upload_id: str):
+    return tus.status(upload_id)
+
+
+@uploads_bp.patch("/uploads/<upload_id>", provide_automatic_options=False)
+@permission("bidder")
+def upload_append(upload_id: str):
+    return tus.append(upload_id)
+
+
+@uploads_bp.delete("/uploads/<upload_id>", provide_automatic_options=False)
+@permission("bidder")
+def upload_terminate(upload_id: str):
+    return tus.terminate(upload_id)
+
+
+bp.register_blueprint(uploads_bp)
+
+
+@bp.get("/uploads/<upload_id>/done")
+@permission("bidder")
+def upload_done(upload_id: str):
+    """Where the bid form's script goes once its upload has finished: the tender page, with the same message as
+    after the plain form (or, for an upload that is no bid, why not).  Only the upload's creator; 404 otherwise."""
+    from tender import uploads
+    from tender.models import Bid
+
+    s = db()
+    up = uploads.own_upload(s, actor=actor(), upload_id=upload_id)
+    if up.status == uploads.COMPLETE:
+        bid = s.get(Bid, up.bid_id)
+        when = format_datetime(bid.received_at, "yyyy-MM-dd HH:mm:ss")
+        if bid.status == "current":
+            flash(_("Bid received at %(when)s. SHA-256 %(sha)s. Download and keep your signed receipt.",
+                    when=when, sha=bid.sha256), "success")
+        else:  # an old upload of the same file, found again by the browser
+            flash(_("This file had already been received at %(when)s, but that bid is no longer current. Submit "
+                    "the file again to make it your bid.", when=when), "warning")
+    else:
+        try:
+            uploads.check_resumable(s, up, now())
+        except DomainError as exc:
+            flash(_error_message(exc), "danger")
+        else:
+            flash(_("The upload is not finished: choose the same file again and submit it to continue where it "
+                    "stopped."), "warning")
+    return redirect(url_for("tender.detail", tender_id=up.tender_id, _anchor="bid"))
 
 
 @bp.post("/bids/<int:bid_id>/withdraw")

@@ -1,0 +1,107 @@
+"""tus 1.0.0 over HTTP: the request handling shared by the two sets of resumable-upload routes.
+
+- ``tender/api.py``, under ``/api/v1``: the caller is the owner of a bearer token (``sunbid bid submit``, any
+  tus client);
+- ``tender/views.py``, the bid form's uploads from the browser (``static/js/bid-upload.js``): the caller is the
+  logged-in bidder of the session, and every request that changes something carries the form's CSRF token in
+  the ``X-CSRFToken`` header.
+
+Each route is one call into here.  This module reads the tus headers, calls ``tender/uploads.py`` (which does
+the work and the object checks: only the creator of an upload may see or touch it) and writes the tus answers.
+Who the caller is and how the request was authenticated are the routes' business (``core.web.actor()``), and
+so is the form of an error (both answer JSON ``{"error": {"code", "message"}}``).
+"""
+from __future__ import annotations
+
+from flask import Response, jsonify, request, url_for
+
+from core.errors import N_, InvalidInput
+from core.web import actor, db, now, platform, transaction
+from tender import uploads
+
+
+def bid_limit() -> int:
+    """The largest bid, in bytes (``SUNBID_BID_LIMIT_MB``)."""
+    return platform().settings.bid_limit_mb * 1024 * 1024
+
+
+def add_headers(resp: Response) -> Response:
+    """What every tus answer carries (the routes' ``after_request``)."""
+    resp.headers["Tus-Resumable"] = uploads.TUS_VERSION
+    if request.method == "OPTIONS" or resp.status_code == 412:
+        resp.headers["Tus-Version"] = uploads.TUS_VERSION
+    resp.headers.setdefault("Cache-Control", "no-store")
+    return resp
+
+
+def options() -> Response:
+    """tus discovery (OPTIONS): extensions and largest size; ``add_headers`` adds the version."""
+    return Response(status=204, headers={"Tus-Extension": uploads.TUS_EXTENSIONS, "Tus-Max-Size": str(bid_limit())})
+
+
+def create(tender_id: int, *, status_endpoint: str) -> Response:
+    """tus creation (POST): ``Upload-Length`` bytes for ``?lot=N`` (default 1), refused like a direct
+    submission; answers 201 with the upload's address, made with ``status_endpoint``."""
+    uploads.check_tus_version(request.headers.get("Tus-Resumable"))
+    try:
+        lot = int(request.args.get("lot", "1"))
+    except ValueError:
+        raise InvalidInput(N_("The lot must be a whole number."), field="lot") from None
+    if "Upload-Length" not in request.headers and "Upload-Defer-Length" in request.headers:
+        raise uploads.DeferredLengthUnsupported(field="Upload-Length")
+    length = uploads.parse_size(request.headers.get("Upload-Length"), "Upload-Length")
+    with transaction() as s:
+        up, replaced = uploads.create_upload(s, actor=actor(), tender_id=tender_id, lot=lot, length=length,
+                                             limit=bid_limit(), now=now())
+        upload_id = up.id
+    data_dir = platform().settings.data_dir
+    for old in replaced:
+        uploads.discard_part(data_dir, old)
+    location = url_for(status_endpoint, upload_id=upload_id, _external=True)
+    return Response(status=201, headers={"Location": location, "Upload-Offset": "0"})
+
+
+def status(upload_id: str) -> Response:
+    """HEAD: the tus offset.  GET (Sunbid's own): the same headers and a JSON body with the upload's status,
+    and once it is finished the bid with its signed receipt."""
+    s, t = db(), now()
+    up = uploads.own_upload(s, actor=actor(), upload_id=upload_id)
+    headers = {"Upload-Length": str(up.upload_length), "Upload-Offset": str(up.upload_offset)}
+    if request.method == "HEAD":
+        uploads.check_tus_version(request.headers.get("Tus-Resumable"))
+        uploads.check_resumable(s, up, t)
+        return Response(status=200, headers=headers)
+    resp = jsonify(uploads.describe(s, up, t))
+    resp.headers.update(headers)
+    return resp
+
+
+def append(upload_id: str) -> Response:
+    """tus PATCH: the body (``application/offset+octet-stream``) is appended at ``Upload-Offset`` as it arrives.
+    The request that brings the last byte makes the bid and says so with ``Sunbid-Bid-Id``.
+
+    Nothing before this has read the body or opened ``request.stream``: its size limit is set here, the bid
+    limit (a chunk may be the whole bid; the upload's declared length limits it further)."""
+    uploads.check_tus_version(request.headers.get("Tus-Resumable"))
+    if request.mimetype != uploads.CONTENT_TYPE:
+        raise uploads.WrongContentType()
+    offset = uploads.parse_size(request.headers.get("Upload-Offset"), "Upload-Offset")
+    request.max_content_length = bid_limit()
+    p = platform()
+    done = uploads.append(transaction, actor=actor(), upload_id=upload_id, offset=offset, stream=request.stream,
+                          content_length=request.content_length, clock=p.clock.now, data_dir=p.settings.data_dir,
+                          blobs=p.blobs, signer=p.signer)
+    headers = {"Upload-Offset": str(done.offset)}
+    if done.bid is not None:
+        headers["Sunbid-Bid-Id"] = str(done.bid.id)
+    return Response(status=204, headers=headers)
+
+
+def terminate(upload_id: str) -> Response:
+    """tus termination (DELETE): the upload is closed and its bytes deleted (a finished upload is a bid:
+    withdraw it instead)."""
+    uploads.check_tus_version(request.headers.get("Tus-Resumable"))
+    with transaction() as s:
+        uploads.terminate_upload(s, actor=actor(), upload_id=upload_id, now=now())
+    uploads.discard_part(platform().settings.data_dir, upload_id)
+    return Response(status=204)
