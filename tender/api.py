@@ -105,8 +105,7 @@ def withdraw(bid_id: int):
 #   DELETE  /api/v1/uploads/<upload id>      terminate → 204
 #   GET     /api/v1/uploads/<upload id>      JSON: progress, status, and the bid with its receipt once finished
 
-TUS_ENDPOINTS = frozenset({"tender_api.upload_options", "tender_api.create_upload", "tender_api.upload_item_options",
-                           "tender_api.upload_status", "tender_api.upload_append", "tender_api.upload_terminate"})
+TUS_ENDPOINTS = frozenset(f"tender_api.{name}" for name in tus.ENDPOINTS)
 
 
 @bp.after_request
@@ -116,42 +115,4 @@ def _tus_headers(resp: Response) -> Response:
     return resp
 
 
-@bp.route("/tenders/<int:tender_id>/uploads", methods=["OPTIONS"])
-@public
-def upload_options(tender_id: int):
-    """tus discovery: version, extensions, largest size (no login, as the protocol expects)."""
-    return tus.options()
-
-
-@bp.route("/uploads/<upload_id>", methods=["OPTIONS"])
-@public
-def upload_item_options(upload_id: str):
-    return tus.options()
-
-
-@bp.post("/tenders/<int:tender_id>/uploads", provide_automatic_options=False)
-@permission("bidder")
-def create_upload(tender_id: int):
-    """tus creation: ``Upload-Length`` bytes for ``?lot=N`` (default 1); refused like a direct submission."""
-    return tus.create(tender_id, status_endpoint="tender_api.upload_status")
-
-
-@bp.get("/uploads/<upload_id>", provide_automatic_options=False)
-@permission("bidder")
-def upload_status(upload_id: str):
-    """HEAD: the tus offset.  GET: the same headers and a JSON body (status, and the bid with its receipt)."""
-    return tus.status(upload_id)
-
-
-@bp.patch("/uploads/<upload_id>", provide_automatic_options=False)
-@permission("bidder")
-def upload_append(upload_id: str):
-    """tus PATCH: the body (application/offset+octet-stream) is appended at ``Upload-Offset``, streamed."""
-    return tus.append(upload_id)
-
-
-@bp.delete("/uploads/<upload_id>", provide_automatic_options=False)
-@permission("bidder")
-def upload_terminate(upload_id: str):
-    """tus termination: the upload is closed and its bytes deleted (a finished upload is a bid: withdraw it)."""
-    return tus.terminate(upload_id)
+tus.add_routes(bp, status_endpoint="tender_api.upload_status")

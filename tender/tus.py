@@ -13,11 +13,47 @@ so is the form of an error (both answer JSON ``{"error": {"code", "message"}}``)
 """
 from __future__ import annotations
 
-from flask import Response, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 
 from core.errors import N_, InvalidInput
-from core.web import actor, db, now, platform, transaction
+from core.web import actor, db, now, permission, platform, public, transaction
 from tender import uploads
+
+ENDPOINTS = ("upload_options", "upload_item_options", "create_upload", "upload_status", "upload_append",
+             "upload_terminate")
+
+
+def add_routes(bp: Blueprint, *, status_endpoint: str) -> None:
+    """The six tus routes on ``bp`` (the API's, or the bid form's browser uploads), each a call into here:
+
+        OPTIONS /tenders/<id>/uploads, /uploads/<id>   discovery (public, as the protocol expects)
+        POST    /tenders/<id>/uploads?lot=N            create (Upload-Length) → 201, Location
+        HEAD    /uploads/<id>                          Upload-Offset, Upload-Length
+        GET     /uploads/<id>                          the same, and JSON: status, the bid with its receipt
+        PATCH   /uploads/<id>                          append at Upload-Offset → 204 (+ Sunbid-Bid-Id at the end)
+        DELETE  /uploads/<id>                          terminate → 204
+
+    ``status_endpoint`` names the GET route as ``url_for`` knows it (for the Location header)."""
+
+    def upload_options(tender_id: int) -> Response:
+        return options()
+
+    def upload_item_options(upload_id: str) -> Response:
+        return options()
+
+    def create_upload(tender_id: int) -> Response:
+        return create(tender_id, status_endpoint=status_endpoint)
+
+    bidder = permission("bidder")
+    rules = [("/tenders/<int:tender_id>/uploads", public(upload_options), ["OPTIONS"]),
+             ("/uploads/<upload_id>", public(upload_item_options), ["OPTIONS"]),
+             ("/tenders/<int:tender_id>/uploads", bidder(create_upload), ["POST"]),
+             ("/uploads/<upload_id>", bidder(status), ["GET"]),  # Flask answers HEAD with GET's headers
+             ("/uploads/<upload_id>", bidder(append), ["PATCH"]),
+             ("/uploads/<upload_id>", bidder(terminate), ["DELETE"])]
+    for (rule, view, methods), endpoint in zip(rules, ENDPOINTS, strict=True):
+        bp.add_url_rule(rule, endpoint, view, methods=methods,
+                        provide_automatic_options=False if methods != ["OPTIONS"] else None)
 
 
 def bid_limit() -> int:

@@ -310,40 +310,7 @@ def _uploads_unexpected(_exc: Exception):
     return _json_error("internal_error", _("Something went wrong on our side. The operation was not saved."), 500)
 
 
-@uploads_bp.route("/tenders/<int:tender_id>/uploads", methods=["OPTIONS"])
-@public
-def upload_options(tender_id: int):
-    return tus.options()
-
-
-@uploads_bp.route("/uploads/<upload_id>", methods=["OPTIONS"])
-@public
-def upload_item_options(upload_id: str):
-    return tus.options()
-
-
-@uploads_bp.post("/tenders/<int:tender_id>/uploads", provide_automatic_options=False)
-@permission("bidder")
-def create_upload(tender_id: int):
-    return tus.create(tender_id, status_endpoint="tender.uploads.upload_status")
-
-
-@uploads_bp.get("/uploads/<upload_id>", provide_automatic_options=False)
-@permission("bidder")
-def upload_status(upload_id: str):
-    return tus.status(upload_id)
-
-
-@uploads_bp.patch("/uploads/<upload_id>", provide_automatic_options=False)
-@permission("bidder")
-def upload_append(upload_id: str):
-    return tus.append(upload_id)
-
-
-@uploads_bp.delete("/uploads/<upload_id>", provide_automatic_options=False)
-@permission("bidder")
-def upload_terminate(upload_id: str):
-    return tus.terminate(upload_id)
+tus.add_routes(uploads_bp, status_endpoint="tender.uploads.upload_status")
 
 
 bp.register_blueprint(uploads_bp)
