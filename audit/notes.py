@@ -139,11 +139,11 @@ class OriginMismatch(NoteError):
 # --------------------------------------------------------------------------- helpers
 
 
-def _b64encode(data: bytes) -> str:
+def b64encode(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _b64decode(text: str) -> bytes | None:
+def b64decode(text: str) -> bytes | None:
     """Standard base64 with padding (RFC 4648, section 4), canonical encodings only."""
     if not text.isascii():
         return None
@@ -151,7 +151,7 @@ def _b64decode(text: str) -> bytes | None:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         return None
-    return raw if _b64encode(raw) == text else None
+    return raw if b64encode(raw) == text else None
 
 
 def _is_utf8(text: str) -> bool:
@@ -182,14 +182,14 @@ def key_id(name: str, alg: int, public_key: bytes) -> int:
 
 
 def _encode_key(name: str, kid: int, alg: int, material: bytes) -> str:
-    return f"{name}+{kid:08x}+{_b64encode(bytes([alg]) + material)}"
+    return f"{name}+{kid:08x}+{b64encode(bytes([alg]) + material)}"
 
 
 def _parse_key(parts: str, alg: int) -> tuple[str, int, bytes]:
     """Parse ``<name>+<hex8>+<base64(alg || 32 bytes)>`` as Go's NewVerifier/NewSigner do."""
     name, _, rest = parts.partition("+")
     hash16, _, key64 = rest.partition("+")
-    raw = _b64decode(key64)
+    raw = b64decode(key64)
     if not is_valid_name(name) or not _HEX8.fullmatch(hash16) or not raw:
         raise MalformedKey(reason="malformed key id")
     if raw[0] != alg:
@@ -471,7 +471,7 @@ def _parse_note(note: str | bytes) -> tuple[str, list[Signature]]:
         if not line.startswith(SIG_PREFIX):
             raise MalformedNote(reason="not a signature line")
         name, _, b64 = line[len(SIG_PREFIX):].partition(" ")
-        raw = _b64decode(b64)
+        raw = b64decode(b64)
         if not is_valid_name(name) or raw is None or len(raw) < 5:
             raise MalformedNote(reason="malformed signature line")
         sigs.append(Signature(name, int.from_bytes(raw[:4], "big"), b64))
@@ -506,7 +506,7 @@ def sign_note(text: str, *signers: Signer) -> str:
             continue
         seen.add((s.name, s.key_id))
         payload = s.key_id.to_bytes(4, "big") + s.sign(msg)
-        lines.append(Signature(s.name, s.key_id, _b64encode(payload)).line)
+        lines.append(Signature(s.name, s.key_id, b64encode(payload)).line)
     return text + "\n" + "".join(lines)
 
 
@@ -576,7 +576,7 @@ class Checkpoint:
     def body(self) -> str:
         """The note text: origin, decimal size and base64 root, then extension lines, each
         ending in a newline."""
-        lines = [self.origin, str(self.size), _b64encode(self.root), *self.extensions]
+        lines = [self.origin, str(self.size), b64encode(self.root), *self.extensions]
         return "".join(line + "\n" for line in lines)
 
     @classmethod
@@ -591,7 +591,7 @@ class Checkpoint:
         origin, size, root, *extensions = lines
         if not _DECIMAL.fullmatch(size):
             raise MalformedCheckpoint(reason="tree size is not a decimal without leading zeros")
-        raw = _b64decode(root)
+        raw = b64decode(root)
         if raw is None:
             raise MalformedCheckpoint(reason="root hash is not base64")
         return cls(origin, int(size), raw, tuple(extensions))
@@ -626,7 +626,7 @@ def cosign(cp: Checkpoint, witness_signer: WitnessSigner, timestamp: int) -> str
         raise TypeError("cosign takes a WitnessSigner")
     sig = witness_signer.sign(cp.body().encode("utf-8"), timestamp)
     payload = witness_signer.key_id.to_bytes(4, "big") + sig
-    return Signature(witness_signer.name, witness_signer.key_id, _b64encode(payload)).line
+    return Signature(witness_signer.name, witness_signer.key_id, b64encode(payload)).line
 
 
 def verify_cosignature(note_text: str | bytes, witness_vkey: str | WitnessVerifier) -> int | None:

@@ -18,8 +18,6 @@ says what is wrong.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass
 
@@ -65,19 +63,6 @@ class InclusionFailed(ProofError):
     code = "tlog_proof_inclusion"
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _unb64(text: str) -> bytes | None:
-    """Standard padded base64 (RFC 4648 section 4), canonical encodings only."""
-    if not text.isascii():
-        return None
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return raw if _b64(raw) == text else None
 
 
 @dataclass(frozen=True)
@@ -114,9 +99,9 @@ def encode(proof: TlogProof) -> str:
     """The proof as c2sp.org/tlog-proof@v1 text."""
     lines = [HEADER]
     if proof.extra is not None:
-        lines.append("extra " + _b64(proof.extra))
+        lines.append("extra " + notes.b64encode(proof.extra))
     lines.append(f"index {proof.index}")
-    lines.extend(_b64(h) for h in proof.hashes)
+    lines.extend(notes.b64encode(h) for h in proof.hashes)
     return "\n".join(lines) + "\n\n" + proof.checkpoint
 
 
@@ -158,7 +143,7 @@ def parse(text: str) -> TlogProof:
     at = 1
     extra = None
     if at < len(lines) and lines[at].startswith("extra "):
-        extra = _unb64(lines[at][len("extra "):])
+        extra = notes.b64decode(lines[at][len("extra "):])
         if not extra:
             raise MalformedProof(reason="the extra line is not non-empty canonical base64")
         at += 1
@@ -170,7 +155,7 @@ def parse(text: str) -> TlogProof:
     index = int(number)
     hashes = []
     for n, line in enumerate(lines[at + 1:], start=1):
-        raw = _unb64(line)
+        raw = notes.b64decode(line)
         if raw is None or len(raw) != _HASH_SIZE:
             raise MalformedProof(reason=f"proof line {n} is not a base64 SHA-256 hash")
         hashes.append(raw)
