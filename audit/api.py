@@ -5,7 +5,6 @@ entry payloads are for supervisors only (everyone else gets the hashes).
 """
 from __future__ import annotations
 
-import json
 
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import func, select

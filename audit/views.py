@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from audit import merkle, notes, service
-from audit.models import AuditCheckpoint, AuditCosignature, AuditEntry
+from audit.models import AuditCosignature, AuditEntry
 from audit.replay import replay_tender
 from audit.rules import ChainBroken
 from core.i18n import platform_tz

@@ -726,7 +726,7 @@ def main() -> None:
                          write_db_files=need_db)
             out(f"  generated in {g.seconds:.0f} s ({n / g.seconds:.0f} entries/s), export {g.export_bytes / 2**20:.0f} MB")
         if not args.skip_verify:
-            out(f"\n== 2. verify: audit.verify.verify_export over the export, streamed, in a subprocess")
+            out("\n== 2. verify: audit.verify.verify_export over the export, streamed, in a subprocess")
             bench_verify(work, g)
         if need_db:
             out(f"\n== 3. proofs on a {n}-entry log through audit.service.inclusion/consistency (the API's path) "

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, g, jsonify, render_template, request
 from flask_babel import Babel, gettext
 from flask_bootstrap import Bootstrap5
 from flask_login import LoginManager

@@ -8,7 +8,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -39,7 +38,6 @@ def _pg_url() -> str:
 @pytest.fixture(scope="session")
 def engines(tmp_path_factory):
     """One migrated engine per backend for the whole run."""
-    from core.migrate import upgrade
 
     made: dict[str, sa.engine.Engine] = {}
     yield made
@@ -224,6 +222,27 @@ class Factory:
             with unit_of_work(self.session):
                 service.publish_tender(self.session, actor=agency, tender_id=t.id, now=self.clock.now())
         return t, agency
+
+    def bidder_of(self, t) -> Actor:
+        """A bidder who obtained the tender's documents, once their download period has begun (the clock
+        moves 2 hours on when it has not)."""
+        from tender import service
+
+        bidder = self.user("bidder")
+        if self.clock.now() < t.download_start:
+            self.clock.advance(timedelta(hours=2))
+        with unit_of_work(self.session):
+            service.download_document(self.session, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
+                                      now=self.clock.now())
+        return bidder
+
+    def api_token(self, who: Actor, name: str = "tests") -> dict[str, str]:
+        """The Authorization header of a new API token of ``who``."""
+        from core import service
+
+        with unit_of_work(self.session):
+            _row, token = service.create_api_token(self.session, actor=who, name=name, now=self.clock.now())
+        return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

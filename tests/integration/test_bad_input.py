@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from tender.models import Document, Tender
 from tests.conftest import login, pdf_bytes
-from tests.integration.test_tender_flow import _local, form_for
+from tests.integration.test_tender_flow import form_for
 
 
 def _tender_count(session):

@@ -50,11 +50,7 @@ def token_for(session, clock, who) -> dict:
 def open_tender(make, session, clock):
     """A published tender, a bidder who obtained the documents, its API token and the tender's recipient."""
     t, _agency = make.tender(publish=True)
-    bidder = make.user("bidder")
-    clock.advance(timedelta(hours=2))
-    with unit_of_work(session):
-        service.download_document(session, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
-                                  now=clock.now())
+    bidder = make.bidder_of(t)
     return t, bidder, token_for(session, clock, bidder), session.get(OpeningKey, t.id).recipient
 
 

@@ -33,16 +33,9 @@ def sealed(recipient: str, tmp_path, content: bytes = b"PK\x03\x04 bid") -> byte
 @pytest.fixture
 def open_tender(make, session, clock):
     """A published tender, a bidder who obtained the documents, and that bidder's API token."""
-    t, agency = make.tender(publish=True)
-    bidder = make.user("bidder")
-    clock.advance(timedelta(hours=2))
-    with unit_of_work(session):
-        service.download_document(session, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
-                                  now=clock.now())
-    with unit_of_work(session):
-        _row, token = accounts.create_api_token(session, actor=bidder, name="bids", now=clock.now())
-    recipient = session.get(OpeningKey, t.id).recipient
-    return t, bidder, {"Authorization": f"Bearer {token}"}, recipient
+    t, _agency = make.tender(publish=True)
+    bidder = make.bidder_of(t)
+    return t, bidder, make.api_token(bidder), session.get(OpeningKey, t.id).recipient
 
 
 def test_submit_over_the_api_with_a_verifiable_receipt(client, app, open_tender, session, tmp_path):

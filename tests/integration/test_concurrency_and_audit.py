@@ -11,12 +11,10 @@ from sqlalchemy import func, select, text
 from audit.models import AuditEntry
 from audit.rules import ChainBroken
 from audit.service import verify
-from core.actor import Actor
 from core.db import make_sessionmaker, unit_of_work
 from tests.conftest import empty_database
 from core.errors import DomainError
 from tender import service
-from tender.models import Tender
 
 
 def test_tampered_audit_row_is_detected(make, session, connection):
@@ -35,7 +33,7 @@ def test_tampered_audit_row_is_detected(make, session, connection):
 def test_concurrent_publications_publish_once_on_postgresql(engines, tmp_path_factory, tmp_path):
     """Eight simultaneous 'publish' requests for one draft: one publication, one audit event, a chain that verifies."""
     from core.blobs import BlobStore
-    from tests.conftest import Factory, _engine_for, pdf_bytes
+    from tests.conftest import Factory, _engine_for
 
     engine = _engine_for("postgresql", engines, tmp_path_factory)
     sessions = make_sessionmaker(engine)

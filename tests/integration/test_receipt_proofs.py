@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -14,9 +13,6 @@ from sqlalchemy import select
 from audit import merkle, notes, proofs
 from audit.models import AuditCheckpoint
 from audit.rules import canonical
-from core import service as accounts
-from core.db import unit_of_work
-from tender import service
 from tender.models import Bid, OpeningKey
 
 UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:9/none"
@@ -26,14 +22,7 @@ UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:9/none"
 def open_tender(make, session, clock):
     """A published tender, a bidder who obtained the documents, that bidder's API token, the opening key."""
     t, _agency = make.tender(publish=True)
-    bidder = make.user("bidder")
-    clock.advance(timedelta(hours=2))
-    with unit_of_work(session):
-        service.download_document(session, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
-                                  now=clock.now())
-    with unit_of_work(session):
-        _row, token = accounts.create_api_token(session, actor=bidder, name="bids", now=clock.now())
-    return t, {"Authorization": f"Bearer {token}"}, session.get(OpeningKey, t.id).recipient
+    return t, make.api_token(make.bidder_of(t)), session.get(OpeningKey, t.id).recipient
 
 
 def sealed(recipient: str, content: bytes = b"PK\x03\x04 bid") -> bytes:

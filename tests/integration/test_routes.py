@@ -1,7 +1,6 @@
 """Every route states its permission; the app starts with migrations only; the demo seeds."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
 
 
 def test_every_route_has_a_permission(app):

@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 
 from audit.models import AuditEntry
 from audit.service import events_for, verify
-from core.db import unit_of_work
 from tender import service
 from tender.models import Download, Tender
 from tests.conftest import login, pdf_bytes

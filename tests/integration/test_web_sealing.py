@@ -20,14 +20,12 @@ import time
 import tracemalloc
 import uuid
 import zipfile
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from core.db import unit_of_work
-from tender import bidpackage, sealing, service
+from tender import bidpackage, sealing
 from tender.models import Bid, KeyShare, OpeningKey
 from tender.receipts import verify_receipt
 from tests.conftest import PASSWORD
@@ -149,11 +147,7 @@ def open_tender(make, session, clock, web):
 
     _app, client, _platform = web
     t, _agency = make.tender(publish=True)
-    bidder = make.user("bidder")
-    clock.advance(timedelta(hours=2))
-    with unit_of_work(session):
-        service.download_document(session, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
-                                  now=clock.now())
+    bidder = make.bidder_of(t)
     form = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1)
     assert client.post("/login", data={"username": bidder.name, "password": PASSWORD,

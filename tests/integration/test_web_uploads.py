@@ -73,11 +73,7 @@ def bidding(make, session, clock, web):
     recipient, and a tus client that sends the page's CSRF token."""
     _app, client, _platform = web
     t, _agency = make.tender(publish=True)
-    bidder = make.user("bidder")
-    clock.advance(timedelta(hours=2))
-    with unit_of_work(session):
-        service.download_document(session, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
-                                  now=clock.now())
+    bidder = make.bidder_of(t)
     login(client, bidder.name)
     return t, bidder, session.get(OpeningKey, t.id).recipient, WebTus(client, page_token(client, t.id))
 

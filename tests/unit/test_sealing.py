@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pyrage
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tender import sealing as S
