@@ -137,53 +137,67 @@ def fsync_dir(path: Path) -> None:
 
 
 class _Sink:
-    """Writes chunks on a thread of its own while the caller's thread hashes them and reads on (hashing and
-    writing both release the GIL); ``finish`` returns the SHA-256 (hex)."""
+    """Hashes and writes chunks on two threads of their own while the caller's thread reads on (hashing and
+    writing both release the GIL, so the three overlap); ``finish`` returns the SHA-256 (hex)."""
 
     _END = None
 
     def __init__(self, out: BinaryIO):
         self.out, self.digest = out, hashlib.sha256()
-        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=PIPELINE)
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="blob-writer", daemon=True)
-        self.thread.start()
+        self.workers = [self._start(self._write, "blob-writer"), self._start(self.digest.update, "blob-hasher")]
 
-    def _run(self) -> None:
+    def _start(self, step, name: str) -> tuple[queue.Queue, threading.Thread]:
+        chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=PIPELINE)
+        thread = threading.Thread(target=self._run, args=(chunks, step), name=name, daemon=True)
+        thread.start()
+        return chunks, thread
+
+    def _write(self, chunk: bytes | None) -> None:
+        if chunk is not None:
+            self.out.write(chunk)
+        else:  # the end: on disk before anyone is told it was received
+            self.out.flush()
+            os.fsync(self.out.fileno())
+
+    def _run(self, chunks: queue.Queue, step) -> None:
         ended = False
         try:
-            while (chunk := self.queue.get()) is not self._END:
+            while (chunk := chunks.get()) is not self._END:
                 if self.error is None:
-                    self.out.write(chunk)
+                    step(chunk)
             ended = True
-            if self.error is None:
-                self.out.flush()
-                os.fsync(self.out.fileno())  # on disk before anyone is told it was received
+            if self.error is None and step == self._write:
+                step(None)
         except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
             self.error = exc
-            while not ended and self.queue.get() is not self._END:  # drain, so the reader never blocks
+            while not ended and chunks.get() is not self._END:  # drain, so the reader never blocks
                 pass
-        finally:
-            self.out.close()
 
     def put(self, chunk: bytes) -> None:
         if self.error is not None:
             raise self.error
-        self.digest.update(chunk)  # here, on the reading thread, while the writer writes the chunk before
-        self.queue.put(chunk)
+        for chunks, _thread in self.workers:
+            chunks.put(chunk)
+
+    def _end(self) -> None:
+        for chunks, thread in self.workers:
+            if thread.is_alive():
+                chunks.put(self._END)
+        for _chunks, thread in self.workers:
+            thread.join()
+        self.out.close()
 
     def finish(self) -> str:
-        self.queue.put(self._END)
-        self.thread.join()
+        self._end()
         if self.error is not None:
             raise self.error
         return self.digest.hexdigest()
 
     def abort(self) -> None:
-        if self.thread.is_alive():
-            self.error = self.error or _Aborted()
-            self.queue.put(self._END)
-            self.thread.join()
+        self.error = self.error or _Aborted()
+        if not self.out.closed:
+            self._end()
 
 
 class _Aborted(Exception):
