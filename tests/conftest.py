@@ -2,9 +2,11 @@
 an app bound to a rolled-back outer transaction, a frozen clock, and one-line factories."""
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -243,6 +245,35 @@ class Factory:
         with unit_of_work(self.session):
             _row, token = service.create_api_token(self.session, actor=who, name=name, now=self.clock.now())
         return {"Authorization": f"Bearer {token}"}
+
+
+def standalone(data_dir, **settings):
+    """An app of its own — migrated SQLite file and data dir under ``data_dir``, clock frozen at T0 — with a
+    session and a Factory on it: what a live server in a thread needs (close the session before serving, as
+    on SQLite an open transaction holds the write lock)."""
+    from core.app import create_app
+    from core.migrate import upgrade
+
+    url = f"sqlite:///{data_dir / 'live.db'}"
+    upgrade(url)
+    clock = FrozenClock(T0)
+    app = create_app(Settings(database_url=url, data_dir=data_dir, testing=True, default_locale="en", **settings),
+                     clock=clock)
+    session = app.extensions["sunbid"].sessions()
+    return app, session, clock, Factory(app, session, clock)
+
+
+@contextlib.contextmanager
+def serving(app):
+    """``app`` served for real (werkzeug, threaded) on a free local port; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
 
 
 @pytest.fixture

@@ -3,17 +3,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from core.clock import FrozenClock
-from core.config import Settings
-from core.db import unit_of_work
-from tests.conftest import PASSWORD, Factory
+from tests.conftest import PASSWORD, serving, standalone
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(shutil.which("age") is None, reason="the age tool is not installed")]
@@ -22,34 +16,18 @@ pytestmark = [pytest.mark.e2e,
 @pytest.fixture(scope="module")
 def bid_server(tmp_path_factory):
     """A real server with a published tender and a bidder who obtained its documents."""
-    from core.app import create_app
-    from core.migrate import upgrade
-    from tender import service
-
-    data = tmp_path_factory.mktemp("live-bids")
-    url = f"sqlite:///{data / 'live.db'}"
-    upgrade(url)
-    clock = FrozenClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
-    app = create_app(Settings(database_url=url, data_dir=data, testing=True, default_locale="en"), clock=clock)
-    s = app.extensions["sunbid"].sessions()
-    make = Factory(app, s, clock)
-    t, _agency = make.tender(publish=True)
-    bidder = make.user("bidder")
-    clock.advance(timedelta(hours=2))
-    with unit_of_work(s):
-        service.download_document(s, actor=bidder, tender_id=t.id, document_id=t.documents[0].id, now=clock.now())
     from core.models import Organisation
     from tender.models import OpeningKey
 
+    app, s, _clock, make = standalone(tmp_path_factory.mktemp("live-bids"))
+    t, _agency = make.tender(publish=True)
+    bidder = make.bidder_of(t)
     org = s.get(Organisation, bidder.organisation_id)
     facts = dict(tender_id=t.id, project_code=t.project_code, recipient=s.get(OpeningKey, t.id).recipient,
                  org_name=org.name, credit_code=org.credit_code, keys=make.custodians())
     s.close()  # SQLite: no transaction may stay open while the server writes
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield dict(url=f"http://127.0.0.1:{server.server_port}", app=app, bidder=bidder, **facts)
-    server.shutdown()
+    with serving(app) as url:
+        yield dict(url=url, app=app, bidder=bidder, **facts)
 
 
 def test_bidder_uploads_a_package_sealed_on_the_server(page, bid_server, tmp_path, request):

@@ -7,18 +7,12 @@ import hashlib
 import os
 import shutil
 import subprocess
-import threading
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from core.clock import FrozenClock
-from core.config import Settings
-from core.db import unit_of_work
-from tests.conftest import PASSWORD, Factory
+from tests.conftest import PASSWORD, serving, standalone
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(shutil.which("age") is None, reason="the age tool is not installed")]
@@ -29,32 +23,15 @@ CHUNK = 4 * 1024 * 1024
 @pytest.fixture(scope="module")
 def upload_server(tmp_path_factory):
     """A real server with a published tender and two bidders who obtained its documents."""
-    from core.app import create_app
-    from core.migrate import upgrade
-    from tender import service
     from tender.models import OpeningKey
 
-    data = tmp_path_factory.mktemp("live-uploads")
-    url = f"sqlite:///{data / 'live.db'}"
-    upgrade(url)
-    clock = FrozenClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
-    app = create_app(Settings(database_url=url, data_dir=data, testing=True, default_locale="en"), clock=clock)
-    s = app.extensions["sunbid"].sessions()
-    make = Factory(app, s, clock)
+    app, s, _clock, make = standalone(tmp_path_factory.mktemp("live-uploads"))
     t, _agency = make.tender(publish=True)
-    bidders = [make.user("bidder"), make.user("bidder")]
-    clock.advance(timedelta(hours=2))
-    for bidder in bidders:
-        with unit_of_work(s):
-            service.download_document(s, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
-                                      now=clock.now())
+    bidders = [make.bidder_of(t), make.bidder_of(t)]
     facts = dict(tender_id=t.id, recipient=s.get(OpeningKey, t.id).recipient)
     s.close()  # SQLite: no transaction may stay open while the server writes
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield dict(url=f"http://127.0.0.1:{server.server_port}", app=app, bidders=bidders, **facts)
-    server.shutdown()
+    with serving(app) as url:
+        yield dict(url=url, app=app, bidders=bidders, **facts)
 
 
 def sealed_file(tmp_path: Path, recipient: str, size: int) -> Path:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -564,35 +564,18 @@ class Proxy:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """A real Sunbid server (own SQLite file and data dir) with a published tender and a bidder's token."""
-    from werkzeug.serving import make_server
-
-    from core.app import create_app
-    from core.clock import FrozenClock
-    from core.config import Settings
-    from core.migrate import upgrade
-    from tests.conftest import Factory
+    from tests.conftest import serving, standalone
 
     data = tmp_path_factory.mktemp("live-uploads")
-    url = f"sqlite:///{data / 'live.db'}"
-    upgrade(url)
-    clock = FrozenClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
-    app = create_app(Settings(database_url=url, data_dir=data, testing=True, default_locale="en"), clock=clock)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    session = app.extensions["sunbid"].sessions()
-    make = Factory(app, session, clock)
+    app, session, clock, make = standalone(data)
     t, _agency = make.tender(publish=True)
-    bidder = make.user("bidder")
-    clock.advance(timedelta(hours=2))
-    with unit_of_work(session):
-        service.download_document(session, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
-                                  now=clock.now())
+    bidder = make.bidder_of(t)
     auth = token_for(session, clock, bidder)
     recipient = session.get(OpeningKey, t.id).recipient
     session.close()  # on SQLite an open transaction holds the write lock: the server must not wait for it
-    yield {"app": app, "port": server.server_port, "tender": t.id, "token": auth["Authorization"][7:],
-           "recipient": recipient, "data": data}
-    server.shutdown()
+    with serving(app) as url:
+        yield {"app": app, "port": int(url.rsplit(":", 1)[1]), "tender": t.id, "token": auth["Authorization"][7:],
+               "recipient": recipient, "data": data}
 
 
 def big_bid(live, tmp_path, name: str, mib: float = 3.5) -> tuple[Path, bytes]:
