@@ -480,7 +480,7 @@ def check_can_submit(f: TenderFacts, now: datetime, *, has_documents: bool) -> N
     """Bids are accepted while the tender is open, up to but not at the deadline instant (招标投标法 art. 28:
     bids arriving after the deadline are refused); the bidder must have obtained the documents."""
     status = derive_status(f, now)
-    if status is Status.CLOSED:
+    if status in (Status.CLOSED, Status.OPENED, Status.FAILED):  # all after the deadline
         raise DeadlinePassed()
     _require(f, now, Status.PUBLISHED)
     if not has_documents:

@@ -58,7 +58,7 @@ from werkzeug.exceptions import ClientDisconnected
 from audit.service import record
 from core.actor import Actor
 from core.blobs import BlobStore, FileTooLarge, StoredBlob, fsync_dir
-from core.errors import N_, Conflict, DomainError, InvalidInput, NotFound
+from core.errors import N_, Conflict, DomainError, InvalidInput, InvalidTransition, NotFound
 from tender import bids, rules, sealing
 from tender.models import Bid, BidUpload, Tender
 from tender.service import facts
@@ -224,8 +224,9 @@ def own_upload(session: Session, *, actor: Actor, upload_id: str, lock: bool = F
 
 
 def deadline_passed(session: Session, up: BidUpload, now: datetime) -> bool:
+    """The upload's tender takes no more bids: past its deadline (closed, opened, failed) or cancelled."""
     t = session.get(Tender, up.tender_id)
-    return rules.derive_status(facts(t), now) is rules.Status.CLOSED
+    return rules.derive_status(facts(t), now) is not rules.Status.PUBLISHED
 
 
 def state(session: Session, up: BidUpload, now: datetime) -> str:
@@ -368,7 +369,7 @@ def _append_locked(tx: Transaction, part: BinaryIO, *, actor: Actor, upload_id: 
         length = up.upload_length
         try:
             bids.check_submission(s, actor=actor, tender_id=up.tender_id, now=start)
-        except rules.DeadlinePassed as exc:
+        except InvalidTransition as exc:  # past the deadline (DeadlinePassed), or the tender cancelled
             refused = exc
         else:
             if offset != up.upload_offset:
@@ -477,7 +478,7 @@ def clean_parts(session: Session, *, data_dir: Path, now: datetime) -> int:
         if up is not None and up.status == OPEN:
             if not deadline_passed(session, up, now):
                 continue
-            up.status, up.refusal, up.updated_at = EXPIRED, rules.DeadlinePassed.code, now
+            _close(session, up, rules.DeadlinePassed(), now, Actor.system("maintenance"))
         try:
             path.unlink()
             deleted += 1

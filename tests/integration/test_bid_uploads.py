@@ -477,6 +477,28 @@ def test_leftover_part_files_are_cleaned_after_the_deadline(client, app, open_te
         assert uploads.clean_parts(session, data_dir=data_dir, now=clock.now()) == 1
     assert not part_file(app, url).exists()
     assert session.get(BidUpload, url.rsplit("/", 1)[1]).status == "expired"
+    [closed] = events(session, "bid.upload_closed")  # closed by the clean-up: an audit event all the same
+    assert json.loads(closed.payload)["reason"] == "deadline_passed" and closed.actor == "maintenance"
+
+
+def test_an_upload_to_a_cancelled_tender_is_closed_and_its_bytes_deleted(client, app, make, session, clock):
+    from tender import service as tenders
+
+    t, agency = make.tender(publish=True)
+    bidder = make.bidder_of(t)
+    auth = make.api_token(bidder)
+    tus = Tus(client, auth)
+    body = seal(session.get(OpeningKey, t.id).recipient)
+    url = tus.new(t.id, len(body))
+    tus.patch(url, 0, body[:200])
+    with unit_of_work(session):
+        tenders.cancel_tender(session, actor=agency, tender_id=t.id, reason="项目取消", now=clock.now())
+    assert tus.head(url).status_code == 410  # takes no more data, though the deadline is far
+    refused = tus.patch(url, 200, body[200:])
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "invalid_transition"
+    assert not part_file(app, url).exists()
+    assert client.get(url, headers=auth).json["status"] == "refused"
+    assert count(session, Bid) == 0
 
 
 # ---------------------------------------------------------------- a real server, a breaking network

@@ -520,6 +520,23 @@ def test_guards(guard, status):
         assert e.value.params["status"] == status.value
 
 
+@pytest.mark.parametrize("status", list(Status))
+def test_a_bid_after_the_deadline_is_refused_as_late_whatever_happened_since(status):
+    from tender.rules import DeadlinePassed, check_can_submit
+
+    facts = facts_in(status)
+    now = NOW + 2 * DAY if status is Status.CLOSED else NOW + DAY
+    if status is Status.PUBLISHED:
+        check_can_submit(facts, now, has_documents=True)
+    elif status in (Status.CLOSED, Status.OPENED, Status.FAILED):
+        with pytest.raises(DeadlinePassed):
+            check_can_submit(facts, now, has_documents=True)
+    else:
+        with pytest.raises(InvalidTransition) as e:
+            check_can_submit(facts, now, has_documents=True)
+        assert not isinstance(e.value, DeadlinePassed)
+
+
 def test_refusal_messages_name_the_state():
     with pytest.raises(InvalidTransition, match="deadline has passed"):
         check_can_amend(PUBLISHED, DEADLINE)
