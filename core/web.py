@@ -123,10 +123,21 @@ class _Body:
         return data
 
 
+def idle_db() -> None:
+    """End the request session's transaction — the login's or the API token's lookup — before a long read
+    of the body: on SQLite any transaction holds the database's write lock (BEGIN IMMEDIATE), on PostgreSQL
+    it would sit idle in transaction while the bytes arrive."""
+    session = g.get("db_session")
+    if session is not None and session.in_transaction():
+        session.commit()
+
+
 def request_body() -> Any:
-    """The request's body as a stream with ``read(n)``, within the request's size limit (413 beyond)."""
+    """The request's body as a stream with ``read(n)``, within the request's size limit (413 beyond); the
+    request's database transaction is ended first (``idle_db``)."""
     from werkzeug.exceptions import RequestEntityTooLarge
 
+    idle_db()
     length = request.content_length
     if length is None or request.environ.get("wsgi.input_terminated"):
         return request.stream  # chunked: Werkzeug knows where it ends

@@ -119,7 +119,9 @@ class MultipartUpload:
                 pass
             event = self._event()
             if isinstance(event, Field):
-                fields[event.name] = self._value()
+                value = self._value()
+                if event.name:  # a part without a name is no field of the form
+                    fields[event.name] = value
             elif isinstance(event, File):
                 self._in_file = True
                 if stop_at_file and event.name == "file":

@@ -16,7 +16,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from core.errors import N_, InvalidInput
-from core.web import actor, db, now, permission, platform, public, transaction
+from core.web import actor, db, now, permission, platform, public, request_body, transaction
 from tender import uploads
 
 ENDPOINTS = ("upload_options", "upload_item_options", "create_upload", "upload_status", "upload_append",
@@ -124,7 +124,8 @@ def append(upload_id: str) -> Response:
     offset = uploads.parse_size(request.headers.get("Upload-Offset"), "Upload-Offset")
     request.max_content_length = bid_limit()
     p = platform()
-    done = uploads.append(transaction, actor=actor(), upload_id=upload_id, offset=offset, stream=request.stream,
+    who = actor()
+    done = uploads.append(transaction, actor=who, upload_id=upload_id, offset=offset, stream=request_body(),
                           content_length=request.content_length, clock=p.clock.now, data_dir=p.settings.data_dir,
                           blobs=p.blobs, signer=p.signer)
     headers = {"Upload-Offset": str(done.offset)}

@@ -14,7 +14,7 @@ from wtforms.validators import ValidationError
 
 from core.errors import N_, DomainError, InvalidInput
 from core.i18n import platform_tz
-from core.web import acting_user, actor, db, now, permission, platform, public, transaction
+from core.web import acting_user, actor, db, idle_db, now, permission, platform, public, transaction
 from tender import formupload, rules, sealing, service, tus
 from tender.models import OpeningKey, Tender
 
@@ -138,6 +138,7 @@ def submit_bid(tender_id: int):
 
     limit = platform().settings.bid_limit_mb * 1024 * 1024
     request.max_content_length = limit + 64 * 1024
+    idle_db()  # the login lookup's transaction must not stay open while the body arrives
     upload = formupload.MultipartUpload.of(request)
     try:
         fields, part = upload.fields_until_file() if upload else (request.form.to_dict(), None)

@@ -505,3 +505,14 @@ def test_csrf_is_enforced_before_anything_is_read(web, open_tender, session, set
     assert bid_count(session) == 0 and stored_files(settings.data_dir) == before
     assert "received" in post(client, t.id, package_body(token, package)).get_data(as_text=True)
     assert bid_count(session) == 1
+
+
+def test_a_part_without_a_name_is_refused_cleanly(web, open_tender, session):
+    """A hand-made body whose field has no name: the missing token is reported, never a server error."""
+    _app, client, _platform = web
+    t, _bidder, _org = open_tender
+    body = (b"--b0\r\nContent-Disposition: form-data\r\n\r\nwho am I\r\n"
+            b"--b0\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nsealed\r\n--b0--\r\n")
+    resp = client.post(f"/tenders/{t.id}/bids", data=body, content_type="multipart/form-data; boundary=b0")
+    assert resp.status_code == 400 and "security token" in resp.get_data(as_text=True)
+    assert bid_count(session) == 0
