@@ -6,6 +6,7 @@ Each act is an audit event: every share presented (never its text), each bid's r
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from datetime import datetime
@@ -82,9 +83,9 @@ def open_bids(session: Session, *, actor: Actor, tender_id: int, now: datetime, 
                                   .order_by(Bid.received_at, Bid.id)).all()
         with tempfile.TemporaryDirectory(dir=workdir) as tmp:
             sealed = [(os.fspath(blobs.path(bid.sha256)), f"bid-{bid.id}.zip") for bid in current]
-            found = unseal.open_all(sealed, identity, tmp, workers=workers)
-            for bid, unsealed in zip(current, found, strict=True):
-                results.append(_record_one(session, actor=actor, t=t, bid=bid, unsealed=unsealed, now=now))
+            with contextlib.closing(unseal.open_all(sealed, identity, tmp, workers=workers)) as found:
+                for bid, unsealed in zip(current, found, strict=True):
+                    results.append(_record_one(session, actor=actor, t=t, bid=bid, unsealed=unsealed, now=now))
     finally:
         del identity  # the rebuilt identity never leaves this function (and its pool workers, which end here)
     valid = sum(1 for r in results if r.status == "valid")

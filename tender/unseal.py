@@ -79,7 +79,7 @@ def _open_in_worker(ciphertext: str, workdir: str, name: str) -> Unsealed:
 def open_all(ciphertexts: Sequence[tuple[str, str]], identity: str, workdir: str | os.PathLike[str], *,
              workers: int | None = None) -> Iterator[Unsealed]:
     """``open_sealed`` for each ``(ciphertext path, work file name)``, results in the same order as
-    they come.  ``workers``: processes to use (default: one per core when the bids are many or large
+    they come.  Close the generator when stopping early (``contextlib.closing``): the pool ends then.  ``workers``: processes to use (default: one per core when the bids are many or large
     enough to be worth it; 1 opens them here)."""
     if workers is None:
         total = sum(os.path.getsize(p) for p, _ in ciphertexts if os.path.exists(p))
@@ -90,7 +90,10 @@ def open_all(ciphertexts: Sequence[tuple[str, str]], identity: str, workdir: str
             yield open_sealed(path, identity, workdir, name)
         return
     # spawn: a fresh interpreter, nothing inherited from a threaded web worker (locks, connections)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_start_worker, initargs=(identity,)) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_start_worker, initargs=(identity,))
+    try:
         yield from pool.map(_open_in_worker, [p for p, _ in ciphertexts],
                             [os.fspath(workdir)] * len(ciphertexts), [n for _, n in ciphertexts])
+    finally:  # also when the caller stops early (close()): no worker outlives the opening
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -238,3 +238,25 @@ def test_bidders_confirm_or_object_within_the_window(ceremony, session, clock, a
             opening.respond(session, actor=first, tender_id=t.id, objection="late", now=clock.now())
     assert exc.value.code == "objection_window_closed"
     assert [r.kind for r in opening.responses(session, t.id)] == ["confirmed", "objection"]
+
+
+def test_stopping_an_opening_early_ends_its_worker_processes(tmp_path):
+    import multiprocessing
+
+    from tender import unseal
+
+    key = sealing.new_opening_key()
+    work = tmp_path / "work"
+    work.mkdir()
+    sealed = []
+    for i in range(4):
+        plain = tmp_path / f"p{i}.bin"
+        plain.write_bytes(b"not a bid package %d" % i)
+        sealed_path = tmp_path / f"b{i}.age"
+        sealing.seal_file(plain, sealed_path, [key.recipient])
+        sealed.append((str(sealed_path), f"bid-{i}.zip"))
+    results = unseal.open_all(sealed, key.identity, work, workers=2)
+    assert next(results).reason == "malformed_package"  # decrypted, then found not to be a package
+    results.close()  # the opening stopped (say, a database error while recording)
+    assert multiprocessing.active_children() == []
+    assert list(work.iterdir()) == []
