@@ -5,6 +5,7 @@ temporary file, size-limited, then renamed into place.  A refused upload leaves 
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import queue
@@ -102,6 +103,24 @@ class BlobStore:
             if os.path.exists(tmp_name):
                 os.unlink(tmp_name)
             raise
+
+    def adopt(self, path: Path, sha256: str) -> None:
+        """Take the finished file at ``path``, whose SHA-256 the caller computed, into the store: a hard link
+        (the file stays where it is until the caller removes it, so a transaction that fails after this loses
+        nothing), or a copy when the store is on another file system."""
+        final = self.path(sha256)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, final)
+        except FileExistsError:
+            return  # the same content is there already
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            with open(path, "rb") as f:
+                self.put_stream(f, limit=os.fstat(f.fileno()).st_size)
+            return
+        fsync_dir(final.parent)
 
     def stored(self) -> Iterator[tuple[str, Path]]:
         """Every blob as (SHA-256, path)."""

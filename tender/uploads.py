@@ -38,7 +38,6 @@ No audit event per chunk: the log gets the creation and, at the end, the submiss
 """
 from __future__ import annotations
 
-import errno
 import fcntl
 import hashlib
 import json
@@ -57,7 +56,7 @@ from werkzeug.exceptions import ClientDisconnected
 
 from audit.service import record
 from core.actor import Actor
-from core.blobs import BlobStore, FileTooLarge, StoredBlob, fsync_dir
+from core.blobs import BlobStore, FileTooLarge, StoredBlob
 from core.errors import N_, Conflict, DomainError, InvalidInput, InvalidTransition, NotFound
 from tender import bids, rules, sealing
 from tender.models import Bid, BidUpload, Tender
@@ -192,21 +191,6 @@ def _new_part(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
         pass
-
-
-def _into_store(path: Path, stored: StoredBlob, blobs: BlobStore) -> None:
-    """Move a finished part file into the content-addressed store (a rename: both live in the data dir)."""
-    final = blobs.path(stored.sha256)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.replace(path, final)
-        fsync_dir(final.parent)
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-        with open(path, "rb") as f:  # the blob store on another file system: copy, then drop the part
-            blobs.put_stream(f, limit=stored.size)
-        path.unlink()
 
 
 # ---------------------------------------------------------------- the use cases
@@ -444,7 +428,8 @@ def _finish(tx: Transaction, part: BinaryIO, *, actor: Actor, upload_id: str, le
                                   now=received_at, signer=signer)
             up.status, up.bid_id, up.updated_at = COMPLETE, bid.id, received_at
             s.flush()
-            _into_store(path, stored, blobs)  # last: a refusal above leaves nothing in the store
+            blobs.adopt(path, stored.sha256)  # last: a refusal above leaves nothing in the store
+        discard_part(data_dir, upload_id)  # committed: the blob store holds it now (a failed commit keeps both)
         return bid
     except (UploadClosed, UploadFinished):
         raise  # closed by its owner meanwhile: nothing more to do

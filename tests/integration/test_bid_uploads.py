@@ -413,6 +413,33 @@ def test_a_broken_connection_keeps_what_arrived(client, app, open_tender, sessio
     assert session.get(Bid, int(done.headers["Sunbid-Bid-Id"])).sha256 == hashlib.sha256(body).hexdigest()
 
 
+def test_a_bid_whose_transaction_fails_at_the_end_can_still_be_finished(client, app, open_tender, session,
+                                                                           monkeypatch):
+    """The last byte arrived but recording the bid failed (say, the database went away as it committed): the
+    bytes are still there, and an empty PATCH at the end finishes the upload."""
+    from core.blobs import BlobStore
+
+    t, bidder, auth, recipient = open_tender
+    tus = Tus(client, auth)
+    body = seal(recipient, 4000)
+    url = tus.new(t.id, len(body))
+    real_adopt = BlobStore.adopt
+
+    def adopt_then_fail(self, path, sha256):
+        real_adopt(self, path, sha256)
+        raise RuntimeError("the database connection was lost")
+
+    monkeypatch.setattr(BlobStore, "adopt", adopt_then_fail)
+    assert tus.patch(url, 0, body).status_code == 500
+    monkeypatch.setattr(BlobStore, "adopt", real_adopt)
+    assert count(session, Bid) == 0 and part_file(app, url).read_bytes() == body
+    assert tus.head(url).headers["Upload-Offset"] == str(len(body))
+    done = tus.patch(url, len(body), b"")
+    assert done.status_code == 204
+    assert session.get(Bid, int(done.headers["Sunbid-Bid-Id"])).sha256 == hashlib.sha256(body).hexdigest()
+    assert not part_file(app, url).exists()
+
+
 def test_bytes_written_but_never_recorded_are_not_trusted(client, app, open_tender, session):
     t, bidder, auth, recipient = open_tender
     tus = Tus(client, auth)
