@@ -20,7 +20,7 @@ from core.blobs import BlobStore, StoredBlob
 from core.errors import N_, InvalidInput, NotFound, PermissionDenied
 from core.models import Organisation
 from tender import rules, sealing
-from tender.models import Bid, Tender
+from tender.models import Bid, OpeningKey, Tender
 from tender.receipts import sign_receipt
 from tender.service import facts, has_downloaded
 
@@ -64,6 +64,36 @@ def store_sealed(stream: BinaryIO, *, blobs: BlobStore, limit: int) -> StoredBlo
         sealing.check_age_header(head)
 
     return blobs.put_stream(stream, limit=limit, check_head=check, head_size=HEAD)
+
+
+MODES = ("sealed", "package")
+"""How the bid form takes a bid: a file the bidder ``sealed``, or the bid ``package`` sealed on the platform."""
+
+
+def sealing_recipients(session: Session, *, tender_id: int, mode: str, self_recipient: str = "") -> list[str]:
+    """The age recipients the platform seals a bid package to: the tender's opening key, and the bidder's own
+    recipient when given (so the bidder can open the sealed copy too).  ``[]`` for a file the bidder sealed."""
+    if mode not in MODES:
+        raise InvalidInput(N_("Choose how to submit: a bid package to be sealed here, or a file you sealed "
+                              "yourself."), field="mode")
+    if mode == "sealed":
+        return []
+    key = session.get(OpeningKey, tender_id)
+    if key is None:
+        raise InvalidInput(N_("This tender has no opening key to seal bids to."), field="mode")
+    return [key.recipient, *_own_recipient(self_recipient, key.recipient)]
+
+
+def _own_recipient(text: str, tender_recipient: str) -> list[str]:
+    text = text.strip()
+    if not text:
+        return []
+    try:
+        own = sealing.normalize_recipient(text)
+    except sealing.InvalidRecipient:
+        raise sealing.InvalidRecipient(N_("Your own age recipient is not valid: it is the public key that "
+                                          "age-keygen prints, starting with age1."), field="self_recipient") from None
+    return [] if own == sealing.normalize_recipient(tender_recipient) else [own]
 
 
 def submit_bid(session: Session, *, actor: Actor, tender_id: int, lot: int, stored: StoredBlob, now: datetime,

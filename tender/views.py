@@ -12,11 +12,11 @@ from flask_wtf.csrf import CSRFError, same_origin, validate_csrf
 from werkzeug.exceptions import HTTPException
 from wtforms.validators import ValidationError
 
-from core.errors import N_, DomainError, InvalidInput
+from core.errors import DomainError
 from core.i18n import platform_tz
 from core.web import acting_user, actor, db, idle_db, now, permission, platform, public, transaction
-from tender import formupload, rules, sealing, service, tus
-from tender.models import OpeningKey, Tender
+from tender import formupload, rules, service, tus
+from tender.models import Tender
 
 bp = Blueprint("tender", __name__)
 
@@ -146,12 +146,8 @@ def submit_bid(tender_id: int):
         mode = fields.get("mode") or "sealed"
         with transaction() as s:
             bids.check_submission(s, actor=actor(), tender_id=tender_id, now=now())
-            key = s.get(OpeningKey, tender_id)
-        if mode not in ("sealed", "package"):
-            raise InvalidInput(N_("Choose how to submit: a bid package to be sealed here, or a file you sealed "
-                                  "yourself."), field="mode")
-        if mode == "package" and key is None:
-            raise InvalidInput(N_("This tender has no opening key to seal bids to."), field="mode")
+            recipients = bids.sealing_recipients(s, tender_id=tender_id, mode=mode,
+                                                 self_recipient=fields.get("self_recipient", ""))
         if part is None or not part.filename:
             flash(_("Choose the bid package (.zip) to upload.") if mode == "package" else
                   _("Choose the sealed bid file (.age) to upload."), "danger")
@@ -159,7 +155,6 @@ def submit_bid(tender_id: int):
             return redirect(url_for("tender.detail", tender_id=tender_id, _anchor="bid"))
         blobs = platform().blobs
         if mode == "package":
-            recipients = [key.recipient, *_own_recipient(fields.get("self_recipient", ""), key.recipient)]
             stored = formupload.seal_upload(formupload.PackageCheck(upload), recipients, blobs=blobs,
                                             limit=limit)
         else:
@@ -216,19 +211,6 @@ def _check_csrf(fields: dict[str, str]) -> None:
         if not same_origin(request.referrer, f"https://{request.host}/"):
             raise CSRFError("The referrer does not match the host.")
     g.csrf_valid = True
-
-
-def _own_recipient(text: str, tender_recipient: str) -> list[str]:
-    """The bidder's own age recipient, if given, so that the bidder can open the sealed bid too."""
-    text = text.strip()
-    if not text:
-        return []
-    try:
-        own = sealing.normalize_recipient(text)
-    except sealing.InvalidRecipient:
-        raise sealing.InvalidRecipient(N_("Your own age recipient is not valid: it is the public key that "
-                                          "age-keygen prints, starting with age1."), field="self_recipient") from None
-    return [] if own == sealing.normalize_recipient(tender_recipient) else [own]
 
 
 # ---------------------------------------------------------------- resumable uploads from the bid form (tus 1.0.0)
