@@ -520,6 +520,12 @@ def range_append(hashes: Sequence[bytes], n: int, leaf: bytes) -> tuple[list[byt
     return hashes, completed
 
 
+def last_leaf_path(hashes_before: Sequence[bytes]) -> list[bytes]:
+    """The RFC 9162 inclusion path of leaf ``n`` in the tree of ``n + 1`` leaves, from the compact range of
+    the tree of ``n`` leaves (``hashes_before``, largest subtree first): that range, smallest first."""
+    return list(reversed(hashes_before))
+
+
 def range_root(hashes: Sequence[bytes]) -> bytes:
     """The root hash of the tree whose compact range is ``hashes`` (largest subtree first)."""
     if not hashes:

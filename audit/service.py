@@ -11,7 +11,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +43,8 @@ class Appended:
     prev_hash: str
     hash: str
     leaf_hash: str
+    root: bytes = field(default=b"", compare=False)  # the tree's root with this entry as its last leaf
+    path: tuple[bytes, ...] = field(default=(), compare=False)  # this leaf's inclusion path in that tree
 
 
 def record(session: Session, *, actor: Actor, action: str, object_type: str, object_id: Any,
@@ -70,16 +72,22 @@ def record(session: Session, *, actor: Actor, action: str, object_type: str, obj
     encoded = slot.fill(seq + 1, prev)
     digest = hashlib.sha256(encoded).hexdigest()
     leaf = merkle.leaf_hash(encoded)
+    path = tuple(merkle.last_leaf_path(frontier))
     frontier, completed = merkle.range_append(frontier, seq, leaf)
     row = Appended(seq=seq + 1, at=now, actor_id=actor.user_id, actor=actor.name, role=actor.role,
                    address=actor.address, action=action, object_type=object_type, object_id=str(object_id),
-                   tender_id=tender_id, payload=stored_payload, prev_hash=prev, hash=digest, leaf_hash=leaf.hex())
-    params = {**row.__dict__, "at": sql.at(now), "new_frontier": ",".join(h.hex() for h in frontier)}
+                   tender_id=tender_id, payload=stored_payload, prev_hash=prev, hash=digest, leaf_hash=leaf.hex(),
+                   root=merkle.range_root(frontier), path=path)
+    params = {**{c: getattr(row, c) for c in _ENTRY_COLUMNS}, "at": sql.at(now),
+              "new_frontier": ",".join(h.hex() for h in frontier)}
     for i, (start, size, value) in enumerate(completed):
         params.update({f"node_start_{i}": start, f"node_size_{i}": size, f"node_hash_{i}": value.hex()})
     for statement in sql.write(len(completed)):
         conn.exec_driver_sql(statement, params)
     return row
+
+
+_ENTRY_COLUMNS = [c.key for c in AuditEntry.__table__.columns]
 
 
 @dataclass(frozen=True)
@@ -94,7 +102,7 @@ class _AppendSQL:
 
 @functools.cache
 def _sql(dialect) -> _AppendSQL:
-    columns = [c.key for c in AuditEntry.__table__.columns]
+    columns = _ENTRY_COLUMNS
     mark = (lambda name: f"%({name})s") if dialect.paramstyle == "pyformat" else (lambda name: f":{name}")
     entry = f"INSERT INTO audit_entry ({', '.join(columns)}) VALUES ({', '.join(mark(c) for c in columns)})"
     head = (f"UPDATE audit_head SET seq = {mark('seq')}, hash = {mark('hash')}, frontier = {mark('new_frontier')} "
@@ -252,10 +260,14 @@ def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
 
 
 def issue_checkpoint(session: Session, *, signer: notes.Signer, origin: str, now: datetime,
-                     reason: str) -> AuditCheckpoint:
-    """Sign the log as it stands (C2SP tlog-checkpoint in a signed note) and keep it."""
-    size = tree_size(session)
-    root = root_at(session, size)
+                     reason: str, last: Appended | None = None) -> AuditCheckpoint:
+    """Sign the log as it stands (C2SP tlog-checkpoint in a signed note) and keep it.  ``last``: the entry
+    this transaction appended last, whose tree root ``record`` already knows (nothing is read then)."""
+    if last is not None:
+        size, root = last.seq, last.root
+    else:
+        size = tree_size(session)
+        root = root_at(session, size)
     note = notes.sign_checkpoint(notes.Checkpoint(origin=origin, size=size, root=root), signer)
     cp = AuditCheckpoint(size=size, root=root.hex(), note=note, reason=reason, created_at=now)
     session.add(cp)

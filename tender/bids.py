@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from audit import merkle, notes, proofs
 from audit.rules import canonical, iso
-from audit.service import inclusion, issue_checkpoint, record, to_entry
+from audit.service import issue_checkpoint, record, to_entry
 from core.actor import Actor
 from core.blobs import BlobStore, StoredBlob
 from core.errors import N_, InvalidInput, NotFound, PermissionDenied
@@ -132,14 +132,13 @@ def _receipt(session: Session, entry, *, signer: notes.Signer, now: datetime,
     """The signed receipt, complete at once: a bid submission is a key act, so a checkpoint covering its
     audit entry is signed here, in the submission's transaction, and the receipt carries the entry and its
     c2sp.org/tlog-proof against that checkpoint (docs/sealed-bids.md, "Receipts")."""
-    checkpoint = issue_checkpoint(session, signer=signer, origin=signer.name, now=now, reason="bid")
-    index = entry.seq - 1
-    leaf, path, root = inclusion(session, index, checkpoint.size)
+    checkpoint = issue_checkpoint(session, signer=signer, origin=signer.name, now=now, reason="bid", last=entry)
+    index, leaf = entry.seq - 1, bytes.fromhex(entry.leaf_hash)
     document = to_entry(entry).document()
-    encoded = canonical(document)
-    if merkle.leaf_hash(encoded) != leaf or leaf.hex() != entry.leaf_hash or root.hex() != checkpoint.root:
-        raise RuntimeError(f"audit entry {entry.seq}: the stored tree does not match its canonical form")
-    proof = proofs.TlogProof(index=index, hashes=tuple(path), checkpoint=checkpoint.note).encode()
+    if (merkle.leaf_hash(canonical(document)) != leaf
+            or not merkle.verify_inclusion(leaf, index, checkpoint.size, list(entry.path), entry.root)):
+        raise RuntimeError(f"audit entry {entry.seq}: its proof does not hold against the tree just signed")
+    proof = proofs.TlogProof(index=index, hashes=entry.path, checkpoint=checkpoint.note).encode()
     return sign_receipt(fields, signer, entry=document, proof=proof)
 
 

@@ -675,3 +675,13 @@ def test_range_root_of_nothing_is_the_empty_root():
 def test_range_append_refuses_a_range_of_the_wrong_shape(hashes, n):
     with pytest.raises(ValueError):
         merkle.range_append(hashes, n, bytes(32))
+
+
+@PROPS
+@given(st.integers(0, 300))
+def test_the_last_leafs_path_is_the_range_before_it_smallest_first(n):
+    entries = [f"entry {i}".encode() for i in range(n + 1)]
+    rng: list[bytes] = []
+    for i, e in enumerate(entries[:-1]):
+        rng, _ = merkle.range_append(rng, i, leaf_hash(e))
+    assert merkle.last_leaf_path(rng) == inclusion_proof(entries, n)
