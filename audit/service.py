@@ -43,8 +43,13 @@ class Appended:
     prev_hash: str
     hash: str
     leaf_hash: str
-    root: bytes = field(default=b"", compare=False)  # the tree's root with this entry as its last leaf
+    frontier: tuple[bytes, ...] = field(default=(), compare=False)  # compact range of the tree it ends
     path: tuple[bytes, ...] = field(default=(), compare=False)  # this leaf's inclusion path in that tree
+
+    @property
+    def root(self) -> bytes:
+        """The tree's root with this entry as its last leaf (computed when asked, not under the lock)."""
+        return merkle.range_root(self.frontier)
 
 
 def record(session: Session, *, actor: Actor, action: str, object_type: str, object_id: Any,
@@ -77,7 +82,7 @@ def record(session: Session, *, actor: Actor, action: str, object_type: str, obj
     row = Appended(seq=seq + 1, at=now, actor_id=actor.user_id, actor=actor.name, role=actor.role,
                    address=actor.address, action=action, object_type=object_type, object_id=str(object_id),
                    tender_id=tender_id, payload=stored_payload, prev_hash=prev, hash=digest, leaf_hash=leaf.hex(),
-                   root=merkle.range_root(frontier), path=path)
+                   frontier=tuple(frontier), path=path)
     params = {**{c: getattr(row, c) for c in _ENTRY_COLUMNS}, "at": sql.at(now),
               "new_frontier": ",".join(h.hex() for h in frontier)}
     for i, (start, size, value) in enumerate(completed):
