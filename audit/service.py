@@ -56,9 +56,9 @@ def record(session: Session, *, actor: Actor, action: str, object_type: str, obj
            now: datetime, payload: Mapping[str, Any] | None = None,
            tender_id: int | None = None) -> Appended:
     """Append one entry.  Reads only the locked head row (which keeps the tree's compact range)
-    and writes the entry, the Merkle subtrees it completes and the new head: one statement on
-    PostgreSQL, three on SQLite, as plain SQL on the session's connection (appends are on every
-    write path, so nothing is compiled or instrumented per append)."""
+    and writes the entry, the Merkle subtrees it completes and the new head.  On PostgreSQL that is
+    one call of ``audit_append()`` (migration 0002), so the head's lock is held for no round trip but
+    the commit's; on SQLite the same steps run here, as plain SQL on the session's connection."""
     session.flush()  # the change being recorded must be valid before it is logged
     draft = Entry(seq=0, at=now, actor_id=actor.user_id, actor=actor.name, role=actor.role,
                   address=actor.address, action=action, object_type=object_type, object_id=str(object_id),
@@ -67,6 +67,16 @@ def record(session: Session, *, actor: Actor, action: str, object_type: str, obj
     stored_payload = json.dumps(draft.payload, ensure_ascii=False, sort_keys=True)
     conn = session.connection()
     sql = _sql(conn.dialect)
+    if conn.dialect.name == "postgresql":
+        seq, prev, digest, leaf_hex, old, new = conn.exec_driver_sql(_CALL_APPEND, {
+            "before": slot.before, "after": slot.after, "at": sql.at(now), "actor_id": actor.user_id,
+            "actor": actor.name, "role": actor.role, "address": actor.address, "action": action,
+            "object_type": object_type, "object_id": str(object_id), "tender_id": tender_id,
+            "payload": stored_payload}).one()
+        return Appended(seq=seq, at=now, actor_id=actor.user_id, actor=actor.name, role=actor.role,
+                        address=actor.address, action=action, object_type=object_type, object_id=str(object_id),
+                        tender_id=tender_id, payload=stored_payload, prev_hash=prev, hash=digest,
+                        leaf_hash=leaf_hex, frontier=_hashes(new), path=tuple(reversed(_hashes(old))))
     head = conn.exec_driver_sql(sql.head).first()
     if head is None:
         conn.exec_driver_sql(sql.new_head)
@@ -93,6 +103,12 @@ def record(session: Session, *, actor: Actor, action: str, object_type: str, obj
 
 
 _ENTRY_COLUMNS = [c.key for c in AuditEntry.__table__.columns]
+_CALL_APPEND = ("SELECT * FROM audit_append(%(before)s, %(after)s, %(at)s, %(actor_id)s, %(actor)s, %(role)s, "
+                "%(address)s, %(action)s, %(object_type)s, %(object_id)s, %(tender_id)s, %(payload)s)")
+
+
+def _hashes(joined: str) -> tuple[bytes, ...]:
+    return tuple(bytes.fromhex(h) for h in joined.split(",")) if joined else ()
 
 
 @dataclass(frozen=True)
