@@ -687,6 +687,23 @@ def test_submit_command_resumes_after_the_connection_breaks(live, tmp_path):
     assert checked.exit_code == 0 and checked.output.startswith(f"OK: bid {bid_row.id} "), checked.output
 
 
+def wait_until_idle(live, upload_id: str, seconds: float = 10) -> None:
+    """Until no request holds the upload's part file (the server takes its lock for as long as it writes)."""
+    import fcntl
+
+    deadline = time.monotonic() + seconds
+    with uploads.part_path(live["data"], upload_id).open("rb") as part:
+        while True:
+            try:
+                fcntl.flock(part, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                assert time.monotonic() < deadline, "the server never finished the broken request"
+                time.sleep(0.05)
+            else:
+                fcntl.flock(part, fcntl.LOCK_UN)
+                return
+
+
 def test_running_the_command_again_after_a_crash_resumes_from_the_state_file(live, tmp_path):
     from core.cli import main
 
@@ -706,11 +723,9 @@ def test_running_the_command_again_after_a_crash_resumes_from_the_state_file(liv
         state = json.loads((tmp_path / "crash.age.upload.json").read_text())
         assert state["sha256"] == sha and state["size"] == len(data) and "token" not in json.dumps(state).lower()
         upload_id = state["url"].rsplit("/", 1)[1]
-        deadline = time.monotonic() + 10
-        while offset_of(live, upload_id) < 2 * 1024 * 1024:
-            assert time.monotonic() < deadline, "the server did not record what it received"
-            time.sleep(0.05)
+        wait_until_idle(live, upload_id)  # the server has finished with the broken request (and recorded it)
         kept = offset_of(live, upload_id)
+        assert kept >= 2 * 1024 * 1024, "the server did not record what it received"
         first_run = len(proxy.sent)
         out = CliRunner().invoke(main, submit_args(live, proxy.url, bid))  # the same command again
     finally:
