@@ -123,6 +123,7 @@ class _AppendSQL:
 
 @functools.cache
 def _sql(dialect) -> _AppendSQL:
+    """The append done here, statement by statement (SQLite; PostgreSQL calls audit_append() instead)."""
     columns = _ENTRY_COLUMNS
     mark = (lambda name: f"%({name})s") if dialect.paramstyle == "pyformat" else (lambda name: f":{name}")
     entry = f"INSERT INTO audit_entry ({', '.join(columns)}) VALUES ({', '.join(mark(c) for c in columns)})"
@@ -134,17 +135,12 @@ def _sql(dialect) -> _AppendSQL:
                          for i in range(n))
         return f"INSERT INTO audit_node (start, size, hash) VALUES {rows}"
 
-    if dialect.name == "postgresql":  # one round trip while the head is locked: a data-modifying WITH
-        @functools.cache
-        def write(n: int) -> list[str]:
-            parts = [f"new_entry AS ({entry})"] + ([f"new_nodes AS ({nodes(n)})"] if n else [])
-            return [f"WITH {', '.join(parts)} {head}"]
-        lock = " FOR UPDATE"
-    else:
-        @functools.cache
-        def write(n: int) -> list[str]:
-            return [entry] + ([nodes(n)] if n else []) + [head]
-        lock = ""  # SQLite: the transaction began with BEGIN IMMEDIATE and holds the write lock
+    @functools.cache
+    def write(n: int) -> list[str]:
+        return [entry] + ([nodes(n)] if n else []) + [head]
+
+    # SQLite: the transaction began with BEGIN IMMEDIATE and holds the write lock already
+    lock = "" if dialect.name == "sqlite" else " FOR UPDATE"
     bind = AuditEntry.__table__.c.at.type.bind_processor(dialect) or (lambda value: value)
     return _AppendSQL(head=f"SELECT seq, hash, frontier FROM audit_head WHERE id = 1{lock}",
                       new_head=f"INSERT INTO audit_head (id, seq, hash, frontier) VALUES (1, 0, '{GENESIS}', '')",
