@@ -330,6 +330,7 @@ def bench_ingest(work: Path, mb: int, repeat: int = 3) -> dict:
         resp.read()
         if resp.status != 200:
             raise SystemExit(f"tender API: HTTP {resp.status}")
+        conn.close()
         worker = int(Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()[0])
         rss_before = peak_rss_mb(worker)
         ok, status = True, 201
@@ -337,6 +338,9 @@ def bench_ingest(work: Path, mb: int, repeat: int = 3) -> dict:
             cat_runs.append(shell_to_disk(f"cat '{sealed}' > '{work / 'copy.age'}'"))
             pipe_runs.append(shell_to_disk(f"cat '{sealed}' | cat > '{work / 'copy.age'}'"))
             os.sync()
+            # A connection of its own: gunicorn closes one idle for longer than its keep-alive (2 s) while
+            # the baselines run.
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
             t0 = time.perf_counter()
             conn.putrequest("POST", f"/api/v1/tenders/{tender_id}/bids")
             conn.putheader("Authorization", f"Bearer {token}")
@@ -353,6 +357,7 @@ def bench_ingest(work: Path, mb: int, repeat: int = 3) -> dict:
             if not (status == 201 and json.loads(answer).get("size") == size):
                 ok = False
                 print(f"  ingest answer: HTTP {status} {answer[:2000]}")
+            conn.close()
         rss_after = peak_rss_mb(worker)
     cat_s, pipe_s, up_s = (statistics.median(r) for r in (cat_runs, pipe_runs, up_runs))
     return {"mb": size / MiB, "ok": ok, "status": status, "cat_s": cat_s, "pipe_s": pipe_s, "up_s": up_s,
