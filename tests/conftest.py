@@ -6,10 +6,12 @@ import contextlib
 import io
 import os
 import re
+import socket
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -21,6 +23,7 @@ from core.db import make_engine, unit_of_work
 
 PG_ENV = "SUNBID_TEST_DATABASE_URL"
 PASSWORD = "Correct-Horse-42"
+ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Beijing, a Monday
 
 
@@ -247,16 +250,16 @@ class Factory:
         return {"Authorization": f"Bearer {token}"}
 
 
-def standalone(data_dir, **settings):
-    """An app of its own — migrated SQLite file and data dir under ``data_dir``, clock frozen at T0 — with a
-    session and a Factory on it: what a live server in a thread needs (close the session before serving, as
+def standalone(data_dir, start: datetime = T0, **settings):
+    """An app of its own — migrated SQLite file and data dir under ``data_dir``, clock frozen at ``start`` — with
+    a session and a Factory on it: what a live server in a thread needs (close the session before serving, as
     on SQLite an open transaction holds the write lock)."""
     from core.app import create_app
     from core.migrate import upgrade
 
     url = f"sqlite:///{data_dir / 'live.db'}"
     upgrade(url)
-    clock = FrozenClock(T0)
+    clock = FrozenClock(start)
     app = create_app(Settings(database_url=url, data_dir=data_dir, testing=True, default_locale="en", **settings),
                      clock=clock)
     session = app.extensions["sunbid"].sessions()
@@ -274,6 +277,46 @@ def serving(app):
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(app: str, env: dict[str, str] | None = None, worker: str = "gthread"):
+    """``app`` (``module:name``) served by a real gunicorn, one worker of class ``worker`` with two threads, on a
+    free local port; yields the port.  ``env`` is added to this process's environment."""
+    import subprocess
+    import sys
+    import time
+
+    import tempfile
+
+    port = free_port()
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "1", "-k", worker, "--threads", "2",
+                                 "--keep-alive", "30", "--timeout", "120", "-b", f"127.0.0.1:{port}", app],
+                                cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=log)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    proc.kill()
+                    proc.wait()
+                    log.seek(0)
+                    raise RuntimeError(log.read().decode(errors="replace")) from None
+                time.sleep(0.1)
+        try:
+            yield port
+        finally:
+            proc.terminate()
+            proc.wait(10)
 
 
 @pytest.fixture

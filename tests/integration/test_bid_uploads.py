@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,6 +28,7 @@ from core.models import Organisation
 from tender import service, uploads
 from tender.models import Bid, BidUpload, OpeningKey
 from tender.receipts import verify_receipt
+from tests.conftest import T0
 
 ROOT = Path(__file__).resolve().parents[2]
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -610,20 +611,31 @@ class Proxy:
         return [int(x) for x in re.findall(rb"Upload-Offset: (\d+)", bytes(self.answers))]
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    """A real Sunbid server (own SQLite file and data dir) with a published tender and a bidder's token."""
-    from tests.conftest import serving, standalone
+@pytest.fixture(scope="module", params=["werkzeug", "gunicorn"])
+def live(request, tmp_path_factory):
+    """A real Sunbid server (own SQLite file and data dir) with a published tender and a bidder's token: Werkzeug's
+    in a thread of this process (clock frozen), or gunicorn as in production (the real clock; the tender was
+    made three hours ago), which reads request bodies its own way (``core.web._SocketBody``)."""
+    from tests.conftest import gunicorn, serving, standalone
 
-    data = tmp_path_factory.mktemp("live-uploads")
-    app, session, clock, make = standalone(data)
+    data = tmp_path_factory.mktemp(f"live-uploads-{request.param}")
+    start = T0 if request.param == "werkzeug" else datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    app, session, clock, make = standalone(data, start=start)
     t, _agency = make.tender(publish=True)
     bidder = make.bidder_of(t)
     auth = token_for(session, clock, bidder)
     recipient = session.get(OpeningKey, t.id).recipient
     session.close()  # on SQLite an open transaction holds the write lock: the server must not wait for it
-    with serving(app) as url:
-        yield {"app": app, "port": int(url.rsplit(":", 1)[1]), "tender": t.id, "token": auth["Authorization"][7:],
+    settings = app.extensions["sunbid"].settings
+    if request.param == "werkzeug":
+        server = serving(app)
+    else:
+        server = gunicorn("core.wsgi:app", {"SUNBID_DATABASE_URL": settings.database_url,
+                                            "SUNBID_DATA_DIR": str(data), "SUNBID_SECRET_KEY": "s" * 48,
+                                            "SUNBID_DEFAULT_LOCALE": "en"})
+    with server as where:
+        port = int(str(where).rsplit(":", 1)[-1])
+        yield {"app": app, "port": port, "tender": t.id, "token": auth["Authorization"][7:],
                "recipient": recipient, "data": data}
 
 
@@ -656,6 +668,28 @@ def bid_of(live, bid_id: int) -> Bid:
 
 def offset_of(live, upload_id: str) -> int:
     return read(live, lambda s: s.get(BidUpload, upload_id).upload_offset)
+
+
+def test_a_sealed_bid_posted_in_one_request_is_stored_byte_for_byte(live, tmp_path):
+    import http.client
+
+    _bid, data = big_bid(live, tmp_path, "whole", mib=5.3)
+    conn = http.client.HTTPConnection("127.0.0.1", live["port"], timeout=60)
+    conn.request("POST", f"/api/v1/tenders/{live['tender']}/bids", body=data,
+                 headers={"Authorization": f"Bearer {live['token']}", "Content-Type": "application/octet-stream"})
+    resp = conn.getresponse()
+    answer = json.loads(resp.read())
+    assert resp.status == 201, answer
+    sha = hashlib.sha256(data).hexdigest()
+    assert answer["sha256"] == sha and answer["size"] == len(data)
+    assert live["app"].extensions["sunbid"].blobs.path(sha).read_bytes() == data
+    # a bid that is not an age file is refused with its reason, the rest of its body unread
+    conn.request("POST", f"/api/v1/tenders/{live['tender']}/bids", body=b"PK\x03\x04" + os.urandom(200_000),
+                 headers={"Authorization": f"Bearer {live['token']}", "Content-Type": "application/octet-stream"})
+    resp = conn.getresponse()
+    refused = json.loads(resp.read())
+    assert resp.status == 400 and refused["error"]["code"] == "not_age_file", refused
+    conn.close()
 
 
 def test_submit_command_resumes_after_the_connection_breaks(live, tmp_path):
