@@ -47,6 +47,27 @@ def test_a_stream_is_stored_under_its_hash_and_synced(tmp_path, monkeypatch):
     assert leftovers(store) == [str(store.path(stored.sha256).relative_to(store.root))]
 
 
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise on this system")
+def test_a_large_stream_is_handed_to_the_disk_as_it_arrives(tmp_path, monkeypatch):
+    advised: list[tuple[int, int, int]] = []
+    real = os.posix_fadvise
+
+    def advise(fd, offset, length, advice):
+        advised.append((offset, length, os.fstat(fd).st_size))
+        return real(fd, offset, length, advice)
+
+    monkeypatch.setattr(blobs_module, "_ADVISE", advise)
+    store = BlobStore(tmp_path)
+    data = os.urandom(2 * blobs_module.WRITEBACK + 3 * CHUNK + 5)
+    stored = store.put_stream(Trickle(data), limit=len(data))
+    assert store.path(stored.sha256).read_bytes() == data
+    # each stretch once, in order, each already written to the file when its writeback is asked for
+    assert len(advised) == 2 and advised[0][0] == 0
+    assert advised[1][0] == advised[0][0] + advised[0][1]
+    assert all(blobs_module.WRITEBACK <= n < blobs_module.WRITEBACK + CHUNK for _o, n, _size in advised)
+    assert all(size >= o + n for o, n, size in advised)
+
+
 @pytest.mark.parametrize("stream, error", [
     (Trickle(os.urandom(5 * CHUNK)), FileTooLarge),
     (Trickle(os.urandom(5 * CHUNK), fail_at=2 * CHUNK), ConnectionResetError),
