@@ -14,7 +14,7 @@
    on every core at once (``xargs -P``), since the opening decrypts on a pool of one process per core.
 2. Ingest: starts a real Sunbid server (gunicorn, one worker) on a free port with its own database,
    and POSTs one ``--ingest-mb`` MB age file to ``/api/v1/tenders/<id>/bids`` with an API token,
-   streamed in 1 MiB chunks; prints throughput vs. ``cat file > other`` (+ sync; GNU cat copies with
+   sent with sendfile on a connection of its own, three times; prints throughput vs. ``cat file > other`` (+ sync; GNU cat copies with
    copy_file_range, in the kernel) and vs. ``cat file | cat > other`` (+ sync; the bytes through a
    process, as a server's are), and the worker's peak RSS growth.
 
