@@ -172,6 +172,7 @@ class _Sink:
         self.out, self.digest = out, hashlib.sha256()
         self.error: BaseException | None = None
         self.written = self.flushed = 0
+        self.advise = _ADVISE is not None
         self.workers = [self._start(self._write, "blob-writer"), self._start(self.digest.update, "blob-hasher")]
 
     def _start(self, step, name: str) -> tuple[queue.Queue, threading.Thread]:
@@ -184,12 +185,16 @@ class _Sink:
         if chunk is not None:
             self.out.write(chunk)
             self.written += len(chunk)
-            if self.written - self.flushed >= WRITEBACK and _ADVISE is not None:
+            if self.advise and self.written - self.flushed >= WRITEBACK:
                 # Start writing what came so far to disk now, in the background, rather than all of it at the
                 # final fsync: the disk works while the rest arrives, so the fsync has little left to wait for.
-                # (PostgreSQL starts its writeback the same way where sync_file_range is missing.)
+                # (PostgreSQL starts its writeback the same way where sync_file_range is missing.)  Only advice:
+                # a file system that refuses it gets none from then on, and the fsync below does it all.
                 self.out.flush()
-                _ADVISE(self.out.fileno(), self.flushed, self.written - self.flushed, os.POSIX_FADV_DONTNEED)
+                try:
+                    _ADVISE(self.out.fileno(), self.flushed, self.written - self.flushed, os.POSIX_FADV_DONTNEED)
+                except OSError:
+                    self.advise = False
                 self.flushed = self.written
         else:  # the end: on disk before anyone is told it was received
             self.out.flush()

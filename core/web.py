@@ -115,7 +115,10 @@ class _Body:
     def read(self, size: int = -1) -> bytes:
         if self.remaining <= 0:
             return b""
-        data = self.raw.read(self.remaining if size is None or size < 0 else min(size, self.remaining))
+        want = self.remaining if size is None or size < 0 else min(size, self.remaining)
+        if want == 0:
+            return b""
+        data = self.raw.read(want)
         if not data:
             from werkzeug.exceptions import ClientDisconnected
 
@@ -135,31 +138,39 @@ class _SocketBody:
     the response gunicorn skips exactly what the application left unread and a kept-alive connection stays
     in step with the next request."""
 
-    def __init__(self, sock: Any, reader: Any, head: bytes, length: int):
-        self.sock, self.reader, self.head = sock, reader, head
+    def __init__(self, sock: Any, body: Any, head: bytes, length: int):
+        self.sock, self.body, self.reader, self.head = sock, body, body.reader, head
         self.remaining = length  # not yet handed out
-        reader.length = length - len(head)  # still in the socket
+        self.reader.length = length - len(head)  # still in the socket
 
     def read(self, size: int = -1) -> bytes | bytearray:
         if self.remaining <= 0:
             return b""
         want = self.remaining if size is None or size < 0 else min(size, self.remaining)
+        if want == 0:
+            return b""
         if self.head:
             data, self.head = self.head[:want], self.head[want:]
             self.remaining -= len(data)
             return data
         chunk = bytearray(want)
         view, got = memoryview(chunk), 0
-        while got < want:
-            n = self.sock.recv_into(view[got:])
-            if not n:
-                break
-            got += n
-            self.reader.length -= n
-        view.release()
-        if not got:
-            from werkzeug.exceptions import ClientDisconnected
+        from werkzeug.exceptions import ClientDisconnected
 
+        try:
+            while got < want:
+                n = self.sock.recv_into(view[got:])
+                if not n:
+                    break
+                got += n
+                self.reader.length -= n
+        except OSError as exc:  # reset by the client: as Werkzeug's stream says it, and gunicorn keeps nothing
+            self.body.failed = True
+            raise ClientDisconnected() from exc
+        finally:
+            view.release()
+        if not got:
+            self.body.failed = True
             raise ClientDisconnected()
         self.remaining -= got
         if got < want:  # the client went away mid-chunk: what came is handed out, the next read raises
@@ -190,7 +201,7 @@ def _gunicorn_body(environ: dict, length: int) -> _SocketBody | None:
     head, rest = buffered[:length], buffered[length:]
     if rest:  # a pipelined next request: gunicorn reads it after this one
         unreader.unread(rest)
-    return _SocketBody(sock, reader, head, length)
+    return _SocketBody(sock, raw, head, length)
 
 
 def idle_db() -> None:
@@ -214,6 +225,10 @@ def request_body() -> Any:
     fast = _gunicorn_body(request.environ, length) if length is not None else None
     if fast is not None:
         return fast
-    if length is None or request.environ.get("wsgi.input_terminated"):
-        return request.stream  # chunked, or a server that ends the input itself: Werkzeug's stream
+    if length is None:
+        return request.stream  # chunked: Werkzeug knows where it ends
+    if request.environ.get("wsgi.input_terminated"):
+        # The server ends the input itself (gunicorn over TLS, say): Werkzeug's stream then takes an early end
+        # for the end of the body, so a body cut short would pass for a whole one; counted here, it cannot.
+        return _Body(request.stream, length)
     return _Body(request.environ["wsgi.input"], length)

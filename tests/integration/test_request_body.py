@@ -39,3 +39,16 @@ def test_over_the_limit_is_413_before_anything_is_read(app):
         request.max_content_length = 1000
         with pytest.raises(RequestEntityTooLarge):
             request_body()
+
+
+def test_a_server_that_ends_the_input_itself_still_cannot_pass_a_short_body_for_a_whole_one(app):
+    # gunicorn sets wsgi.input_terminated; Werkzeug's stream then takes an early end for the end of the body
+    with app.test_request_context("/api/v1/anything", method="POST", input_stream=io.BytesIO(b"short"),
+                                  environ_overrides={"CONTENT_LENGTH": "100", "wsgi.input_terminated": True}):
+        body = request_body()
+        assert body.read(0) == b"" and body.read(100) == b"short"
+        with pytest.raises(ClientDisconnected):
+            body.read(100)
+    with app.test_request_context("/api/v1/anything", method="POST", input_stream=io.BytesIO(b"0123456789"),
+                                  environ_overrides={"CONTENT_LENGTH": "10", "wsgi.input_terminated": True}):
+        assert request_body().read() == b"0123456789"

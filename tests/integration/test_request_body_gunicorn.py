@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import socket
+import time
 
 import pytest
 
@@ -104,4 +105,24 @@ def test_a_client_that_goes_away_mid_body_is_a_disconnection_and_the_server_goes
     conn.request("GET", "/seen")
     seen = json.loads(conn.getresponse().read())
     assert "disconnected after 1500000" in seen  # each worker process has its own list: one worker here
+    assert post(conn, b"still serving")["size"] == len(b"still serving")
+
+
+def test_a_client_that_resets_the_connection_mid_body_is_a_disconnection_too(server):
+    import struct
+
+    with socket.create_connection(("127.0.0.1", server), timeout=30) as s:
+        s.sendall(b"POST /echo?piece=65536 HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n"
+                  + b"y" * 700_000)
+        time.sleep(0.3)  # the server is reading
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with RST
+    conn = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
+    deadline = time.monotonic() + 10
+    while True:
+        conn.request("GET", "/seen")
+        seen = json.loads(conn.getresponse().read())
+        if any(s.startswith("disconnected after") and s != "disconnected after 1500000" for s in seen):
+            break  # Werkzeug's ClientDisconnected, as for a clean close, not a server error
+        assert time.monotonic() < deadline, seen
+        time.sleep(0.1)
     assert post(conn, b"still serving")["size"] == len(b"still serving")

@@ -68,6 +68,21 @@ def test_a_large_stream_is_handed_to_the_disk_as_it_arrives(tmp_path, monkeypatc
     assert all(size >= o + n for o, n, size in advised)
 
 
+def test_a_file_system_that_refuses_the_writeback_advice_still_stores_the_file(tmp_path, monkeypatch):
+    calls = []
+
+    def refuse(fd, offset, length, advice):
+        calls.append(offset)
+        raise OSError(22, "Invalid argument")
+
+    monkeypatch.setattr(blobs_module, "_ADVISE", refuse)
+    store = BlobStore(tmp_path)
+    data = os.urandom(3 * blobs_module.WRITEBACK)
+    stored = store.put_stream(Trickle(data), limit=len(data))
+    assert store.path(stored.sha256).read_bytes() == data
+    assert calls == [0]  # asked once, then never again for that file
+
+
 @pytest.mark.parametrize("stream, error", [
     (Trickle(os.urandom(5 * CHUNK)), FileTooLarge),
     (Trickle(os.urandom(5 * CHUNK), fail_at=2 * CHUNK), ConnectionResetError),
