@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from flask import abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from core.actor import Actor
 from core.db import unit_of_work
@@ -120,8 +121,6 @@ class _Body:
             return b""
         data = self.raw.read(want)
         if not data:
-            from werkzeug.exceptions import ClientDisconnected
-
             raise ClientDisconnected()
         self.remaining -= len(data)
         return data
@@ -155,8 +154,6 @@ class _SocketBody:
             return data
         chunk = bytearray(want)
         view, got = memoryview(chunk), 0
-        from werkzeug.exceptions import ClientDisconnected
-
         try:
             while got < want:
                 n = self.sock.recv_into(view[got:])
@@ -216,8 +213,6 @@ def idle_db() -> None:
 def request_body() -> Any:
     """The request's body as a stream with ``read(n)``, within the request's size limit (413 beyond); the
     request's database transaction is ended first (``idle_db``)."""
-    from werkzeug.exceptions import RequestEntityTooLarge
-
     idle_db()
     length = request.content_length
     if length is not None and request.max_content_length is not None and length > request.max_content_length:
