@@ -291,9 +291,8 @@ def gunicorn(app: str, env: dict[str, str] | None = None, worker: str = "gthread
     free local port; yields the port.  ``env`` is added to this process's environment."""
     import subprocess
     import sys
-    import time
-
     import tempfile
+    import time
 
     port = free_port()
     with tempfile.TemporaryFile() as log:
