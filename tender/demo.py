@@ -89,7 +89,8 @@ def seed(session: Session, people: Any, now: datetime, rng: random.Random, conte
             plan.append((when, next(counter), fn))
 
     kinds = ["draft"] * 3 + ["published"] * 12 + ["closed"] * 6 + ["cancelled"] * 3
-    counts = {"tenders": 0, "downloads": 0, "questions": 0, "amendments": 0, "bids": 0}
+    counts = {"tenders": 0, "downloads": 0, "questions": 0, "amendments": 0, "bids": 0, "tenders opened": 0,
+              "bids opened": 0}
     for i, kind in enumerate(kinds):
         category = ("works", "goods", "services")[i % 3]
         staff = people.agencies[i % len(people.agencies)][0]
@@ -201,8 +202,11 @@ def seed(session: Session, people: Any, now: datetime, rng: random.Random, conte
 
             def open_all(s: Session, t: datetime, i: int = i, staff=staff) -> None:
                 from tender import opening
+                from tender.models import Tender
 
-                counts["opened"] = len(opening.open_bids(s, actor=staff, tender_id=ids[i], now=t, blobs=blobs))
+                results = opening.open_bids(s, actor=staff, tender_id=ids[i], now=t, blobs=blobs)
+                counts["bids opened"] += len(results)
+                counts["tenders opened"] += s.get(Tender, ids[i]).opened_at is not None  # not failed (流标)
 
             plan_deadline = deadline + (timedelta(days=5) if i % 4 == 1 else timedelta(0))  # an amendment moves it
             at(plan_deadline + timedelta(minutes=5), present)
