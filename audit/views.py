@@ -7,7 +7,7 @@ from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from audit import merkle, notes, service
+from audit import labels, merkle, notes, service
 from audit.models import AuditCosignature, AuditEntry
 from audit.replay import replay_tender
 from audit.rules import ChainBroken
@@ -17,6 +17,13 @@ from core.web import db, now, permission, platform
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 SUPERVISING = ("supervisor", "admin")
 PER_PAGE = 50
+
+
+@bp.app_context_processor
+def _labels() -> dict:
+    return {"action_label": labels.action_label, "object_label": labels.object_label,
+            "actor_role": labels.role_label, "field_label": labels.field_label, "show_value": labels.show_value,
+            "ordered_fields": labels.ordered_fields}
 
 
 def _checkpoint_status(session) -> dict:
@@ -41,35 +48,52 @@ def _date(name: str):
         return None
 
 
-@bp.route("/log", methods=["GET", "POST"])
+@bp.get("/log")
 @permission(*SUPERVISING)
 def log():
     s = db()
     verified = None
-    if request.method == "POST":  # verify the whole chain now
+    # Verifying the whole chain changes nothing, so it is a GET: a POST would be followed by the
+    # after-request checkpoint work, which on SQLite waited for this request's own write lock (10 s).
+    if request.args.get("verify"):
         try:
             verified = {"ok": True, "entries": service.verify(s)}
         except ChainBroken as exc:
             verified = {"ok": False, "message": str(exc)}
-    args = request.args
-    stmt = select(AuditEntry)
-    if args.get("tender", "").isdigit():
-        stmt = stmt.where(AuditEntry.tender_id == int(args["tender"]))
-    if args.get("actor"):
-        stmt = stmt.where(AuditEntry.actor.contains(args["actor"][:100]))
+    args = {k: v for k, v in request.args.items() if k != "verify"}
+    stmt, notice = _filtered(s, args)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = s.scalars(stmt.order_by(AuditEntry.seq.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    actions = sorted(s.scalars(select(AuditEntry.action).distinct()), key=labels.action_label)
+    return render_template("audit/log.html", rows=rows, total=total, page=page,
+                           pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), args=args, actions=actions,
+                           status=_checkpoint_status(s), verified=verified, size=service.tree_size(s),
+                           notice=notice)
+
+
+def _filtered(s, args: dict[str, str]):
+    """The log's filters: a tender by its project code or id, an actor by exact user name, an action, dates.
+    A tender that cannot be found matches nothing (with a notice), never the whole log."""
+    stmt, notice = select(AuditEntry), None
+    tender = (args.get("tender") or "").strip()
+    if tender:
+        found = int(tender) if tender.isascii() and tender.isdigit() and len(tender) < 10 else None
+        if found is None:
+            found = labels.find_tender(s, tender[:64])
+        if found is None:
+            notice = _("No tender has the project code or number %(code)s.", code=tender[:64])
+            found = -1
+        stmt = stmt.where(AuditEntry.tender_id == found)
+    if actor := (args.get("actor") or "").strip():
+        stmt = stmt.where(AuditEntry.actor == actor[:100])
     if args.get("action"):
         stmt = stmt.where(AuditEntry.action.startswith(args["action"][:64]))
     if (start := _date("from")) is not None:
         stmt = stmt.where(AuditEntry.at >= start)
     if (end := _date("to")) is not None:
         stmt = stmt.where(AuditEntry.at < end + timedelta(days=1))
-    page = max(args.get("page", 1, type=int) or 1, 1)
-    total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = s.scalars(stmt.order_by(AuditEntry.seq.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    actions = s.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
-    return render_template("audit/log.html", rows=rows, total=total, page=page,
-                           pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), args=args, actions=actions,
-                           status=_checkpoint_status(s), verified=verified, size=service.tree_size(s))
+    return stmt, notice
 
 
 @bp.get("/log/<int:seq>")

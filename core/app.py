@@ -102,6 +102,7 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
 
     register_seeder("tenders", seed_tenders)
     register_replayer("tender", Replayer(tender_replay.fold, tender_service.snapshot, tender_replay.diff))
+    _register_audit_labels()
 
     for bp in (core_views, core_api, tender_views, tender_api, audit_api, audit_text, audit_views):
         app.register_blueprint(bp)
@@ -142,6 +143,23 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
         return resp
 
     return app
+
+
+def _register_audit_labels() -> None:
+    """What the audit screens call each area's actions, objects, roles and replayed fields."""
+    from audit import labels
+    from core import labels as core_labels
+    from core.forms import ROLE_LABELS
+    from tender import labels as tender_labels
+
+    labels.register_roles(ROLE_LABELS)
+    labels.register_actions(core_labels.ACTIONS)
+    labels.register_objects(core_labels.OBJECTS)
+    labels.register_actions(tender_labels.ACTIONS)
+    labels.register_objects(tender_labels.OBJECTS)
+    labels.register_fields(tender_labels.FIELDS, tender_labels.PRESENTERS)
+    if tender_labels.find_tender not in labels.TENDER_FINDERS:
+        labels.register_tender_finder(tender_labels.find_tender)
 
 
 def register_commands(group) -> None:

@@ -1,0 +1,20 @@
+"""Labels of the kernel's audit actions and objects for the audit screens (registered by core.app)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+ACTIONS = {
+    "organisation.created": _l("Organisation created"),
+    "user.created": _l("User created"),
+    "user.activated": _l("User activated"),
+    "user.deactivated": _l("User deactivated"),
+    "user.age_recipient_set": _l("Age key of a user set"),
+    "user.password_changed": _l("Password changed"),
+    "user.logged_in": _l("Signed in"),
+    "user.login_failed": _l("Sign-in failed"),
+    "api_token.created": _l("API token created"),
+    "api_token.revoked": _l("API token revoked"),
+    "blobs.collected": _l("Unreferenced files removed"),
+}
+OBJECTS = {"organisation": _l("Organisation"), "user": _l("User"), "api_token": _l("API token"),
+           "blob_store": _l("File store")}
