@@ -113,3 +113,11 @@ def test_create_admin_command(tmp_path, monkeypatch):
         assert user.role == "admin" and user.organisation.kind == "platform"
         assert verify(s) == 2
     engine.dispose()
+
+
+def test_the_home_page_promises_only_what_exists(client):
+    """No expert draw yet: the home page does not promise one, in either language."""
+    en = client.get("/?lang=en").get_data(as_text=True)
+    zh = client.get("/?lang=zh_CN").get_data(as_text=True)
+    assert "sealed bids" in en and "密封投标" in zh
+    assert "expert" not in en.lower() and "专家" not in zh
