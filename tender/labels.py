@@ -60,7 +60,8 @@ def _bid_status(value: str) -> str:
 def failure_reason(value: str) -> str:
     return str({"no_matching_key": _l("sealed to a wrong key"), "corrupt": _l("damaged file"),
                 "manifest_mismatch": _l("files do not match the manifest"),
-                "malformed_package": _l("malformed bid package")}.get(value, value))
+                "malformed_package": _l("malformed bid package"),
+                "unreadable": _l("unreadable bid package")}.get(value, value))
 
 
 def _bids(value: Any) -> str:

@@ -120,7 +120,9 @@ def _record_one(session: Session, *, actor: Actor, t: Tender, bid: Bid, unsealed
     session.flush()
     record(session, actor=actor, action="bid.opened", object_type="bid", object_id=bid.id, now=now, tender_id=t.id,
            payload={"status": result.status, "reason": result.reason, "failure_kind": result.failure_kind,
-                    "price_fen": result.price_fen, "ciphertext_sha256": bid.sha256,
+                    "price_fen": result.price_fen, "duration_days": result.duration_days,
+                    "validity_days": unsealed.validity_days if result.price_fen is not None else None,
+                    "ciphertext_sha256": bid.sha256,
                     "plaintext_sha256": result.plaintext_sha256})
     return result
 

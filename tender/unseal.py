@@ -39,6 +39,7 @@ class Unsealed:
     lot: int | None = None
     price_fen: int | None = None
     duration_days: int | None = None
+    validity_days: int | None = None
 
 
 def open_sealed(ciphertext: str | os.PathLike[str], identity: str, workdir: str | os.PathLike[str],
@@ -50,7 +51,7 @@ def open_sealed(ciphertext: str | os.PathLike[str], identity: str, workdir: str 
         digest = sealing.open_file(ciphertext, plain, identity)
         form = bidpackage.validate_package(plain)
         return Unsealed("valid", None, digest, form.tender, form.credit_code, form.lot, form.price_fen,
-                        form.duration_days)
+                        form.duration_days, form.validity_days)
     except sealing.Undecryptable as exc:
         return Unsealed("failed", exc.reason)
     except bidpackage.ManifestMismatch:

@@ -413,8 +413,13 @@ def opening_pdf(tender_id: int):
     results = opening.opening_record(s, tender.id)
     if not results:
         abort(404)
+    from tender.labels import failure_reason
+    from tender.opening_record import record_sheet
+
     html = render_template("tender/opening_print.html", tender=tender, results=results,
-                           state=service.status(tender, now()), printed_at=now())
+                           sheet=record_sheet(s, tender, results), key=service.opening_key_dict(tender),
+                           settings=service.settings_of(tender), failure_reason=failure_reason,
+                           place=request.url_root.rstrip("/"), state=service.status(tender, now()), printed_at=now())
     return Response(HTML(string=html).write_pdf(), mimetype="application/pdf",
                     headers={"Content-Disposition": f"attachment; filename=opening-record-{tender.project_code}.pdf"})
 

@@ -1,0 +1,97 @@
+"""The opening record (开标记录) as a trading centre files it: the facts of the tender and of the opening,
+the table of bids, who presented the key shares, the bidders' confirmations and objections.
+
+Read-only.  What the tables keep comes from them; what only the audit log keeps (the key-share
+presentations — the shares themselves are deleted once the bids are opened — and each bid's declared
+validity) comes from the log's own entries, so the record and the log cannot tell different stories.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit.models import AuditEntry
+from core.models import Organisation, User
+from tender.models import OpeningObjection, OpeningResult, Tender
+
+
+@dataclass
+class Presentation:
+    at: datetime
+    position: int
+    custodian: str  # display name
+    username: str
+
+
+@dataclass
+class Response:
+    at: datetime
+    bidder: str
+    kind: str  # confirmed | objection
+    text: str
+    answer: str | None
+    answered_at: datetime | None
+
+
+@dataclass
+class RecordSheet:
+    tender: Tender
+    centre: str | None
+    agency: Organisation
+    results: list[OpeningResult]
+    validity: dict[int, int | None]  # bid id → declared validity in days
+    presentations: list[Presentation] = field(default_factory=list)
+    opened_at: datetime | None = None
+    opened_by: str | None = None  # display name of the agency staff who ran the opening
+    outcome: str | None = None  # opened | failed
+    shares_used: list[int] = field(default_factory=list)
+    responses: list[Response] = field(default_factory=list)
+
+
+def _entries(session: Session, tender_id: int, *actions: str) -> list[AuditEntry]:
+    return list(session.scalars(select(AuditEntry).where(AuditEntry.tender_id == tender_id,
+                                                         AuditEntry.action.in_(actions)).order_by(AuditEntry.seq)))
+
+
+def record_sheet(session: Session, tender: Tender, results: list[OpeningResult]) -> RecordSheet:
+    users: dict[int, User] = {}
+
+    def user(user_id: int | None) -> User | None:
+        if user_id is None:
+            return None
+        if user_id not in users:
+            users[user_id] = session.get(User, user_id)
+        return users[user_id]
+
+    centre = session.scalar(select(Organisation.name).where(Organisation.kind == "platform")
+                            .order_by(Organisation.id).limit(1))
+    sheet = RecordSheet(tender=tender, centre=centre, agency=session.get(Organisation, tender.agency_id),
+                        results=results, validity={})
+    for e in _entries(session, tender.id, "opening.share_presented", "bid.opened", "opening.completed"):
+        payload: dict[str, Any] = json.loads(e.payload)
+        if e.action == "opening.share_presented":
+            who = user(e.actor_id)
+            sheet.presentations.append(Presentation(at=e.at, position=payload.get("position"), username=e.actor,
+                                                    custodian=who.display_name if who else e.actor))
+        elif e.action == "bid.opened":
+            sheet.validity[int(e.object_id)] = payload.get("validity_days")
+        else:
+            who = user(e.actor_id)
+            sheet.opened_at, sheet.outcome = e.at, payload.get("outcome")
+            sheet.opened_by = who.display_name if who else e.actor
+            sheet.shares_used = list(payload.get("shares_used") or [])
+    if sheet.opened_at is None:
+        sheet.opened_at = tender.opened_at or tender.failed_at
+    names = {r.credit_code: r.bidder_name for r in results}
+    for row in session.scalars(select(OpeningObjection).where(OpeningObjection.tender_id == tender.id)
+                               .order_by(OpeningObjection.id)):
+        org = session.get(Organisation, row.organisation_id)
+        bidder = names.get(org.credit_code or "", org.name) if org else ""
+        sheet.responses.append(Response(at=row.raised_at, bidder=bidder, kind=row.kind, text=row.text,
+                                        answer=row.answer, answered_at=row.answered_at))
+    return sheet
