@@ -6,14 +6,18 @@ import ast
 import html
 import io
 import re
+import shutil
 import time
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from audit import labels
+from audit.models import AuditEntry
 from core.db import unit_of_work
 from tender import opening
 from tests.conftest import login
@@ -61,22 +65,20 @@ def visible_text(page: str) -> str:
 
 @pytest.fixture
 def opened(ceremony, session, clock, app, make):  # noqa: F811
-    t, agency, shares = ceremony
-    _present_and_open(session, clock, app, t, agency, shares)
-    clock.advance(timedelta(minutes=5))
-    first = make.user("bidder")  # not a bidder of this tender: the bidders of the ceremony confirm
-    del first
+    """A tender opened with two key shares, one bidder's confirmation, and a supervisor "sup"."""
+    if shutil.which("age") is None:
+        pytest.skip("the age binary is not installed")
+    from core.actor import Actor
+    from core.models import User
     from tender.models import Bid
 
-    bidder_org = session.query(Bid.organisation_id).filter(Bid.tender_id == t.id).first()[0]
-    from core.models import User
-
-    user = session.query(User).filter(User.organisation_id == bidder_org).first()
-    from core.actor import Actor
-
-    who = Actor(user_id=user.id, name=user.username, role="bidder", organisation_id=bidder_org, address="10.0.0.9")
+    t, agency, shares = ceremony
+    _present_and_open(session, clock, app, t, agency, shares)
+    clock.advance(timedelta(minutes=2))
+    u = session.get(User, session.query(Bid.user_id).filter(Bid.tender_id == t.id).first()[0])
     with unit_of_work(session):
-        opening.respond(session, actor=who, tender_id=t.id, objection="", now=clock.now())
+        opening.respond(session, actor=Actor(u.id, u.username, u.role, u.organisation_id), tender_id=t.id,
+                        objection="", now=clock.now())
     make.user("supervisor", username="sup")
     return t
 
@@ -96,15 +98,9 @@ def test_the_chinese_log_and_replay_speak_chinese(opened, client, session):
     replay = visible_text(client.get(f"/audit/tenders/{t.id}/replay?lang=zh_CN").get_data(as_text=True))
     assert "¥980,000.00" in replay and "¥965,500.50" in replay  # the opening's prices in yuan, not fen
     assert "96550050" not in replay
-    deadline = t.deadline.astimezone(labels_zone()).strftime("%Y-%m-%d %H:%M:%S")
+    deadline = t.deadline.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
     assert deadline in replay and t.deadline.strftime("%Y-%m-%dT%H:%M") not in replay  # platform zone, not UTC ISO
     assert "密钥份额已提交" in replay and "开标记录已确认" in replay
-
-
-def labels_zone():
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo("Asia/Shanghai")
 
 
 def test_the_log_filters_by_project_code_and_exact_user_name(opened, client, session, make):
@@ -121,9 +117,6 @@ def test_the_log_filters_by_project_code_and_exact_user_name(opened, client, ses
     unknown = client.get("/audit/log?tender=SB-1999-99999").get_data(as_text=True)
     assert "No tender has the project code or number SB-1999-99999" in unknown
     assert "No entries match these filters" in unknown
-    from audit.models import AuditEntry
-    from sqlalchemy import select
-
     seqs = {name: session.scalar(select(AuditEntry.seq).where(AuditEntry.actor == name))
             for name in ("bidderx1", "bidderx10", "bidderx11")}
     assert None not in seqs.values()
@@ -145,18 +138,23 @@ def test_replay_pdf_wraps_its_hashes_and_reads_in_chinese(opened, client, sessio
     assert "None" not in text and not CODE.findall(text)
     assert "已提交密封投标文件" in text and "¥980,000.00" in text
     joined = re.sub(r"\s", "", text)
-    for digest in session.query(Bid.sha256).filter(Bid.tender_id == t.id):
-        assert digest[0] in joined  # each hash is there in full, broken over lines, not cut off
+    digests = [d for (d,) in session.query(Bid.sha256).filter(Bid.tender_id == t.id)]
+    for digest in digests:
+        assert digest in joined  # each hash is there in full, not cut off
+        assert not any(digest in line for line in text.splitlines())  # and broken over lines to fit its cell
     width = float(reader.pages[0].mediabox.width)
-    lines = []
+    pieces = []
 
-    def visitor(text_piece, cm, tm, font, size):
-        if text_piece.strip():
-            lines.append((tm[4] * cm[0] + cm[4], text_piece))
+    def visitor(piece, cm, tm, font, size):
+        if piece.strip():
+            scale = (tm[0] * cm[0]) or 1
+            pieces.append((tm[4] * cm[0] + cm[4], len(piece.strip()) * size * abs(scale) * 0.5, piece))
 
     for page in reader.pages:
         page.extract_text(visitor_text=visitor)
-    assert lines and all(x < width for x, _ in lines)  # nothing starts beyond the page's right edge
+    assert pieces
+    overflowing = [p for x, w, p in pieces if x + w > width]
+    assert not overflowing  # nothing runs beyond the page's right edge
 
 
 def test_verifying_the_whole_chain_is_quick_on_the_embedded_database(tmp_path, clock):
