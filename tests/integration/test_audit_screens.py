@@ -93,6 +93,9 @@ def test_the_chinese_log_and_replay_speak_chinese(opened, client, session):
         text = visible_text(page.get_data(as_text=True))
         assert "None" not in text, url
         assert not CODE.findall(text), (url, sorted(set(CODE.findall(text))))
+    for url in ("/audit/log?lang=en", f"/audit/tenders/{t.id}/replay?lang=en"):
+        text = visible_text(client.get(url).get_data(as_text=True))
+        assert "None" not in text and not CODE.findall(text), url
     log = visible_text(client.get(f"/audit/log?lang=zh_CN&tender={t.project_code}").get_data(as_text=True))
     assert "已提交密封投标文件" in log and "投标人" in log and "招标项目" in log
     replay = visible_text(client.get(f"/audit/tenders/{t.id}/replay?lang=zh_CN").get_data(as_text=True))
