@@ -113,6 +113,7 @@ def push_one(platform, witness: ConfiguredWitness, *, post: Post = http_post) ->
                               f"HTTP {status}: {answer.decode('utf-8', 'replace').strip()[:200]}")
         try:
             with platform.sessions() as s, unit_of_work(s):
+                s.info[_PUSHING] = True  # a checkpoint this transaction may issue waits for the next push
                 service.store_pushed_cosignature(s, witness_vkey=witness.verifier.vkey(),
                                                  checkpoint_id=plan.checkpoint_id,
                                                  response=answer.decode("utf-8", "replace"), now=platform.clock.now())
@@ -137,6 +138,7 @@ def push_witnesses(platform, *, post: Post = http_post) -> list[PushResult]:
 
 
 _NEW_CHECKPOINT = "sunbid.new_checkpoint"
+_PUSHING = "sunbid.witness_push"
 
 
 def install(platform) -> None:
@@ -158,8 +160,8 @@ def install(platform) -> None:
 
     @event.listens_for(platform.sessions, "after_commit")
     def _push(session):
-        if not session.info.pop(_NEW_CHECKPOINT, False):
-            return
+        if not session.info.pop(_NEW_CHECKPOINT, False) or session.info.get(_PUSHING):
+            return  # (a push's own transaction never starts another push: no cosign-checkpoint-push loop)
         if platform.settings.testing:
             push_witnesses(platform)
         else:

@@ -127,3 +127,19 @@ def test_sunbids_own_log_still_requires_the_origin_to_be_the_key_name():
     assert notes.open_checkpoint(signed(3), [notes.Verifier.from_vkey(LOG_VKEY)], origin=ORIGIN).size == 3
     with pytest.raises(notes.OriginMismatch):
         notes.open_checkpoint(signed(3), [notes.Verifier.from_vkey(LOG_VKEY)], origin="example.com/other")
+
+
+def test_the_pull_form_refuses_a_size_0_checkpoint_with_a_non_empty_root():
+    from audit.witness import WitnessRefusal, witness
+
+    own_skey, own_vkey = notes.generate_signer("sunbid.example/audit")
+    own = notes.Signer.from_skey(own_skey)
+    signer = notes.WitnessSigner.from_skey(notes.generate_witness("witness.example/w1")[0])
+    verifier = notes.Verifier.from_vkey(own_vkey)
+    bad = notes.sign_checkpoint(notes.Checkpoint("sunbid.example/audit", 0, merkle.root_hash(LEAVES[:2])), own)
+    with pytest.raises(WitnessRefusal, match="fork"):
+        witness(new_note=bad, previous_note=None, log_verifier=verifier, signer=signer, timestamp=1,
+                consistency=lambda old, new: [])
+    good = notes.sign_checkpoint(notes.Checkpoint("sunbid.example/audit", 0, EMPTY_ROOT), own)
+    assert witness(new_note=good, previous_note=None, log_verifier=verifier, signer=signer, timestamp=1,
+                   consistency=lambda old, new: []).checkpoint.size == 0
