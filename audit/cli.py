@@ -203,6 +203,61 @@ def witness_command(log_url: str, key_file: str, witness_key: str, state_file: s
     click.echo(f"Cosigned tree size {result.checkpoint.size}, root {result.checkpoint.root.hex()}.")
 
 
+@audit_group.command("push-witnesses")
+@with_appcontext
+def push_witnesses_command() -> None:
+    """Push the latest checkpoint to the witnesses of SUNBID_WITNESSES that have not cosigned it yet."""
+    from flask import current_app
+
+    from audit.witness_push import push_witnesses
+
+    results = push_witnesses(current_app.extensions["sunbid"])
+    if not results:
+        click.echo("No witnesses configured (SUNBID_WITNESSES).")
+    for r in results:
+        size = f" (tree size {r.size})" if r.size is not None else ""
+        click.echo(f"{r.witness}: {r.outcome}{size}{': ' + r.detail if r.detail else ''}")
+    if any(r.outcome in ("refused", "unreachable") for r in results):
+        sys.exit(2)
+
+
+@audit_group.command("witness-serve")
+@click.option("--witness-key", "witness_key", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="the witness's private key (from witness-keygen)")
+@click.option("--log", "logs", multiple=True, required=True,
+              help="a log to witness: its verifier key (origin = the key's name), or 'ORIGIN VKEY'; repeatable")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False), required=True,
+              help="SQLite file where the witness keeps the latest checkpoint of each log")
+@click.option("--listen", default="127.0.0.1:7380", show_default=True, help="address and port to serve on")
+@click.option("--prefix", default="", help="submission prefix (the endpoint is <prefix>/add-checkpoint)")
+def witness_serve(witness_key: str, logs: tuple[str, ...], state_file: str, listen: str, prefix: str) -> None:
+    """Serve a witness (c2sp.org/tlog-witness POST /add-checkpoint) for the given logs."""
+    from werkzeug.serving import run_simple
+
+    from audit import notes
+    from audit.witness import KnownLog
+    from audit.witness_server import WitnessStore, make_app
+
+    signer = notes.WitnessSigner.from_skey(Path(witness_key).read_text(encoding="utf-8").strip())
+    by_origin: dict[str, list[str]] = {}
+    for item in logs:
+        origin, _, vkey = item.strip().rpartition(" ")
+        try:
+            name = notes.Verifier.from_vkey(vkey).name
+        except notes.NoteError as exc:
+            raise click.BadParameter(f"{item!r}: {exc}", param_hint="--log") from None
+        by_origin.setdefault(origin.strip() or name, []).append(vkey)
+    try:
+        known = [KnownLog.of(origin, vkeys) for origin, vkeys in by_origin.items()]
+    except notes.NoteError as exc:
+        raise click.BadParameter(str(exc), param_hint="--log") from None
+    host, _, port = listen.rpartition(":")
+    app = make_app(signer=signer, logs=known, store=WitnessStore(state_file), prefix=prefix)
+    click.echo(f"Witness {signer.name} on http://{listen}{prefix.rstrip('/')}/add-checkpoint for "
+               f"{', '.join(by_origin)}")
+    run_simple(host or "127.0.0.1", int(port), app, threaded=True)
+
+
 @audit_group.command("replay")
 @click.option("--tender", "tender_id", type=int, required=True)
 @click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False), default=None, help="also write the replay as PDF")

@@ -11,7 +11,8 @@ It implements, for Ed25519 only:
   - signer key (skey):   ``PRIVATE+KEY+<name>+<hex8 key ID>+base64(0x01 || 32-byte seed)``
 
 * c2sp.org/tlog-checkpoint (v1.0.0) — "Note text" and "Signatures" (the log's key name
-  must equal the origin line, which this module enforces);
+  must equal the origin line for Sunbid's own log, which this module enforces; another log's key
+  names may differ from its origin);
 
 * c2sp.org/tlog-cosignature — the Ed25519 ``cosignature/v1`` type: signature type ``0x04``,
   ``timestamped_signature`` = ``u64 timestamp || 64-byte Ed25519 signature`` over
@@ -45,7 +46,7 @@ from core.errors import N_, InvalidInput
 
 __all__ = [
     "ALG_ED25519", "ALG_COSIGNATURE_V1", "MAX_SIGNATURES", "MAX_TIMESTAMP",
-    "NoteError", "MalformedNote", "BadSignature", "UnverifiedNote", "MalformedKey",
+    "NoteError", "MalformedNote", "BadSignature", "UnverifiedNote", "MalformedKey", "AmbiguousKeys",
     "MalformedCheckpoint", "OriginMismatch",
     "Signer", "Verifier", "WitnessSigner", "WitnessVerifier", "NoteVerifier",
     "Signature", "Opened", "Checkpoint",
@@ -120,6 +121,14 @@ class MalformedKey(NoteError):
 
     code = "malformed_key"
     default_message = N_("The note key is malformed.")
+
+
+class AmbiguousKeys(NoteError):
+    """Two different keys of one verifier set share a name and a key ID: a signature could not be told
+    apart (Go's ``note.VerifierList`` refuses to pick one, and so does this module)."""
+
+    code = "ambiguous_keys"
+    default_message = N_("Two different keys have the same name and key ID (%(key)s).")
 
 
 class MalformedCheckpoint(NoteError):
@@ -448,8 +457,9 @@ def _check_text(text: object) -> str:
     return text
 
 
-def _parse_note(note: str | bytes) -> tuple[str, list[Signature]]:
-    """Split a signed note into its text and signature lines (c2sp.org/signed-note, "Format")."""
+def _parse_note(note: str | bytes) -> tuple[str, list[str]]:
+    """Split a signed note into its text and signature lines (c2sp.org/signed-note, "Format").  Each
+    line starts with the em dash and a space; what follows is read by :func:`_signature`."""
     if isinstance(note, bytes | bytearray):
         try:
             note = bytes(note).decode("utf-8")
@@ -466,24 +476,31 @@ def _parse_note(note: str | bytes) -> tuple[str, list[Signature]]:
     lines = block[:-1].split("\n")
     if len(lines) > MAX_SIGNATURES:
         raise MalformedNote(reason="too many signatures")
-    sigs = []
     for line in lines:
         if not line.startswith(SIG_PREFIX):
             raise MalformedNote(reason="not a signature line")
-        name, _, b64 = line[len(SIG_PREFIX):].partition(" ")
-        raw = b64decode(b64)
-        if not is_valid_name(name) or raw is None or len(raw) < 5:
-            raise MalformedNote(reason="malformed signature line")
-        sigs.append(Signature(name, int.from_bytes(raw[:4], "big"), b64))
-    return text, sigs
+    return text, lines
+
+
+def _signature(line: str) -> Signature | None:
+    """The signature of one line (``— <name> base64(key ID || signature)``), or None when it is malformed:
+    a bad name, base64 or length.  Such a line cannot be from a known key (its name and key ID cannot
+    both match one), and signatures from unknown keys are ignored ("Signatures"), so it is ignored too."""
+    name, _, b64 = line[len(SIG_PREFIX):].partition(" ")
+    raw = b64decode(b64)
+    if not is_valid_name(name) or raw is None or len(raw) < 5:
+        return None
+    return Signature(name, int.from_bytes(raw[:4], "big"), b64)
 
 
 def _verifier_map(verifiers: Iterable[NoteVerifier]) -> dict[tuple[str, int], NoteVerifier]:
+    """The verifiers by (name, key ID); :class:`AmbiguousKeys` when two different keys share both (the
+    same key given twice is one key)."""
     known: dict[tuple[str, int], NoteVerifier] = {}
     for v in verifiers:
         key = (v.name, v.key_id)
         if key in known and known[key] != v:
-            raise ValueError(f"ambiguous key {v.name}+{v.key_id:08x}")
+            raise AmbiguousKeys(key=f"{v.name}+{v.key_id:08x}")
         known[key] = v
     return known
 
@@ -515,17 +532,22 @@ def open_note(note: str | bytes, verifiers: Iterable[NoteVerifier]) -> Opened:
     (c2sp.org/signed-note, "Signatures", following Go's ``note.Open``).
 
     A signature whose (name, key ID) matches no known key is kept as unverified, never an
-    error.  A known key's invalid signature raises :class:`BadSignature`; if no known key
+    error; a malformed signature line (bad name, base64 or length) is ignored, as it cannot be a
+    known key's.  Two different keys with one name and key ID among ``verifiers`` raise
+    :class:`AmbiguousKeys`.  A known key's invalid signature raises :class:`BadSignature`; if no known key
     signed, :class:`UnverifiedNote` (whose ``opened`` holds the parsed note).  Repeated
     signatures by one known key are dropped after the first, and identical unknown lines too.
     """
-    text, sigs = _parse_note(note)
+    text, lines = _parse_note(note)
     known = _verifier_map(verifiers)
     msg = text.encode("utf-8")
     verified: list[Signature] = []
     unverified: list[Signature] = []
     seen: set[tuple[str, int]] = set()
-    for sig in sigs:
+    for line in lines:
+        sig = _signature(line)
+        if sig is None:  # malformed: from no known key, ignored like any unknown key's
+            continue
         verifier = known.get((sig.name, sig.key_id))
         if verifier is None:
             if sig not in unverified:
@@ -605,13 +627,25 @@ def sign_checkpoint(cp: Checkpoint, signer: Signer) -> str:
     return sign_note(cp.body(), signer)
 
 
-def open_checkpoint(note: str | bytes, verifier: Verifier) -> Checkpoint:
+def open_checkpoint(note: str | bytes, verifier: Verifier | Iterable[Verifier], *,
+                    origin: str | None = None) -> Checkpoint:
     """Verify the log's signature on a signed checkpoint and parse it.  Other signatures
-    (witness cosignatures, rotated keys) are ignored, as the spec requires."""
-    opened = open_note(note, [verifier])
+    (witness cosignatures, rotated keys) are ignored, as the spec requires.
+
+    With ``origin`` None (a log of Sunbid's own, one ``verifier``), the key's name must be the origin,
+    as Sunbid signs its checkpoints.  With ``origin`` given (another log, as a witness verifies it, with
+    one or more of its keys), the checkpoint's origin must be that one and the key names may differ
+    from it: c2sp.org/tlog-checkpoint only recommends that they match."""
+    verifiers = [verifier] if isinstance(verifier, Verifier) else list(verifier)
+    opened = open_note(note, verifiers)
     cp = Checkpoint.parse(opened.text)
-    if cp.origin != verifier.name:
-        raise OriginMismatch(origin=cp.origin, name=verifier.name)
+    if origin is None:
+        if len(verifiers) != 1:
+            raise TypeError("a log of Sunbid's own is verified with its one key; give origin= for another log")
+        if cp.origin != verifiers[0].name:
+            raise OriginMismatch(origin=cp.origin, name=verifiers[0].name)
+    elif cp.origin != origin:
+        raise OriginMismatch(origin=cp.origin, name=origin)
     return cp
 
 
@@ -637,9 +671,9 @@ def verify_cosignature(note_text: str | bytes, witness_vkey: str | WitnessVerifi
     :class:`MalformedCheckpoint` and a malformed vkey :class:`MalformedKey`.
     """
     witness = witness_vkey if isinstance(witness_vkey, WitnessVerifier) else WitnessVerifier.from_vkey(witness_vkey)
-    text, sigs = _parse_note(note_text)
+    text, lines = _parse_note(note_text)
     Checkpoint.parse(text)
-    for sig in sigs:
+    for sig in filter(None, map(_signature, lines)):
         if (sig.name, sig.key_id) == (witness.name, witness.key_id):
             return witness.verified_timestamp(text.encode("utf-8"), sig.signature)
     return None

@@ -335,6 +335,23 @@ def register_witness(session: Session, *, actor: Actor, vkey: str, now: datetime
     return witness
 
 
+def _store_cosignature(session: Session, checkpoint: AuditCheckpoint, *, name: str, timestamp: int, line: str,
+                       now: datetime) -> AuditCosignature:
+    """Keep a verified cosignature line (one per checkpoint and witness) and record it."""
+    existing = session.scalar(select(AuditCosignature).where(AuditCosignature.checkpoint_id == checkpoint.id,
+                                                             AuditCosignature.witness == name))
+    if existing is not None:
+        return existing
+    cosig = AuditCosignature(checkpoint_id=checkpoint.id, witness=name, timestamp=timestamp, line=line,
+                             created_at=now)
+    session.add(cosig)
+    session.flush()
+    record(session, actor=Actor(user_id=None, name=name, role="witness", address="-"),
+           action="checkpoint.cosigned", object_type="checkpoint", object_id=checkpoint.id, now=now,
+           payload={"tree_size": checkpoint.size, "root": checkpoint.root, "timestamp": timestamp})
+    return cosig
+
+
 def add_cosignature(session: Session, *, cosigned_note: str, now: datetime) -> AuditCosignature:
     """Store a registered witness's cosignature of one of the platform's checkpoints.  The signature is the
     credential: anyone may deliver it, only a registered witness's key makes it count."""
@@ -352,16 +369,76 @@ def add_cosignature(session: Session, *, cosigned_note: str, now: datetime) -> A
         timestamp = notes.verify_cosignature(checkpoint.note + line + "\n", witness.vkey)
         if timestamp is None:
             continue
-        existing = session.scalar(select(AuditCosignature).where(AuditCosignature.checkpoint_id == checkpoint.id,
-                                                                 AuditCosignature.witness == name))
-        if existing is not None:
-            return existing
-        cosig = AuditCosignature(checkpoint_id=checkpoint.id, witness=name, timestamp=timestamp, line=line + "\n",
-                                 created_at=now)
-        session.add(cosig)
-        session.flush()
-        record(session, actor=Actor(user_id=None, name=name, role="witness", address="-"),
-               action="checkpoint.cosigned", object_type="checkpoint", object_id=checkpoint.id, now=now,
-               payload={"tree_size": checkpoint.size, "root": checkpoint.root, "timestamp": timestamp})
-        return cosig
+        return _store_cosignature(session, checkpoint, name=name, timestamp=timestamp, line=line + "\n", now=now)
     raise CosignatureRefused(reason="no valid cosignature from a registered witness")
+
+
+# ---------------------------------------------------------------- pushing to witnesses (c2sp.org/tlog-witness)
+
+
+@dataclass(frozen=True)
+class WitnessPush:
+    """What to send one witness: the latest checkpoint, the size the witness is believed to hold (``old``)
+    and the consistency proof from it."""
+
+    checkpoint_id: int
+    size: int
+    note: str
+    old: int
+    proof: tuple[bytes, ...]
+
+
+def cosigned_size(session: Session, *, witness: str) -> int:
+    """The largest tree size ``witness`` has cosigned for this log (0: none), the ``old`` size to send it."""
+    size = session.scalar(select(AuditCheckpoint.size).join(AuditCosignature,
+                                                            AuditCosignature.checkpoint_id == AuditCheckpoint.id)
+                          .where(AuditCosignature.witness == witness).order_by(AuditCheckpoint.size.desc()).limit(1))
+    return int(size or 0)
+
+
+def witness_push(session: Session, *, witness: str, old: int | None = None) -> WitnessPush | None:
+    """The ``add-checkpoint`` request for ``witness``: the latest checkpoint with a consistency proof from
+    ``old`` (default: the size it last cosigned); None when there is no checkpoint yet or the witness has
+    cosigned the latest already.  Reads only."""
+    latest = latest_checkpoint(session)
+    if latest is None:
+        return None
+    if session.scalar(select(AuditCosignature.id).where(AuditCosignature.checkpoint_id == latest.id,
+                                                        AuditCosignature.witness == witness)) is not None:
+        return None
+    if old is None:
+        old = cosigned_size(session, witness=witness)
+    proof: list[bytes] = []
+    if 0 < old < latest.size:
+        proof = consistency(session, old, latest.size)[0]
+    return WitnessPush(latest.id, latest.size, latest.note, old, tuple(proof))
+
+
+def store_pushed_cosignature(session: Session, *, witness_vkey: str, checkpoint_id: int, response: str,
+                             now: datetime) -> AuditCosignature:
+    """Keep the cosignature a witness returned for a pushed checkpoint (its ``add-checkpoint`` response: one or
+    more signature lines), after verifying it against the witness's configured key; lines from other keys are
+    ignored (the spec's "MUST ignore any cosignatures from unknown keys").  A witness configured but not yet
+    registered is registered now (``witness.registered``); one registered under another key is refused."""
+    verifier = notes.WitnessVerifier.from_vkey(witness_vkey)
+    checkpoint = session.get(AuditCheckpoint, checkpoint_id)
+    if checkpoint is None:
+        raise CosignatureRefused(reason="no such checkpoint")
+    registered = session.scalar(select(AuditWitness).where(AuditWitness.name == verifier.name))
+    if registered is None:
+        register_witness(session, actor=Actor.system("witness-push"), vkey=verifier.vkey(), now=now)
+    elif registered.vkey != verifier.vkey():
+        raise CosignatureRefused(reason="the witness is registered with another key")
+    if not response.endswith("\n"):
+        raise CosignatureRefused(reason="the witness's response does not end in a newline")
+    for line in response[:-1].split("\n"):
+        if not line.startswith("— "):
+            raise CosignatureRefused(reason="the witness's response is not signature lines")
+        try:
+            timestamp = notes.verify_cosignature(checkpoint.note + line + "\n", verifier)
+        except notes.NoteError:
+            timestamp = None
+        if timestamp is not None:
+            return _store_cosignature(session, checkpoint, name=verifier.name, timestamp=timestamp, line=line + "\n",
+                                      now=now)
+    raise CosignatureRefused(reason="no valid cosignature from the witness's key")

@@ -69,6 +69,9 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["sunbid"] = Platform(settings, clock=clock, bind=bind, session_options=session_options)
+    from audit import witness_push
+
+    witness_push.install(app.extensions["sunbid"])  # checkpoints pushed to SUNBID_WITNESSES after commit
     if settings.proxy_hops:  # the client's address and scheme as the trusted proxies saw them (the audit log keeps it)
         from werkzeug.middleware.proxy_fix import ProxyFix
 

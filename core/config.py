@@ -16,6 +16,7 @@
 | SUNBID_CHECKPOINT_EVERY | 256 | a checkpoint at least every this many entries … |
 | SUNBID_CHECKPOINT_SECONDS | 300 | … or this many seconds, and at every key act |
 | SUNBID_PROXY_HOPS | 0 | reverse proxies in front whose X-Forwarded-For/-Proto/-Host headers are trusted |
+| SUNBID_WITNESSES | (none) | witnesses the log pushes its checkpoints to (c2sp.org/tlog-witness): `URL VKEY` per witness, separated by `;` or newlines |
 """
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ class Settings:
     checkpoint_every: int = 256
     checkpoint_seconds: int = 300
     proxy_hops: int = 0
+    witnesses: str = ""
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -123,6 +125,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         checkpoint_every=every,
         checkpoint_seconds=seconds,
         proxy_hops=hops,
+        witnesses=env.get("SUNBID_WITNESSES", ""),
     )
     s.check()
     return s

@@ -479,6 +479,36 @@ ARMOR_BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
 HEADER_LIMIT = 64 * 1024
 """A header not finished within this many bytes is refused as too long."""
 
+NONCE_SIZE = 16
+"""The payload starts with a 16-byte nonce (age v1, "Payload")."""
+CHUNK_SIZE = 64 * 1024
+TAG_SIZE = 16
+FULL_CHUNK = CHUNK_SIZE + TAG_SIZE
+"""STREAM: the payload after the nonce is chunks of 64 KiB of plaintext, each followed by a 16-byte
+ChaCha20-Poly1305 tag; only the last chunk may be shorter, and it may be empty only if it is the only one."""
+
+_P25519 = 2**255 - 19
+X25519_SMALL_ORDER = frozenset({
+    0,
+    1,
+    325606250916557431795983626356110631294008115727848805560023387167927233504,
+    39382357235489614581723060781553021112529911719440698176882885853963445705823,
+    _P25519 - 1,
+})
+"""The u-coordinates (mod p) of the points of small order on Curve25519 and its twist (orders 1, 2, 4
+and 8).  An X25519 share equal to one of them gives the all-zero shared secret whatever the recipient's
+key, which age forbids (age v1, "X25519 recipient stanza": the all-zero value MUST be rejected; RFC 7748,
+section 6.1).  The list is D. J. Bernstein's (https://cr.yp.to/ecdh.html, "How do I validate Curve25519
+public keys?"), the same as libsodium's blocklist; a share is compared after X25519 decodes it (the top
+bit cleared, then reduced mod p), so the non-canonical encodings p, p + 1 and the top-bit variants are
+caught too.  tests/unit/test_sealing.py checks each against an X25519 computation."""
+
+
+def x25519_share_is_low_order(share: bytes) -> bool:
+    """Whether a 32-byte X25519 share (little-endian u-coordinate) is a point of small order."""
+    u = int.from_bytes(share, "little") & ((1 << 255) - 1)
+    return u % _P25519 in X25519_SMALL_ORDER
+
 _B64 = re.compile(rb"[A-Za-z0-9+/]*")
 
 
@@ -569,6 +599,9 @@ def parse_age_header(head: bytes) -> AgeHeader:
                 if share is None or len(share) != 32 or len(body) != 32:
                     raise _not_age(N_("The X25519 recipient stanza at line %(line)s of the age header is malformed."),
                                    line=stanza_line)
+                if x25519_share_is_low_order(share):
+                    raise _not_age(N_("The X25519 recipient stanza at line %(line)s of the age header uses a "
+                                      "forbidden (low-order) share: no key can open it."), line=stanza_line)
             stanzas.append(kind)
     except _Incomplete:
         if len(head) >= HEADER_LIMIT:
@@ -578,16 +611,60 @@ def parse_age_header(head: bytes) -> AgeHeader:
     return AgeHeader(tuple(stanzas), pos)
 
 
-def check_age_header(head: bytes) -> None:
-    """Refuse (``NotAgeFile``, field ``file``) anything but an age v1 file with at least one
-    X25519 recipient stanza, from its first ``min(size, 64 KiB)`` bytes.  Which recipients
-    cannot be checked here: an X25519 stanza names an ephemeral key, not the recipient."""
+def check_payload_length(header_length: int, size: int | None, available: int) -> None:
+    """Refuse a payload that no key could decrypt, from its length alone: the 16-byte nonce must follow
+    the header, then at least one STREAM chunk (16-byte tag and up to 64 KiB), full chunks but the last,
+    and an empty last chunk only when it is the only one (age v1, "Payload").  ``size``: the file's
+    whole size, when known; ``available``: how many bytes of the file were seen (only the nonce is
+    checked, against these, when the size is not known)."""
+    if size is None:
+        if header_length + NONCE_SIZE > available:
+            raise _not_age(N_("The age header is too long (more than %(limit_kib)s KiB)."),
+                           limit_kib=HEADER_LIMIT // 1024)
+        return
+    payload = size - header_length
+    if payload < NONCE_SIZE:
+        raise _not_age(N_("The file ends before the payload's nonce: it is truncated."))
+    stream = payload - NONCE_SIZE
+    full, last = divmod(stream, FULL_CHUNK)
+    if stream == 0 or 0 < last < TAG_SIZE or (last == TAG_SIZE and full > 0):
+        raise _not_age(N_("The encrypted payload has an impossible length: the file is truncated or damaged."))
+
+
+def check_age_header(head: bytes, *, size: int | None = None) -> AgeHeader:
+    """Refuse (``NotAgeFile``, field ``file``) anything but an age v1 file with at least one X25519
+    recipient stanza and a payload of a possible length, from its first ``min(size, 64 KiB)`` bytes
+    (``head`` shorter than 64 KiB is taken as the whole file) and its ``size`` when known.
+
+    Everything age defines without the key is checked, as strictly as age itself: the version line,
+    stanza shapes and canonical base64, X25519 stanzas (one 32-byte share, a 32-byte body, no
+    low-order share), the MAC line, then the nonce and the STREAM chunk lengths.  Refused by design:
+    a passphrase (``scrypt``) stanza (such a bid opens with a passphrase, not with the tender's key) and
+    the post-quantum hybrid ``mlkem768x25519`` one (a tender's opening key is X25519, and age forbids
+    mixing the two).  Which recipients
+    cannot be checked here: an X25519 stanza names an ephemeral key, not the recipient.  The opening
+    runs this again before decrypting."""
+    head = bytes(head)
     header = parse_age_header(head)
     if "scrypt" in header.stanza_types:
         raise _not_age(N_("The file was encrypted with a passphrase; seal it to the tender's age recipient (age1…)."))
+    if "mlkem768x25519" in header.stanza_types:
+        raise _not_age(N_("The file is sealed to a post-quantum (hybrid) recipient; seal it to the tender's "
+                          "age recipient (age1…) only."))
     if not header.x25519_count:
         raise _not_age(N_("The file is age-encrypted but not to an X25519 recipient; "
                           "seal it to the tender's age recipient (age1…)."))
+    if size is None and len(head) < HEADER_LIMIT:
+        size = len(head)
+    check_payload_length(header.length, size, len(head))
+    return header
+
+
+def check_age_file(path: str | os.PathLike[str]) -> AgeHeader:
+    """``check_age_header`` on a file on disk (its first 64 KiB and its size)."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        return check_age_header(f.read(HEADER_LIMIT), size=size)
 
 
 def age_recipients_stanza_count(head: bytes) -> int:

@@ -48,12 +48,15 @@ def open_sealed(ciphertext: str | os.PathLike[str], identity: str, workdir: str 
     plain = Path(workdir) / name
     digest = None
     try:
+        sealing.check_age_file(ciphertext)  # the upload's header check again: what age refuses is not opened
         digest = sealing.open_file(ciphertext, plain, identity)
         form = bidpackage.validate_package(plain)
         return Unsealed("valid", None, digest, form.tender, form.credit_code, form.lot, form.price_fen,
                         form.duration_days, form.validity_days)
     except sealing.Undecryptable as exc:
         return Unsealed("failed", exc.reason)
+    except sealing.NotAgeFile:  # a malformed age file is as damaged as one that fails to decrypt
+        return Unsealed("failed", "corrupt")
     except bidpackage.ManifestMismatch:
         return Unsealed("failed", "manifest_mismatch", digest)
     except (bidpackage.MalformedBidForm, bidpackage.NotAZip):

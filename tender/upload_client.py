@@ -168,7 +168,7 @@ def submit(bid_file: Path, *, server: Server, tender_id: int, lot: int = 1, chun
         raise SubmitError(f"{bid_file} is empty")
     with open(bid_file, "rb") as f:
         try:
-            sealing.check_age_header(f.read(64 * 1024))
+            sealing.check_age_header(f.read(64 * 1024), size=size)
         except sealing.NotAgeFile as exc:  # refused here rather than after uploading every byte
             raise SubmitError(f"{bid_file}: {exc}") from None
     sha = sha256_of(bid_file)

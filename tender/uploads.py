@@ -412,7 +412,7 @@ def _finish(tx: Transaction, part: BinaryIO, *, actor: Actor, upload_id: str, le
     path = part_path(data_dir, upload_id)
     try:
         part.seek(0)
-        sealing.check_age_header(part.read(bids.HEAD))
+        sealing.check_age_header(part.read(bids.HEAD), size=length)
         part.seek(0)
         digest, size = hashlib.sha256(), 0
         while chunk := part.read(CHUNK):

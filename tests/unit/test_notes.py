@@ -251,15 +251,48 @@ def test_spec_examples_parse():
     TEXT + "\n" + "— Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=",
     TEXT + "\n" + PETER_SIG + "Unexpected line.\n",
     TEXT + "\n" + PETER_SIG.replace("—", "-"),
-    TEXT + "\n" + "— PeterNeumann \n",
-    TEXT + "\n" + "— PeterNeumann AAAA\n",  # shorter than key ID + 1 byte
-    TEXT + "\n" + "— PeterNeumann x08go/ZJkuBS9UG!\n",
     TEXT + "\n" + PETER_SIG * 101,
 ])
 def test_malformed_notes(note):
     with pytest.raises(MalformedNote) as e:
         open_note(note, [Verifier.from_vkey(PETER_VKEY)])
     assert code(e) == "malformed_note"
+
+
+MALFORMED_SIGNATURE_LINES = [
+    "— PeterNeumann \n",  # no signature
+    "— PeterNeumann AAAA\n",  # shorter than key ID + 1 byte
+    "— PeterNeumann x08go/ZJkuBS9UG!\n",  # not base64
+    "— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM\n",
+    "— Bad+Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n",
+    "— \n",  # no name
+    "— witness.example/w9 " + "A" * 10 + "=\n",  # an unknown key's, badly padded
+]
+
+
+@pytest.mark.parametrize("line", MALFORMED_SIGNATURE_LINES)
+def test_a_malformed_signature_line_is_ignored_as_an_unknown_keys(line):
+    """c2sp.org/signed-note: signatures from unknown keys are ignored, and a line that does not parse is
+    from no known key (its name and key ID cannot both match one)."""
+    peter = Verifier.from_vkey(PETER_VKEY)
+    for note in (TEXT + "\n" + line + PETER_SIG, TEXT + "\n" + PETER_SIG + line):
+        opened = open_note(note, [peter])
+        assert [s.name for s in opened.signatures] == ["PeterNeumann"] and opened.unverified == ()
+    with pytest.raises(UnverifiedNote) as e:  # alone, it is no signature from a known key
+        open_note(TEXT + "\n" + line, [peter])
+    assert e.value.opened.unverified == ()
+
+
+def test_a_verifier_set_with_two_keys_of_one_name_and_id_is_refused():
+    """Go's note.VerifierList: two keys with the same name and key ID are ambiguous."""
+    peter = Verifier.from_vkey(PETER_VKEY)
+    impostor = Verifier.from_vkey(generate_signer("PeterNeumann")[1])
+    impostor.key_id = peter.key_id  # a key ID collision (one in 2^32 per key), made by hand
+    assert impostor != peter and (impostor.name, impostor.key_id) == (peter.name, peter.key_id)
+    with pytest.raises(notes.AmbiguousKeys) as e:
+        open_note(TEXT + "\n" + PETER_SIG, [peter, impostor])
+    assert code(e) == "ambiguous_keys"
+    assert open_note(TEXT + "\n" + PETER_SIG, [peter, Verifier.from_vkey(PETER_VKEY)]).signatures  # one key twice
 
 
 def test_malformed_utf8_bytes():

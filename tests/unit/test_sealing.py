@@ -492,9 +492,16 @@ def test_real_age_heads_are_accepted(real_age_file):
     data, _ = real_age_file
     length = header_length(data)
     for head in (data[:200], data[:length], data[:length + 16], data):
-        S.check_age_header(head)
+        S.check_age_header(head, size=len(data))  # a head of a file whose size is known
         assert S.age_recipients_stanza_count(head) == 1
         assert S.parse_age_header(head).length == length
+    S.check_age_header(data)  # shorter than 64 KiB: the whole file
+    # a whole file that ends after the header, or after the nonce, or inside the first chunk's tag
+    for cut, match in ((length, "nonce"), (length + 15, "nonce"), (length + 16, "impossible length"),
+                       (length + 31, "impossible length")):
+        _refused(data[:cut], match)
+        with pytest.raises(S.NotAgeFile, match=match):
+            S.check_age_header(data[:200], size=cut)
 
 
 @needs_age
@@ -583,7 +590,8 @@ def test_a_synthetic_header_is_accepted():
     head = S.AGE_INTRO + X25519_STANZA + b"-> some-grease 1 2\n" + b"D" * 64 + b"\n\n" + MAC_LINE
     header = S.parse_age_header(head + os.urandom(100))
     assert header.stanza_types == ("X25519", "some-grease") and header.length == len(head)
-    S.check_age_header(head)
+    S.check_age_header(head + os.urandom(16 + 16))  # nonce and an empty final chunk (its tag)
+    S.check_age_header(head, size=len(head) + 16 + 16)
 
 
 def test_a_header_longer_than_the_limit_is_refused():
@@ -742,3 +750,81 @@ def test_error_codes():
     from core.errors import InvalidInput
 
     assert issubclass(S.InvalidSharing, InvalidInput) and issubclass(S.NotAgeFile, InvalidInput)
+
+
+# ---------------------------------------------------------------- payload lengths and low-order shares
+
+
+def test_payload_lengths_follow_the_stream_chunks():
+    head = S.AGE_INTRO + X25519_STANZA + MAC_LINE
+    n = len(head) + S.NONCE_SIZE
+    full = S.FULL_CHUNK
+    good = [n + 16, n + 17, n + full, n + full + 17, n + 2 * full, n + 3 * full + 1000]
+    bad = [len(head), n - 1, n, n + 15, n + full + 16, n + full + 1, n + full + 15, n + 2 * full + 16]
+    for size in good:
+        S.check_age_header(head, size=size)
+    for size in bad:
+        with pytest.raises(S.NotAgeFile):
+            S.check_age_header(head, size=size)
+
+
+def _x25519(k: int, u: int) -> int:
+    """RFC 7748 section 5's Montgomery ladder, written out to check the small-order list independently."""
+    p, a24 = 2**255 - 19, 121665
+    x1, x2, z2, x3, z3, swap = u, 1, 0, u, 1, 0
+    for t in reversed(range(255)):
+        bit = (k >> t) & 1
+        swap ^= bit
+        if swap:
+            x2, x3, z2, z3 = x3, x2, z3, z2
+        swap = bit
+        a, b = (x2 + z2) % p, (x2 - z2) % p
+        aa, bb = a * a % p, b * b % p
+        e = (aa - bb) % p
+        c, d = (x3 + z3) % p, (x3 - z3) % p
+        da, cb = d * a % p, c * b % p
+        x3, z3 = (da + cb) ** 2 % p, x1 * (da - cb) ** 2 % p
+        x2, z2 = aa * bb % p, e * (aa + a24 * e) % p
+    if swap:
+        x2, z2 = x3, z3
+    return x2 * pow(z2, p - 2, p) % p
+
+
+def _clamped(seed: bytes) -> int:
+    k = bytearray(seed)
+    k[0] &= 248
+    k[31] = (k[31] & 127) | 64
+    return int.from_bytes(k, "little")
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.binary(min_size=32, max_size=32))
+def test_every_listed_low_order_share_gives_the_all_zero_secret(seed):
+    p = 2**255 - 19
+    k = _clamped(seed)
+    for u in S.X25519_SMALL_ORDER:
+        # the canonical encoding, the top bit set, and u + p when it still fits in 255 bits
+        encodings = [u, u | 1 << 255] + ([u + p] if u + p < 2**255 else [])
+        for enc in encodings:
+            share = enc.to_bytes(32, "little")
+            assert S.x25519_share_is_low_order(share)
+            assert _x25519(k, (enc & ((1 << 255) - 1)) % p) == 0
+
+
+def test_listed_shares_have_order_dividing_8_and_random_ones_do_not():
+    # 8·P is the point at infinity (the ladder's z = 0, so u = 0) exactly for the points of order dividing 8
+    for u in S.X25519_SMALL_ORDER:
+        assert _x25519(8, u) == 0
+    for seed in (os.urandom(32) for _ in range(50)):
+        u = int.from_bytes(seed, "little") & ((1 << 255) - 1)
+        if not S.x25519_share_is_low_order(seed):
+            assert _x25519(8, u % (2**255 - 19)) != 0
+
+
+def test_a_low_order_share_is_refused_and_a_real_one_accepted(key):
+    head_ok = pyrage.encrypt(b"bid", [pyrage.x25519.Recipient.from_str(key.recipient)])
+    S.check_age_header(head_ok)
+    for u in (0, 1, 2**255 - 20, 2**255 - 19):
+        stanza = b"-> X25519 " + b64(u.to_bytes(32, "little")) + b"\n" + BODY_B64 + b"\n"
+        head = S.AGE_INTRO + stanza + MAC_LINE + os.urandom(32)
+        _refused(head, "low-order")
