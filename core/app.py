@@ -52,6 +52,9 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
         settings = config
     settings.check()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    from tender.unseal import sweep, work_root
+
+    sweep(work_root(settings.data_dir))  # what an opening interrupted by a crash left (tender.unseal)
 
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.update(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -69,7 +68,12 @@ def presented(session: Session, tender_id: int) -> list[OpeningShare]:
 def open_bids(session: Session, *, actor: Actor, tender_id: int, now: datetime, blobs: BlobStore,
               workdir: Path | None = None, workers: int | None = None) -> list[OpeningResult]:
     """Open every current bid of a closed tender with k presented shares (the tender's agency runs it).
-    ``workers``: processes that decrypt (default: one per core when there is much to open; see tender.unseal)."""
+    ``workers``: processes that decrypt (default: one per core when there is much to open; see tender.unseal).
+    ``workdir``: where openings keep their work files (default ``<data dir>/opening-work``; this tender's own
+    directory in it is locked for the opening, see ``unseal.work_area``).
+
+    One transaction: an opening interrupted midway (the server killed) leaves no result and no audit entry, the
+    presented shares stay, and the next run starts it again from the beginning (the log shows it once)."""
     t = _tender(session, tender_id)
     if not (actor.role == "agency" and actor.organisation_id == t.agency_id):
         raise NotFound()
@@ -81,8 +85,9 @@ def open_bids(session: Session, *, actor: Actor, tender_id: int, now: datetime, 
     try:
         current = session.scalars(select(Bid).where(Bid.tender_id == t.id, Bid.status == "current")
                                   .order_by(Bid.received_at, Bid.id)).all()
-        with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-            sealed = [(os.fspath(blobs.path(bid.sha256)), f"bid-{bid.id}.zip") for bid in current]
+        root = workdir if workdir is not None else unseal.work_root(blobs.root.parent)
+        with unseal.work_area(root, t.id) as tmp:
+            sealed = [os.fspath(blobs.path(bid.sha256)) for bid in current]
             with contextlib.closing(unseal.open_all(sealed, identity, tmp, workers=workers)) as found:
                 for bid, unsealed in zip(current, found, strict=True):
                     results.append(_record_one(session, actor=actor, t=t, bid=bid, unsealed=unsealed, now=now))

@@ -784,30 +784,38 @@ def open_file(src_path: str | os.PathLike[str], dst_path: str | os.PathLike[str]
     computed as it is written.  ``Undecryptable`` (reason ``no_matching_key`` or ``corrupt``) when
     it was not sealed to that identity, or is damaged or truncated; then nothing is written to
     ``dst_path``, not even the plaintext decrypted before the damage was found."""
-    key = _identity(identity)
     src = os.fspath(src_path)
     with open(src, "rb"):
         pass
     tmp = _atomic_output(dst_path)
     try:
-        with open(src, "rb") as reader, open(tmp, "wb") as out:
+        with open(tmp, "wb") as out:
+            digest = open_to(src, out, identity)
+        os.replace(tmp, dst_path)
+        return digest
+    except BaseException:
+        _discard(tmp)
+        raise
+
+
+def open_to(src_path: str | os.PathLike[str], out: BinaryIO, identity: str) -> str:
+    """Decrypt an age file with ``identity`` (streaming) into the open binary file ``out``; returns the
+    plaintext's SHA-256 (hex).  ``Undecryptable`` as for ``open_file``; ``out`` may then hold part of the
+    plaintext, so the caller discards it (the opening decrypts into an anonymous file, which nothing names)."""
+    key = _identity(identity)
+    try:
+        with open(os.fspath(src_path), "rb") as reader:
             sink = _HashingWriter(out)
             pyrage.decrypt_io(reader, sink, [key])
-        os.replace(tmp, dst_path)
         return sink.digest.hexdigest()
     except pyrage.DecryptError as e:
-        _discard(tmp)
         if "no matching key" in str(e).lower():
             raise Undecryptable(N_("The file cannot be decrypted with this key: it was not sealed to it."),
                                 field="file", reason="no_matching_key") from None
         raise Undecryptable(field="file", reason="corrupt") from None
     except OSError as e:
-        _discard(tmp)
         if type(e) is OSError and e.errno is None:  # pyrage's payload authentication failure
             raise Undecryptable(field="file", reason="corrupt") from None
-        raise
-    except BaseException:
-        _discard(tmp)
         raise
 
 

@@ -142,7 +142,10 @@ def test_opening_on_worker_processes_gives_the_same_record(ceremony, session, cl
     assert [r.price_fen for r in results[:3]] == [98000000, 96550050, 99000000]
     assert [r.bid_id for r in results] == sorted(r.bid_id for r in results)
     assert all(len(r.plaintext_sha256) == 64 for r in results[:3]) and results[3].plaintext_sha256 == ""
-    assert list(work.iterdir()) == []
+    own = work / str(t.id)  # the tender's private work directory: nothing but its (empty) lock files
+    assert list(work.iterdir()) == [own] and (own.stat().st_mode & 0o777) == 0o700
+    assert sorted(p.name for p in own.iterdir()) == ["opening.lock", "workers.lock"]
+    assert all((p.stat().st_mode & 0o777) == 0o600 and p.stat().st_size == 0 for p in own.iterdir())
 
 
 def test_too_few_valid_bids_fail_the_tender(app, make, session, clock, tmp_path):
@@ -255,8 +258,8 @@ def test_stopping_an_opening_early_ends_its_worker_processes(tmp_path):
         sealed_path = tmp_path / f"b{i}.age"
         sealing.seal_file(plain, sealed_path, [key.recipient])
         sealed.append((str(sealed_path), f"bid-{i}.zip"))
-    results = unseal.open_all(sealed, key.identity, work, workers=2)
+    results = unseal.open_all([p for p, _ in sealed], key.identity, work, workers=2)
     assert next(results).reason == "malformed_package"  # decrypted, then found not to be a package
     results.close()  # the opening stopped (say, a database error while recording)
     assert multiprocessing.active_children() == []
-    assert list(work.iterdir()) == []
+    assert [p.name for p in work.iterdir()] == ["workers.lock"]  # the plaintext had no name; the lock is empty
