@@ -1,6 +1,7 @@
 """The opening ceremony with real age-sealed bid packages: k shares after the deadline, one bad bid, the record."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from datetime import timedelta
@@ -263,3 +264,60 @@ def test_stopping_an_opening_early_ends_its_worker_processes(tmp_path):
     results.close()  # the opening stopped (say, a database error while recording)
     assert multiprocessing.active_children() == []
     assert [p.name for p in work.iterdir()] == ["workers.lock"]  # the plaintext had no name; the lock is empty
+
+
+def _hold_lock(path) -> subprocess.Popen:
+    """Another process holding ``path`` locked (shared), as a decrypting worker of an earlier opening does."""
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "import fcntl, os, sys, time\n"
+                             f"fd = os.open({str(path)!r}, os.O_RDWR | os.O_CREAT, 0o600)\n"
+                             "fcntl.flock(fd, fcntl.LOCK_SH)\nprint('held', flush=True)\ntime.sleep(120)\n"],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_an_opening_refuses_to_start_while_workers_of_an_earlier_one_live(ceremony, session, clock, app):
+    from tender import unseal
+
+    t, agency, shares = ceremony
+    own = unseal.work_root(app.extensions["sunbid"].settings.data_dir) / str(t.id)
+    own.mkdir(parents=True)
+    (own / "bid-7.zip").write_bytes(b"PK\x03\x04 plaintext left by an opening interrupted before")
+    holder = _hold_lock(own / unseal.WORKERS_LOCK)
+    try:
+        with pytest.raises(DomainError) as exc:
+            _present_and_open(session, clock, app, t, agency, shares)
+        assert exc.value.code == "opening_busy" and exc.value.status == 409
+    finally:
+        holder.kill()
+        holder.wait()
+    assert opening.presented(session, t.id) != []  # nothing of the refused opening was kept
+    with unit_of_work(session):
+        results = opening.open_bids(session, actor=agency, tender_id=t.id, now=clock.now(),
+                                    blobs=app.extensions["sunbid"].blobs)
+    assert [r.status for r in results] == ["valid"] * 3 + ["failed"]
+    assert sorted(p.name for p in own.iterdir()) == ["opening.lock", "workers.lock"]  # the leftover is gone
+
+
+def test_start_up_sweeps_what_interrupted_openings_left(settings, tmp_path):
+    from core.app import create_app
+    from tender import unseal
+
+    root = unseal.work_root(settings.data_dir)
+    idle, busy = root / "3", root / "4"
+    for d in (idle, busy):
+        (d / "sub").mkdir(parents=True)
+        (d / "bid-1.zip").write_bytes(b"plaintext")
+        (d / "sub" / "part").write_bytes(b"plaintext")
+    os.chmod(root, 0o755)
+    holder = _hold_lock(busy / unseal.OPENING_LOCK)  # an opening running in another server process
+    try:
+        create_app(settings)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert sorted(p.name for p in idle.iterdir()) == ["opening.lock", "workers.lock"]
+    assert (busy / "bid-1.zip").exists()  # left to the opening that owns it
+    assert (root.stat().st_mode & 0o777) == 0o700
