@@ -96,16 +96,43 @@ def _own_recipient(text: str, tender_recipient: str) -> list[str]:
     return [] if own == sealing.normalize_recipient(tender_recipient) else [own]
 
 
+def _check_lot(t: Tender, lot: int) -> None:
+    if not 1 <= lot <= max(len(t.lots), 1):
+        raise InvalidInput(N_("This tender has no lot %(lot)s."), field="lot", lot=lot)
+
+
+def package_binding(session: Session, *, actor: Actor, tender_id: int, lot: int) -> rules.PackageBinding:
+    """What a bid package submitted by ``actor`` to this tender and lot must say it is for (its bid.json)."""
+    _bidder(actor)
+    t = _published(session, tender_id)
+    _check_lot(t, lot)
+    org = session.get(Organisation, actor.organisation_id)
+    return rules.PackageBinding(tender=t.project_code, lot=lot, credit_code=org.credit_code or "")
+
+
+def check_confirmation(session: Session, *, actor: Actor, tender_id: int, lot: int, confirm_tender: str | None,
+                       confirm_lot: str | None) -> None:
+    """The bid page's confirmation for a file the bidder sealed (which the platform cannot read): the tender's
+    project code and the lot, typed by the bidder (``rules.check_sealed_confirmation``)."""
+    expected = package_binding(session, actor=actor, tender_id=tender_id, lot=lot)
+    rules.check_sealed_confirmation(expected.tender, lot, confirm_tender=confirm_tender, confirm_lot=confirm_lot)
+
+
 def submit_bid(session: Session, *, actor: Actor, tender_id: int, lot: int, stored: StoredBlob, now: datetime,
-               signer: notes.Signer) -> Bid:
+               signer: notes.Signer, declared: rules.PackageBinding | None = None) -> Bid:
     """Record a stored sealed bid received at ``now``; earlier current bids of this bidder for this lot are
-    superseded, not deleted.  The tender row is locked, so concurrent submissions end with one current bid."""
+    superseded, not deleted.  The tender row is locked, so concurrent submissions end with one current bid.
+    ``declared``: what the package says it is for, when the platform read it (sealed here); a package for
+    another tender, lot or bidder is refused before anything is superseded."""
     _bidder(actor)
     t = _published(session, tender_id, lock=True)
     rules.check_can_submit(facts(t), now, has_documents=has_downloaded(
         session, organisation_id=actor.organisation_id, tender_id=t.id))
-    if not 1 <= lot <= max(len(t.lots), 1):
-        raise InvalidInput(N_("This tender has no lot %(lot)s."), field="lot", lot=lot)
+    _check_lot(t, lot)
+    if declared is not None:
+        org = session.get(Organisation, actor.organisation_id)
+        rules.check_package_binding(declared, rules.PackageBinding(tender=t.project_code, lot=lot,
+                                                                   credit_code=org.credit_code or ""))
     earlier = session.scalars(select(Bid).where(Bid.tender_id == t.id, Bid.organisation_id == actor.organisation_id,
                                                 Bid.lot == lot, Bid.status == "current")).all()
     for old in earlier:

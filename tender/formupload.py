@@ -10,6 +10,9 @@ small in-memory pipe and a second thread.  The plaintext is never written to dis
 """
 from __future__ import annotations
 
+import struct
+import zipfile
+import zlib
 from collections import deque
 from threading import Condition, Thread
 
@@ -18,8 +21,8 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from core.blobs import BlobStore, StoredBlob
-from core.errors import N_
-from tender import sealing
+from core.errors import N_, DomainError
+from tender import bidpackage, rules, sealing
 
 UPLOAD_PIECE = 64 * 1024
 """The request body is read in pieces of this size."""
@@ -155,15 +158,194 @@ class MultipartUpload:
         return out
 
 
+class _BidJsonFinder:
+    """Finds ``bid.json`` in a ZIP as its bytes pass, in order, without holding the ZIP: it walks the local file
+    headers, skipping each entry's data by its compressed size (or, for an entry written with a data
+    descriptor, by inflating it to its end), and keeps the bytes of the top-level ``bid.json`` entry only
+    (at most 1 MiB and a little).  ``form()`` at the end of the file gives its checked form."""
+
+    LOCAL = b"PK\x03\x04"
+    ENDS = (b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06")  # central directory: no more entries
+    FORM_SLACK = 64 * 1024
+    """Compressed, bid.json may be a little larger than its 1 MiB limit (stored data cannot grow more)."""
+
+    def __init__(self):
+        self._buf = bytearray()
+        self._state = "header"  # header, skip, inflate, descriptor, done, lost
+        self._left = 0  # bytes of the current entry's data still to skip or keep
+        self._entry: dict = {}
+        self._inflater = None
+        self._kept: bytearray | None = None  # the bid.json entry's data (compressed, or inflated for a descriptor)
+        self._found: dict | None = None
+        self._refusal: DomainError | None = None
+
+    def feed(self, data: bytes) -> None:
+        if self._state in ("done", "lost") or not data:
+            return
+        self._buf += data
+        while self._step():
+            pass
+        if len(self._buf) > 1 << 20 and self._state == "header":  # an extra field cannot be this large
+            self._state = "lost"
+
+    def _take(self, n: int) -> bytes:
+        out = bytes(self._buf[:n])
+        del self._buf[:n]
+        return out
+
+    def _step(self) -> bool:
+        """One move of the walk; False when more bytes are needed."""
+        if self._state == "header":
+            if len(self._buf) < 30:
+                return False
+            sig = bytes(self._buf[:4])
+            if sig in self.ENDS:
+                self._state = "done"
+                return False
+            if sig != self.LOCAL:
+                self._state = "lost"
+                return False
+            flags, method, csize, usize, nlen, xlen = struct.unpack("<2xHH8xIIHH", self._buf[4:30])
+            if len(self._buf) < 30 + nlen + xlen:
+                return False
+            header = self._take(30 + nlen + xlen)
+            name, extra = header[30:30 + nlen], header[30 + nlen:]
+            zip64 = self._zip64(extra)
+            if zip64 is not None and (csize == 0xFFFFFFFF or usize == 0xFFFFFFFF):
+                usize, csize = zip64
+            entry = {"name": name, "flags": flags, "method": method, "csize": csize, "zip64": zip64 is not None}
+            self._entry = entry
+            form = name == bidpackage.FORM_NAME.encode()
+            if form and self._found is None:
+                if flags & 0x1:
+                    self._refusal = _unreadable_form()
+                    self._state = "done"
+                    return False
+                self._kept = bytearray()
+            else:
+                self._kept = None
+            if flags & 0x8:  # sizes in a data descriptor after the data
+                if method != zipfile.ZIP_DEFLATED:
+                    self._state = "lost"
+                    return False
+                self._inflater = zlib.decompressobj(-15)
+                self._state = "inflate"
+            else:
+                if form and csize > bidpackage.MAX_FORM_BYTES + self.FORM_SLACK:
+                    self._refusal = _form_too_large()
+                    self._state = "done"
+                    return False
+                self._left, self._state = csize, "skip"
+            return True
+        if self._state == "skip":
+            n = min(self._left, len(self._buf))
+            piece = self._take(n)
+            if self._kept is not None:
+                self._kept += piece
+            self._left -= n
+            if self._left:
+                return False
+            self._entry_done(inflated=False)
+            return True
+        if self._state == "inflate":
+            if not self._buf:
+                return False
+            piece = self._take(len(self._buf))
+            try:
+                out = self._inflater.decompress(piece)
+            except zlib.error:
+                self._state = "lost"
+                return False
+            if self._kept is not None:
+                self._kept += out
+                if len(self._kept) > bidpackage.MAX_FORM_BYTES:
+                    self._refusal = _form_too_large()
+                    self._state = "done"
+                    return False
+            if not self._inflater.eof:
+                return False
+            self._buf[:0] = self._inflater.unused_data
+            self._inflater = None
+            self._state = "descriptor"
+            return True
+        if self._state == "descriptor":
+            size = 24 if self._entry["zip64"] else 16  # signature, CRC-32, compressed and uncompressed sizes
+            if len(self._buf) < size:
+                return False
+            if bytes(self._buf[:4]) != b"PK\x07\x08":
+                size -= 4  # the signature is optional
+            del self._buf[:size]
+            self._entry_done(inflated=True)
+            return True
+        return False
+
+    @staticmethod
+    def _zip64(extra: bytes) -> tuple[int, int] | None:
+        i = 0
+        while i + 4 <= len(extra):
+            tag, size = struct.unpack("<HH", extra[i:i + 4])
+            if tag == 1 and size >= 16:
+                return struct.unpack("<QQ", extra[i + 4:i + 20])
+            i += 4 + size
+        return None
+
+    def _entry_done(self, *, inflated: bool) -> None:
+        if self._kept is not None:
+            self._found = {**self._entry, "data": bytes(self._kept), "inflated": inflated}
+            self._kept = None
+            self._state = "done"  # what follows does not matter here; the opening checks the whole package
+        else:
+            self._state = "header"
+
+    def form(self):
+        """The checked form of the package's bid.json, or the refusal saying why there is none."""
+        if self._refusal is not None:
+            raise self._refusal
+        if self._found is None:
+            if self._state == "lost":
+                raise bidpackage.NotAZip(N_("The platform cannot find bid.json in this package while it uploads "
+                                            "(an entry before it was written without its size). Make the "
+                                            "package with “sunbid bid pack”, or seal it yourself and upload the "
+                                            "sealed file."), field="file")
+            raise bidpackage.MalformedBidForm(N_("The bid package has no bid.json at its top level."),
+                                              reason="bid.json", field="file")
+        found = self._found
+        data = found["data"]
+        if not found["inflated"] and found["method"] != zipfile.ZIP_STORED:
+            try:
+                data = zipfile._get_decompressor(found["method"]).decompress(data)  # noqa: SLF001
+            except Exception:  # an unknown method, or damaged: bid.json cannot be read
+                raise _unreadable_form() from None
+        if len(data) > bidpackage.MAX_FORM_BYTES:
+            raise _form_too_large()
+        form = bidpackage.parse_bid_json(data)
+        return form
+
+
+def _unreadable_form():
+    return bidpackage.NotAZip(N_("The bid package cannot be read: the entry %(file)s is damaged, encrypted or compressed "
+                      "with an unsupported method."), file="bid.json", field="file")
+
+
+def _form_too_large():
+    return bidpackage.MalformedBidForm(N_("bid.json may be at most %(max)s."), reason="bid.json", max="1 MiB", field="file")
+
+
 class PackageCheck:
     """The uploaded bid package on its way to the encryptor, passed on unchanged and checked in passing: not
     empty, starting like a ZIP (a local file header) and ending like one (an end-of-central-directory
-    record).  Only the first 4 bytes and the last 64 KiB are looked at; nothing else is kept."""
+    record), and, with ``expected``, its bid.json naming that tender, lot and bidder
+    (``rules.check_package_binding``).  The last 64 KiB and bid.json are looked at; nothing else is kept.
+    A refusal is raised from ``read`` at the end of the file, so the sealed file is never stored; ``form``
+    is then the package's declared form."""
 
-    def __init__(self, source):
+    def __init__(self, source, expected: rules.PackageBinding | None = None):
         self._source = source
         self._started = False
         self._tail = bytearray()
+        self._finder = _BidJsonFinder()
+        self._expected = expected
+        self.form = None
 
     def _check_start(self, head: bytes) -> None:
         from tender.bidpackage import NotAZip
@@ -191,15 +373,26 @@ class PackageCheck:
         else:
             data = self._source.read(size)
         if data:
+            self._finder.feed(data)
             self._tail += data
             if len(self._tail) > 2 * ZIP_END_WINDOW:
                 del self._tail[:-ZIP_END_WINDOW]
-        elif self._tail.rfind(ZIP_END, max(0, len(self._tail) - ZIP_END_WINDOW)) < 0:
-            from tender.bidpackage import NotAZip
+        elif self.form is None:
+            if self._tail.rfind(ZIP_END, max(0, len(self._tail) - ZIP_END_WINDOW)) < 0:
+                from tender.bidpackage import NotAZip
 
-            raise NotAZip(N_("The bid package ends before its ZIP directory: the file is incomplete or damaged. "
-                             "Make it again with “sunbid bid pack”."), field="file")
+                raise NotAZip(N_("The bid package ends before its ZIP directory: the file is incomplete or "
+                                 "damaged. Make it again with “sunbid bid pack”."), field="file")
+            form = self._finder.form()
+            if self._expected is not None:
+                rules.check_package_binding(binding_of(form), self._expected)
+            self.form = form
         return data
+
+
+def binding_of(form) -> rules.PackageBinding:
+    """What a bid package's form (``bidpackage.BidForm``) says it is for."""
+    return rules.PackageBinding(tender=form.tender, lot=form.lot, credit_code=form.credit_code)
 
 
 class _StoreStopped(Exception):

@@ -61,6 +61,7 @@ def failure_reason(value: str) -> str:
     return str({"no_matching_key": _l("sealed to a wrong key"), "corrupt": _l("damaged file"),
                 "manifest_mismatch": _l("files do not match the manifest"),
                 "malformed_package": _l("malformed bid package"),
+                "wrong_package": _l("package for another tender, lot or bidder"),
                 "unreadable": _l("unreadable bid package")}.get(value, value))
 
 

@@ -114,21 +114,29 @@ def _record_one(session: Session, *, actor: Actor, t: Tender, bid: Bid, unsealed
     result = OpeningResult(bid_id=bid.id, tender_id=t.id, lot=bid.lot, bidder_name=org.name,
                            credit_code=org.credit_code or "", status=unsealed.status, reason=unsealed.reason or "",
                            ciphertext_sha256=bid.sha256, plaintext_sha256=unsealed.plaintext_sha256 or "")
+    wrong: tuple[str, ...] = ()
     if unsealed.status == "valid":
-        if (unsealed.tender, unsealed.credit_code, unsealed.lot) != (t.project_code, org.credit_code, bid.lot):
-            result.status, result.reason = "failed", "malformed_package"  # a form for another tender/bidder/lot
+        declared = rules.PackageBinding(tender=unsealed.tender or "", lot=unsealed.lot or 0,
+                                        credit_code=unsealed.credit_code or "")
+        wrong = rules.binding_mismatch(declared, rules.PackageBinding(tender=t.project_code, lot=bid.lot,
+                                                                      credit_code=org.credit_code or ""))
+        if wrong:  # a package for another tender, lot or bidder: the bidder's failure (art. 31)
+            result.status, result.reason = "failed", "wrong_package"
         else:
             result.price_fen, result.duration_days = unsealed.price_fen, unsealed.duration_days
     if result.status == "failed":
         result.failure_kind = rules.decryption_failure_kind(result.reason)
     session.add(result)
     session.flush()
+    payload = {"status": result.status, "reason": result.reason, "failure_kind": result.failure_kind,
+               "price_fen": result.price_fen, "duration_days": result.duration_days,
+               "validity_days": unsealed.validity_days if result.price_fen is not None else None,
+               "ciphertext_sha256": bid.sha256, "plaintext_sha256": result.plaintext_sha256}
+    if wrong:
+        payload["declared"] = {"tender": unsealed.tender, "lot": unsealed.lot, "bidder": unsealed.credit_code,
+                               "differs": list(wrong)}
     record(session, actor=actor, action="bid.opened", object_type="bid", object_id=bid.id, now=now, tender_id=t.id,
-           payload={"status": result.status, "reason": result.reason, "failure_kind": result.failure_kind,
-                    "price_fen": result.price_fen, "duration_days": result.duration_days,
-                    "validity_days": unsealed.validity_days if result.price_fen is not None else None,
-                    "ciphertext_sha256": bid.sha256,
-                    "plaintext_sha256": result.plaintext_sha256})
+           payload=payload)
     return result
 
 

@@ -519,10 +519,66 @@ def opening_outcome(valid_bids: int, settings: RuleSettings) -> Status:
 
 def decryption_failure_kind(reason: str) -> str:
     """电子招标投标办法 art. 31: a failure the bidder caused (sealed to a wrong key, a corrupt file, a package
-    that does not match its manifest) counts as a withdrawal after the deadline; any other cause as an
-    ordinary withdrawal."""
+    that does not match its manifest, a package for another tender, lot or bidder) counts as a withdrawal after
+    the deadline; any other cause as an ordinary withdrawal."""
     return "withdrawal_after_deadline" if reason in ("no_matching_key", "corrupt", "malformed_package",
-                                                     "manifest_mismatch") else "ordinary_withdrawal"
+                                                     "manifest_mismatch", "wrong_package") else "ordinary_withdrawal"
+
+
+# ---------------------------------------------------------------- what a bid package is for
+
+@dataclass(frozen=True)
+class PackageBinding:
+    """What a bid package is for: the tender's project code, the lot, the bidder's credit code (its bid.json's
+    ``tender``, ``lot`` and ``bidder.credit_code``; docs/bid-package.md)."""
+
+    tender: str
+    lot: int
+    credit_code: str
+
+
+def binding_mismatch(declared: PackageBinding, expected: PackageBinding) -> tuple[str, ...]:
+    """The fields (``tender``, ``lot``, ``bidder``) in which a package's declared binding differs from the bid it
+    is submitted as; ``()`` when it is for this bid."""
+    pairs = (("tender", declared.tender, expected.tender), ("lot", declared.lot, expected.lot),
+             ("bidder", declared.credit_code, expected.credit_code))
+    return tuple(name for name, a, b in pairs if a != b)
+
+
+class PackageForAnotherBid(InvalidInput):
+    code = "package_mismatch"
+    default_message = N_("This bid package is not for this bid: its bid.json names tender %(tender)s, lot %(lot)s "
+                         "and the bidder with credit code %(credit_code)s, but it is being submitted to tender "
+                         "%(expected_tender)s, lot %(expected_lot)s, for the bidder with credit code "
+                         "%(expected_credit_code)s. Nothing was stored and your current bid is unchanged; make the "
+                         "package again with the right tender, lot and bidder.")
+
+
+def check_package_binding(declared: PackageBinding, expected: PackageBinding) -> None:
+    """Refuse a package whose bid.json is for another tender, lot or bidder than the bid it is submitted as."""
+    differs = binding_mismatch(declared, expected)
+    if differs:
+        raise PackageForAnotherBid(field="file", tender=declared.tender, lot=declared.lot,
+                                   credit_code=declared.credit_code, expected_tender=expected.tender,
+                                   expected_lot=expected.lot, expected_credit_code=expected.credit_code,
+                                   differs=",".join(differs))
+
+
+class ConfirmationMismatch(InvalidInput):
+    code = "confirmation_mismatch"
+    default_message = N_("Confirm what your sealed file is for: type the project code %(tender)s and the lot "
+                         "%(lot)s, as they are written in the bid.json you sealed.")
+
+
+def check_sealed_confirmation(tender: str, lot: int, *, confirm_tender: str | None,
+                              confirm_lot: str | None) -> None:
+    """A file the bidder sealed cannot be read before the opening, so the bidder confirms the tender's project
+    code and the lot it is for (the package's bid.json must say the same; the opening checks it)."""
+    typed_lot = (confirm_lot or "").strip()
+    if ((confirm_tender or "").strip() != tender or not (typed_lot.isascii() and typed_lot.isdigit())
+            or int(typed_lot) != lot):
+        field = "confirm_tender" if (confirm_tender or "").strip() != tender else "confirm_lot"
+        raise ConfirmationMismatch(field=field, tender=tender, lot=lot)
 
 
 

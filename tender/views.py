@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFError, same_origin, validate_csrf
 from werkzeug.exceptions import HTTPException
 from wtforms.validators import ValidationError
 
-from core.errors import DomainError
+from core.errors import N_, DomainError, InvalidInput
 from core.i18n import platform_tz
 from core.web import acting_user, actor, db, idle_db, now, permission, platform, public, transaction
 from tender import formupload, rules, service, tus
@@ -144,26 +144,37 @@ def submit_bid(tender_id: int):
         fields, part = upload.fields_until_file() if upload else (request.form.to_dict(), None)
         _check_csrf(fields)
         mode = fields.get("mode") or "sealed"
+        lot = _lot(fields.get("lot", "1"))
         with transaction() as s:
             bids.check_submission(s, actor=actor(), tender_id=tender_id, now=now())
             recipients = bids.sealing_recipients(s, tender_id=tender_id, mode=mode,
                                                  self_recipient=fields.get("self_recipient", ""))
+            if mode == "package":  # its bid.json is read as it passes: for this tender, lot and bidder
+                expected = bids.package_binding(s, actor=actor(), tender_id=tender_id, lot=lot)
+            else:  # the platform cannot read it: the bidder confirms what it is for
+                bids.check_confirmation(s, actor=actor(), tender_id=tender_id, lot=lot,
+                                        confirm_tender=fields.get("confirm_tender"),
+                                        confirm_lot=fields.get("confirm_lot"))
         if part is None or not part.filename:
             flash(_("Choose the bid package (.zip) to upload.") if mode == "package" else
                   _("Choose the sealed bid file (.age) to upload."), "danger")
             formupload.discard(upload)
             return redirect(url_for("tender.detail", tender_id=tender_id, _anchor="bid"))
         blobs = platform().blobs
+        declared = None
         if mode == "package":
-            stored = formupload.seal_upload(formupload.PackageCheck(upload), recipients, blobs=blobs,
-                                            limit=limit)
+            check = formupload.PackageCheck(upload, expected)
+            stored = formupload.seal_upload(check, recipients, blobs=blobs, limit=limit)
+            declared = formupload.binding_of(check.form)
         else:
             stored = formupload.store_sealed(upload, blobs=blobs, limit=limit)
-        fields.update(upload.rest())
-        lot = fields.get("lot", "1")
+        later = upload.rest()
+        if "lot" in later and _lot(later["lot"]) != lot:  # the lot is chosen before the file, as the page sends it
+            raise InvalidInput(N_("Choose the lot before the file (the lot field comes first in the form)."),
+                               field="lot")
         with transaction() as s:
-            bid = bids.submit_bid(s, actor=actor(), tender_id=tender_id, lot=int(lot) if lot.isdigit() else 0,
-                                  stored=stored, now=now(), signer=platform().signer)
+            bid = bids.submit_bid(s, actor=actor(), tender_id=tender_id, lot=lot, stored=stored, now=now(),
+                                  signer=platform().signer, declared=declared)
         when = format_datetime(bid.received_at, "yyyy-MM-dd HH:mm:ss")
         if mode == "package":
             flash(_("Your bid package was sealed to the opening key and received at %(when)s. SHA-256 of the "
@@ -181,6 +192,11 @@ def submit_bid(tender_id: int):
             raise
         flash(_error_message(exc), "danger")
     return redirect(url_for("tender.detail", tender_id=tender_id, _anchor="bid"))
+
+
+def _lot(text: str) -> int:
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else 0
 
 
 @bp.record_once
@@ -254,6 +270,14 @@ def _session_and_csrf() -> None:
         abort(401)
     if request.method in current_app.config.get("WTF_CSRF_METHODS", ("POST", "PUT", "PATCH", "DELETE")):
         _check_csrf({})
+    if request.endpoint == "tender.uploads.create_upload" and actor().role == "bidder":
+        # the bid page's confirmation of what a file sealed offline is for
+        from tender import bids
+
+        bids.check_confirmation(db(), actor=actor(), tender_id=request.view_args["tender_id"],
+                                lot=_lot(request.args.get("lot", "1")),
+                                confirm_tender=request.args.get("confirm_tender"),
+                                confirm_lot=request.args.get("confirm_lot"))
 
 
 @uploads_bp.after_request

@@ -140,7 +140,13 @@
 
   function endpoint() {
     var lot = form.elements.lot ? form.elements.lot.value : '1';
-    return form.dataset.tusEndpoint + '?lot=' + encodeURIComponent(lot);
+    var typed = function (name) {
+      return form.elements[name] ? form.elements[name].value : '';
+    };
+    // the bidder's confirmation of what the sealed file is for (checked by the platform before the upload)
+    return form.dataset.tusEndpoint + '?lot=' + encodeURIComponent(lot) +
+      '&confirm_tender=' + encodeURIComponent(typed('confirm_tender')) +
+      '&confirm_lot=' + encodeURIComponent(typed('confirm_lot'));
   }
 
   function send(file) {

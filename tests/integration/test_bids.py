@@ -114,7 +114,8 @@ def test_bidder_without_documents_and_other_bidders_objects(client, make, open_t
 def test_web_form_upload(client, open_tender, tmp_path):
     t, bidder, auth, recipient = open_tender
     login(client, bidder.name)
-    resp = client.post(f"/tenders/{t.id}/bids", data={"file": (io.BytesIO(sealed(recipient, tmp_path)), "bid.age")},
+    resp = client.post(f"/tenders/{t.id}/bids", data={"confirm_tender": t.project_code, "confirm_lot": "1",
+                                                      "file": (io.BytesIO(sealed(recipient, tmp_path)), "bid.age")},
                        content_type="multipart/form-data", follow_redirects=True)
     page = resp.get_data(as_text=True)
     assert "Bid received" in page and 'data-testid="my-bid"' in page

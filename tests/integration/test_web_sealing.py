@@ -121,10 +121,14 @@ def csrf_token(client, tender_id: int) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
-def package_body(token: str, package, *, mode: str = "package", own: str | None = None, lot: int | None = None):
+def package_body(token: str, package, *, mode: str = "package", own: str | None = None, lot: int | None = None,
+                 confirm: tuple[str, int] | None = None):
+    """The bid form's body; ``confirm``: the bid page's confirmation (project code, lot) for a sealed file."""
     parts = [("csrf_token", token), ("mode", mode)]
     if lot is not None:
         parts.append(("lot", lot))
+    if confirm is not None:
+        parts += [("confirm_tender", confirm[0]), ("confirm_lot", str(confirm[1]))]
     if own is not None:
         parts.append(("self_recipient", own))
     parts.append(("file", "bid.zip", package))
@@ -277,7 +281,8 @@ def test_a_file_sealed_by_the_bidder_still_goes_through_the_same_form(web, open_
     sealed_file = tmp_path / "bid.age"
     subprocess.run([AGE, "-r", session.get(OpeningKey, t.id).recipient, "-o", str(sealed_file), str(package)],
                    check=True)
-    resp = post(client, t.id, package_body(csrf_token(client, t.id), sealed_file, mode="sealed"))
+    resp = post(client, t.id, package_body(csrf_token(client, t.id), sealed_file, mode="sealed",
+                                                 confirm=(t.project_code, 1)))
     assert "Bid received" in resp.get_data(as_text=True)
     bid = session.scalars(select(Bid)).one()
     assert platform.blobs.path(bid.sha256).read_bytes() == sealed_file.read_bytes()  # stored as it is
@@ -454,7 +459,8 @@ def test_not_a_zip_empty_already_sealed_and_truncated_are_refused(web, open_tend
         _refused(client, session, platform, settings, t, package_body(token, content), message)
     _refused(client, session, platform, settings, t, package_body(token, package, own="age1notarecipient"),
              "Your own age recipient is not valid")
-    _refused(client, session, platform, settings, t, package_body(token, package, mode="sealed"),
+    _refused(client, session, platform, settings, t, package_body(token, package, mode="sealed",
+                                                                   confirm=(t.project_code, 1)),
              "This is a bid package that is not sealed")
     no_file = Body([("csrf_token", token), ("mode", "package"), ("file", "", b"")])
     _refused(client, session, platform, settings, t, no_file, "Choose the bid package (.zip) to upload.")
@@ -471,10 +477,8 @@ def test_a_sealed_file_larger_than_the_limit_is_refused_while_sealing(web, open_
     app, client, platform = web
     t, bidder, org = open_tender
     platform.settings = dataclasses.replace(platform.settings, bid_limit_mb=1)
-    package = tmp_path / "almost.zip"  # the package fits the limit, the age file (header, tags) does not
-    with zipfile.ZipFile(package, "w", zipfile.ZIP_STORED) as zf:
-        zf.writestr("scan.bin", os.urandom(MiB - 200))
-    assert package.stat().st_size < MiB
+    package = make_package(tmp_path, t, org, extra_bytes=MiB - 1000)  # the package fits the limit, the age
+    assert MiB - 200 < package.stat().st_size < MiB  # file (header, tags) does not
     _refused(client, session, platform, settings, t, package_body(csrf_token(client, t.id), package),
              "larger than the limit of 1 MB")
 

@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -41,8 +41,14 @@ class WebTus:
         self.client = client
         self.csrf = {"X-CSRFToken": token} if token else {}
 
-    def create(self, tender_id: int, length: int, lot: int | None = None, **headers):
-        query = "" if lot is None else f"?lot={lot}"
+    def create(self, tender_id: int, length: int, lot: int | None = None, confirm: bool = True, **headers):
+        """``confirm``: with the bid page's confirmation of the tender's project code and the lot."""
+        query = {} if lot is None else {"lot": lot}
+        if confirm:
+            found = self.client.get(f"/api/v1/tenders/{tender_id}")
+            code = found.get_json()["project_code"] if found.status_code == 200 else ""
+            query.update(confirm_tender=code, confirm_lot=lot or 1)
+        query = f"?{urlencode(query)}" if query else ""
         return self.client.post(f"/tenders/{tender_id}/uploads{query}",
                                 headers={**self.csrf, **TUS, "Upload-Length": str(length), **headers})
 
