@@ -225,11 +225,14 @@ class _BidJsonFinder:
             else:
                 self._kept = None
             if flags & 0x8:  # sizes in a data descriptor after the data
-                if method != zipfile.ZIP_DEFLATED:
+                if method == zipfile.ZIP_DEFLATED:
+                    self._inflater = zlib.decompressobj(-15)
+                    self._state = "inflate"
+                elif method == zipfile.ZIP_STORED:  # the data ends at a descriptor whose CRC and size match it
+                    self._crc, self._count, self._state = 0, 0, "scan"
+                else:
                     self._state = "lost"
                     return False
-                self._inflater = zlib.decompressobj(-15)
-                self._state = "inflate"
             else:
                 if form and csize > bidpackage.MAX_FORM_BYTES + self.FORM_SLACK:
                     self._refusal = _form_too_large()
@@ -268,6 +271,21 @@ class _BidJsonFinder:
             self._inflater = None
             self._state = "descriptor"
             return True
+        if self._state == "scan":
+            at = self._buf.find(b"PK\x07\x08")
+            if at < 0:
+                return self._stored(max(0, len(self._buf) - 3)) and False  # a signature may straddle pieces
+            if not self._stored(at):
+                return False
+            size = 24 if self._entry["zip64"] else 16
+            if len(self._buf) < size:
+                return False
+            crc, csize, usize = struct.unpack("<IQQ" if size == 24 else "<III", self._buf[4:size])
+            if crc == self._crc and csize == usize == self._count:
+                del self._buf[:size]
+                self._entry_done(inflated=False)
+                return True
+            return self._stored(1)  # those bytes were data
         if self._state == "descriptor":
             size = 24 if self._entry["zip64"] else 16  # signature, CRC-32, compressed and uncompressed sizes
             if len(self._buf) < size:
@@ -278,6 +296,18 @@ class _BidJsonFinder:
             self._entry_done(inflated=True)
             return True
         return False
+
+    def _stored(self, n: int) -> bool:
+        """``n`` bytes of a stored entry's data whose length is not known yet; False when bid.json is too large."""
+        piece = self._take(n)
+        self._crc, self._count = zlib.crc32(piece, self._crc), self._count + n
+        if self._kept is not None:
+            self._kept += piece
+            if len(self._kept) > bidpackage.MAX_FORM_BYTES:
+                self._refusal = _form_too_large()
+                self._state = "done"
+                return False
+        return True
 
     @staticmethod
     def _zip64(extra: bytes) -> tuple[int, int] | None:
