@@ -59,6 +59,7 @@ def choose_sealed_file(page, live: str, tender_id: int, path: Path, **data: str)
     for name, value in {"chunkSize": str(CHUNK), **data}.items():
         page.eval_on_selector("#bid-form", "(form, [k, v]) => { form.dataset[k] = v; }", [name, value])
     page.check("#bid-mode-sealed")
+    page.fill("#bid-confirm-tender", page.inner_text(".breadcrumb-item.active code"))  # what the bidder confirms
     page.set_input_files("#bid-file", str(path))
 
 
@@ -172,3 +173,22 @@ def test_after_a_failed_upload_the_same_file_continues_after_a_reload(page, uplo
     assert len(bids) == 1 and bids[0].sha256 == digest
     blob = upload_server["app"].extensions["sunbid"].blobs.path(digest)
     assert hashlib.sha256(blob.read_bytes()).hexdigest() == digest
+
+
+def test_a_sealed_file_is_not_sent_without_the_tender_and_lot_confirmed(page, upload_server, tmp_path, request):
+    live, tender_id = upload_server["url"], upload_server["tender_id"]
+    bidder = upload_server["bidders"][1]
+    path = sealed_file(tmp_path, upload_server["recipient"], 100_000)
+    before = stored_bid(upload_server, bidder.user_id)
+    try:
+        log_in(page, live, bidder.name)
+        choose_sealed_file(page, live, tender_id, path)
+        page.fill("#bid-confirm-tender", "SB-2026-00022")  # the code of another tender
+        page.click('[data-testid="submit-bid"]')
+        error = page.wait_for_selector('[data-testid="upload-error"]:not([hidden])', timeout=60_000)
+        assert "Confirm what your sealed file is for" in error.inner_text()
+    except BaseException:
+        keep_screenshot(page, request, "sealed-confirmation-failure.png")
+        raise
+    after = stored_bid(upload_server, bidder.user_id)  # no upload begun, no bid
+    assert [u.id for u in after[0]] == [u.id for u in before[0]] and len(after[1]) == len(before[1])
