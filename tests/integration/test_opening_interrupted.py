@@ -167,16 +167,20 @@ def prepared(tmp_path):
     from core.actor import Actor
     from core.models import User
 
+    presented = []
     for row in list(session.scalars(select(KeyShare).where(KeyShare.tender_id == t.id)))[:2]:
         user = session.get(User, row.custodian_id)
         share = sealing.open_share(row.sealed, identity=keys[user.username])
+        presented.append(share)
         with unit_of_work(session):
             opening.submit_share(session, actor=Actor(user.id, user.username, user.role, user.organisation_id,
                                                       "127.0.0.1"), tender_id=t.id, share=share, now=clock.now())
     session.close()
     env = {"SUNBID_DATABASE_URL": platform.settings.database_url, "SUNBID_DATA_DIR": str(data),
            "SUNBID_SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex, "SUNBID_DEFAULT_LOCALE": "en"}
-    return {"app": app, "data": data, "tender": t.id, "agency": agency.name, "marker": marker, "env": env}
+    identity = sealing.combine_shares(presented, recipient=recipient, tender_ref=t.project_code)  # what the
+    return {"app": app, "data": data, "tender": t.id, "agency": agency.name, "env": env,  # opening rebuilds
+            "needles": [marker, identity.encode(), identity.lower().encode()]}
 
 
 def _count(app, tender_id: int, action: str) -> int:
@@ -230,7 +234,8 @@ def test_kill_9_mid_opening_leaves_no_worker_no_plaintext_and_a_restart_opens_on
         assert s.scalar(select(func.count()).select_from(OpeningResult)) == 0
     assert _count(app, tender_id, "opening.completed") == 0 and _count(app, tender_id, "bid.opened") == 0
     # nothing decrypted and no key anywhere on disk, in the data dir or the system's temporary directory
-    needles = [prepared["marker"], b"AGE-SECRET-KEY-1"]
+    assert _files_holding([data], [b"AGE-SECRET-KEY-1"], 0) == []
+    needles = prepared["needles"]  # the bids' plaintext, the tender's opening identity
     assert _files_holding([data, Path(tempfile.gettempdir())], needles, since - 60) == []
     own = unseal.work_root(data) / str(tender_id)
     assert sorted(p.name for p in own.iterdir()) <= ["opening.lock", "workers.lock"]
