@@ -166,15 +166,18 @@ class _BidJsonFinder:
 
     LOCAL = b"PK\x03\x04"
     ENDS = (b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06")  # central directory: no more entries
+    MAX_RATIO = 100
+    """Entries written with a data descriptor are inflated to find their end, up to this ratio (and 64 MiB)."""
     FORM_SLACK = 64 * 1024
     """Compressed, bid.json may be a little larger than its 1 MiB limit (stored data cannot grow more)."""
 
     def __init__(self):
         self._buf = bytearray()
-        self._state = "header"  # header, skip, inflate, descriptor, done, lost
+        self._state = "header"  # header, skip, inflate, descriptor, scan, done, lost
         self._left = 0  # bytes of the current entry's data still to skip or keep
         self._entry: dict = {}
         self._inflater = None
+        self._compressed = self._inflated = 0
         self._kept: bytearray | None = None  # the bid.json entry's data (compressed, or inflated for a descriptor)
         self._found: dict | None = None
         self._refusal: DomainError | None = None
@@ -242,9 +245,10 @@ class _BidJsonFinder:
             return True
         if self._state == "skip":
             n = min(self._left, len(self._buf))
-            piece = self._take(n)
             if self._kept is not None:
-                self._kept += piece
+                self._kept += self._take(n)
+            else:
+                del self._buf[:n]
             self._left -= n
             if self._left:
                 return False
@@ -254,17 +258,24 @@ class _BidJsonFinder:
             if not self._buf:
                 return False
             piece = self._take(len(self._buf))
-            try:
-                out = self._inflater.decompress(piece)
-            except zlib.error:
-                self._state = "lost"
-                return False
-            if self._kept is not None:
-                self._kept += out
-                if len(self._kept) > bidpackage.MAX_FORM_BYTES:
-                    self._refusal = _form_too_large()
-                    self._state = "done"
+            self._compressed += len(piece)
+            while piece:  # at most 1 MiB of output at a time, whatever the ratio
+                try:
+                    out = self._inflater.decompress(piece, 1 << 20)
+                except zlib.error:
+                    self._state = "lost"
                     return False
+                self._inflated += len(out)
+                if self._kept is not None:
+                    self._kept += out
+                    if len(self._kept) > bidpackage.MAX_FORM_BYTES:
+                        self._refusal = _form_too_large()
+                        self._state = "done"
+                        return False
+                elif self._inflated > self.MAX_RATIO * self._compressed + (64 << 20):
+                    self._state = "lost"  # a ZIP bomb is not inflated to find what follows it
+                    return False
+                piece = b"" if self._inflater.eof else self._inflater.unconsumed_tail
             if not self._inflater.eof:
                 return False
             self._buf[:0] = self._inflater.unused_data

@@ -114,3 +114,29 @@ def test_what_cannot_be_walked_is_refused_with_its_reason(tmp_path_factory):
     finder.feed(b"%PDF" + b"\x00" * 40)
     with pytest.raises(bidpackage.NotAZip):
         finder.form()
+
+
+def test_a_zip_bomb_before_bid_json_is_not_inflated_to_the_end():
+    out = io.BytesIO()
+
+    class Unseekable(io.RawIOBase):
+        def writable(self):
+            return True
+
+        def write(self, b):
+            return out.write(b)
+
+    with zipfile.ZipFile(Unseekable(), "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("zeros.bin", "w") as f:  # 1 GiB of zeros, about a megabyte compressed
+            block = bytes(1 << 20)
+            for _ in range(1024):
+                f.write(block)
+        zf.writestr("bid.json", b"{}")
+    data = out.getvalue()
+    assert len(data) < 2 << 20
+    finder = _BidJsonFinder()
+    for i in range(0, len(data), 65536):
+        finder.feed(data[i:i + 65536])
+    with pytest.raises(bidpackage.NotAZip) as exc:
+        finder.form()
+    assert "cannot find bid.json" in exc.value.message
