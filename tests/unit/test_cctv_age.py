@@ -125,7 +125,7 @@ def test_vector(path, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     identities = [i for i in v.identities if i.startswith("AGE-SECRET-KEY-1")] or [sealing.new_opening_key().identity]
-    results = [unseal.open_sealed(sealed, identity, work, "plain") for identity in identities]
+    results = [unseal.open_sealed(sealed, identity, work) for identity in identities]
     assert list(work.iterdir()) == []  # nothing of a plaintext is left behind
     if v.expect == "success" and not unsupported:
         opened = [r for r in results if r.plaintext_sha256 is not None]
@@ -152,5 +152,5 @@ def test_the_opening_refuses_what_rage_alone_would_decrypt(tmp_path):
         digest = sealing.open_file(sealed, tmp_path / "plain", v.identities[0])  # what rage does alone
         assert digest == hashlib.sha256((tmp_path / "plain").read_bytes()).hexdigest()
         (tmp_path / "plain").unlink()
-        r = unseal.open_sealed(sealed, v.identities[0], tmp_path, "plain")
+        r = unseal.open_sealed(sealed, v.identities[0], tmp_path)
         assert (r.status, r.reason, r.plaintext_sha256) == ("failed", "corrupt", None)
