@@ -31,6 +31,9 @@ class Platform:
         self.clock = clock or Clock()
         self.blobs = BlobStore(settings.data_dir)
         self._signer = None
+        from audit.disclosure import default_actions
+
+        self.audit_actions = default_actions()  # each area registers its actions (and disclosure rules) here
 
     @property
     def signer(self):
@@ -100,6 +103,13 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
     from tender import service as tender_service
     from tender.demo import seed as seed_tenders
 
+    from core.actions import ACTIONS as core_actions
+    from tender.actions import ACTIONS as tender_actions
+    from tender.actions import subjects as tender_subjects
+
+    actions = app.extensions["sunbid"].audit_actions
+    actions.register(*core_actions, *tender_actions)
+    actions.resolve_subjects(tender_subjects)
     register_seeder("tenders", seed_tenders)
     register_replayer("tender", Replayer(tender_replay.fold, tender_service.snapshot, tender_replay.diff))
 

@@ -32,8 +32,11 @@ def log(app, session, clock):
 
 
 def export(app, *extra: str) -> list[str]:
+    """A supervisor's export (everything), unless ``extra`` asks for another mode."""
     from core.cli import main
 
+    if "--mode" not in extra:
+        extra = ("--mode", "supervisor", *extra)
     runner = CliRunner()
     with app.app_context():
         result = runner.invoke(main, ["audit", "export", "-o", "-", *extra], catch_exceptions=False,
