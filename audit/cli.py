@@ -103,6 +103,27 @@ def export(output: str, tender_id: int | None, mode: str) -> None:
     click.echo(f"Exported {total} entries of a log of {size} (root {last.root}) to {output}.", err=True)
 
 
+@audit_group.command("checkpoint")
+@with_appcontext
+def checkpoint_command() -> None:
+    """Sign the checkpoint the schedule calls for, if one is due (run it from cron, e.g. every minute)."""
+    from flask import current_app
+
+    from audit import service
+    from core.db import unit_of_work
+
+    platform = current_app.extensions["sunbid"]
+    settings = platform.settings
+    with platform.sessions() as s:
+        with unit_of_work(s):
+            cp = service.checkpoint_if_due(s, signer=platform.signer, origin=settings.log_origin,
+                                           now=platform.clock.now(), every_entries=settings.checkpoint_every,
+                                           every_seconds=settings.checkpoint_seconds)
+            message = (f"Signed a checkpoint at tree size {cp.size}." if cp is not None
+                       else "No checkpoint due.")
+    click.echo(message)
+
+
 @audit_group.command("verify")
 @click.argument("export_file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False), required=True,

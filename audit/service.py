@@ -65,6 +65,8 @@ def record(session: Session, *, actor: Actor, action: str, object_type: str, obj
     Every entry is written in format version 2: with 32 random bytes (``salt``) inside its hashed bytes, so
     that its published leaf hash cannot be matched against guesses of its fields."""
     session.flush()  # the change being recorded must be valid before it is logged
+    if action in KEY_ACTIONS:  # the request that made it signs a checkpoint once it committed
+        session.info[MILESTONE] = True
     salt = secrets.token_hex(SALT_BYTES)
     draft = Entry(seq=0, at=now, actor_id=actor.user_id, actor=actor.name, role=actor.role,
                   address=actor.address, action=action, object_type=object_type, object_id=str(object_id),
@@ -275,6 +277,7 @@ def events_for(session: Session, *, tender_id: int) -> list[AuditEntry]:
 
 # ---------------------------------------------------------------- checkpoints
 
+MILESTONE = "audit.milestone"  # session.info flag: this session recorded a key act
 KEY_ACTIONS = frozenset({"tender.published", "tender.cancelled", "bid.opened", "opening.completed",
                          "experts.drawn", "award.issued"})
 
@@ -304,10 +307,13 @@ def issue_checkpoint(session: Session, *, signer: notes.Signer, origin: str, now
 
 
 def checkpoint_if_due(session: Session, *, signer: notes.Signer, origin: str, now: datetime,
-                      every_entries: int, every_seconds: int) -> AuditCheckpoint | None:
+                      every_entries: int, every_seconds: int,
+                      milestones_only: bool = False) -> AuditCheckpoint | None:
     """A new public checkpoint when entries arrived since the last one and: a key act (a public
     milestone) is among them, or ``every_entries`` have accumulated, or the last one is ``every_seconds``
-    old.  Apart from milestones, which are public at once, nothing here depends on what the entries are."""
+    old.  Apart from milestones, which are public at once, nothing here depends on what the entries are.
+    ``milestones_only``: only for a key act (what a write request checks; the schedule is kept by readers
+    of the checkpoints and by ``sunbid audit checkpoint``, so no checkpoint is timed by a write)."""
     last = latest_checkpoint(session)
     size = tree_size(session)
     done = last.size if last else 0
@@ -317,6 +323,8 @@ def checkpoint_if_due(session: Session, *, signer: notes.Signer, origin: str, no
                                                              AuditEntry.action.in_(KEY_ACTIONS)).limit(1))
     if key_act is not None:
         reason = key_act
+    elif milestones_only:
+        return None
     elif size - done >= every_entries:
         reason = "entries"
     elif last is None or (now - last.created_at).total_seconds() >= every_seconds:
