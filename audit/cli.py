@@ -145,7 +145,8 @@ def verify(export_file: str, key_file: str, checkpoint_file: str | None) -> None
     finally:
         if stream is not sys.stdin:
             stream.close()
-    click.echo(f"OK: {report.entries} entries verified; tree size {report.tree_size}, root {report.root.hex()}; "
+    withheld = f" ({report.withheld} not yet disclosed, by their leaf hash)" if report.withheld else ""
+    click.echo(f"OK: {report.entries} entries verified{withheld}; tree size {report.tree_size}, root {report.root.hex()}; "
                f"{report.checkpoints} signed checkpoints match"
                + (f"; your checkpoint at size {report.external_checkpoint} matches" if external else "") + ".")
 
