@@ -1,7 +1,8 @@
 """The audit log's public interface: verifier key, checkpoints, proofs, entries.
 
-Everything here is readable without login so that outsiders can build their own verifiers;
-entry payloads are for supervisors only (everyone else gets the hashes).
+Everything here is readable without login so that outsiders can build their own verifiers.
+An entry is shown in full to supervisors, and to everyone else once its action's disclosure rule allows
+(audit.disclosure); until then only its index and leaf hash.  Checkpoints say nothing of why they were made.
 """
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import func, select
 
 from audit import service
+from audit.disclosure import SUPERVISING
 from audit.models import AuditCheckpoint, AuditCosignature, AuditEntry
+from audit.rules import withheld
 from core.errors import N_, InvalidInput
 from core.web import acting_user, db, now, platform, public, transaction
 
@@ -46,13 +49,20 @@ def vkey():
     return Response(platform().signer.vkey() + "\n", mimetype="text/plain")
 
 
+def _keep_schedule(s) -> None:
+    """Sign the checkpoint the schedule calls for, if any, before showing the checkpoints: the schedule is
+    kept by whoever reads them, never by a write, so a checkpoint's time is not the time of an act."""
+    settings = platform().settings
+    service.checkpoint_if_due(s, signer=platform().signer, origin=settings.log_origin, now=now(),
+                              every_entries=settings.checkpoint_every, every_seconds=settings.checkpoint_seconds)
+
+
 @text_bp.get("/checkpoint")
 @public
 def checkpoint():
     settings = platform().settings
     with transaction() as s:
-        service.checkpoint_if_due(s, signer=platform().signer, origin=settings.log_origin, now=now(),
-                                  every_entries=settings.checkpoint_every, every_seconds=settings.checkpoint_seconds)
+        _keep_schedule(s)
         latest = service.latest_checkpoint(s)
         if latest is None:  # an empty log still has a signed checkpoint
             latest = service.issue_checkpoint(s, signer=platform().signer, origin=settings.log_origin, now=now(),
@@ -66,17 +76,19 @@ def checkpoint():
 def checkpoints():
     page = _int("page", minimum=1, default=1)
     per_page = min(_int("per_page", minimum=1, default=50), 200)
+    with transaction() as s:
+        _keep_schedule(s)
     s = db()
-    total = s.scalar(select(func.count()).select_from(AuditCheckpoint)) or 0
-    rows = s.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc())
+    listed = AuditCheckpoint.listed.is_(True)
+    total = s.scalar(select(func.count()).select_from(AuditCheckpoint).where(listed)) or 0
+    rows = s.scalars(select(AuditCheckpoint).where(listed).order_by(AuditCheckpoint.id.desc())
                      .limit(per_page).offset((page - 1) * per_page)).all()
     cosigs: dict[int, list[AuditCosignature]] = {}
     if rows:
         for c in s.scalars(select(AuditCosignature).where(AuditCosignature.checkpoint_id.in_([r.id for r in rows]))):
             cosigs.setdefault(c.checkpoint_id, []).append(c)
     return jsonify(
-        items=[{"id": r.id, "tree_size": r.size, "root": r.root, "reason": r.reason,
-                "created_at": r.created_at.isoformat(), "note": r.note,
+        items=[{"id": r.id, "tree_size": r.size, "root": r.root, "created_at": r.created_at.isoformat(), "note": r.note,
                 "cosignatures": [{"witness": c.witness, "timestamp": c.timestamp, "line": c.line}
                                  for c in cosigs.get(r.id, [])]} for r in rows],
         page=page, per_page=per_page, total=total, pages=max((total + per_page - 1) // per_page, 1))
@@ -114,14 +126,20 @@ def entries():
         raise InvalidInput(N_("'end' must be larger than 'start'."), field="end")
     end = min(end, start + MAX_ENTRIES)
     user = acting_user()
-    detailed = user is not None and user.role in ("supervisor", "admin")
+    role = user.role if user is not None else None
+    detailed = role in SUPERVISING
     rows = db().scalars(select(AuditEntry).where(AuditEntry.seq > start, AuditEntry.seq <= end)
                         .order_by(AuditEntry.seq)).all()
+    readable = platform().audit_actions.readable(db(), rows, role=role, now=now())
     out = []
-    for r in rows:
-        item = {"index": r.seq - 1, "leaf_hash": r.leaf_hash, "hash": r.hash, "prev_hash": r.prev_hash}
+    for r, ok in zip(rows, readable, strict=True):
+        if not ok:  # not yet disclosed: its index and leaf hash, nothing that could be matched or counted
+            out.append(withheld(r.seq - 1, r.leaf_hash))
+            continue
+        item = {"index": r.seq - 1, "leaf_hash": r.leaf_hash, "hash": r.hash,
+                "entry": service.to_entry(r).document()}
         if detailed:
-            item["entry"] = service.to_entry(r).document()
+            item["prev_hash"] = r.prev_hash
             item["tender_id"] = r.tender_id
         out.append(item)
     return jsonify(entries=out, start=start, end=end, detailed=detailed,

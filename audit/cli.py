@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import click
@@ -21,18 +22,23 @@ def audit_group() -> None:
               help="file to write (JSON Lines); '-' for standard output")
 @click.option("--tender", "tender_id", type=int, default=None,
               help="only this tender's entries, each with its inclusion proof in the latest checkpoint")
+@click.option("--mode", type=click.Choice(["public", "supervisor"]), default="public", show_default=True,
+              help="public: entries not yet disclosed are exported as their leaf hash only; "
+                   "supervisor: every entry in full, for supervisors")
 @with_appcontext
-def export(output: str, tender_id: int | None) -> None:
+def export(output: str, tender_id: int | None, mode: str) -> None:
     """Stream the log to a file that `sunbid audit verify` checks with no database."""
     from flask import current_app
     from sqlalchemy import func, select
 
     from audit import merkle, service
     from audit.models import AuditCheckpoint, AuditEntry
+    from audit.rules import withheld
     from core.db import unit_of_work
 
     platform = current_app.extensions["sunbid"]
     settings = platform.settings
+    public = mode == "public"
     with platform.sessions() as s:
         with unit_of_work(s):  # the export ends at a signed checkpoint of the whole log
             last = service.latest_checkpoint(s)
@@ -44,40 +50,78 @@ def export(output: str, tender_id: int | None) -> None:
         if tender_id is not None:
             query = query.where(AuditEntry.tender_id == tender_id)
         total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+        source = service.TreeSource(s)
+
+        def entry_lines(bar) -> Iterator[str]:
+            after = 0
+            while True:
+                rows = s.scalars(query.where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(2000)).all()
+                if not rows:
+                    return
+                readable = (platform.audit_actions.readable(s, rows, role=None, now=platform.clock.now())
+                            if public else [True] * len(rows))
+                for r, ok in zip(rows, readable, strict=True):
+                    if not ok:  # a public export keeps its leaf hash only; a tender export leaves it out
+                        if tender_id is None:
+                            yield json.dumps(withheld(r.seq - 1, r.leaf_hash)) + "\n"
+                        continue
+                    item = {"index": r.seq - 1, "entry": service.to_entry(r).document(), "hash": r.hash,
+                            "leaf_hash": r.leaf_hash}
+                    if tender_id is not None:
+                        item["proof"] = [h.hex() for h in merkle.inclusion_path(source, r.seq - 1, size)]
+                    yield json.dumps(item, ensure_ascii=False) + "\n"
+                after = rows[-1].seq
+                bar.update(len(rows))
+                s.expunge_all()
+                source.cache.clear()
+
         out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
         try:
-            header = {"format": FORMAT, "origin": settings.log_origin, "vkey": platform.signer.vkey(),
-                      "tree_size": size, "scope": "full" if tender_id is None else "tender",
-                      "tender_id": tender_id, "entries": total}
-            out.write(json.dumps(header, ensure_ascii=False) + "\n")
-            checkpoints = s.scalars(select(AuditCheckpoint).where(AuditCheckpoint.size <= size)
-                                    .order_by(AuditCheckpoint.size, AuditCheckpoint.id))
-            if tender_id is not None:
-                checkpoints = [last]
-            for cp in checkpoints:
-                out.write(json.dumps({"checkpoint": cp.note}, ensure_ascii=False) + "\n")
-            source = service.TreeSource(s)
-            with click.progressbar(length=total, label="Exporting", file=sys.stderr,
-                                   show_pos=True) as bar:
-                after = 0
-                while True:
-                    rows = s.scalars(query.where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(2000)).all()
-                    if not rows:
-                        break
-                    for r in rows:
-                        item = {"index": r.seq - 1, "entry": service.to_entry(r).document(), "hash": r.hash,
-                                "leaf_hash": r.leaf_hash}
-                        if tender_id is not None:
-                            item["proof"] = [h.hex() for h in merkle.inclusion_path(source, r.seq - 1, size)]
-                        out.write(json.dumps(item, ensure_ascii=False) + "\n")
-                    after = rows[-1].seq
-                    bar.update(len(rows))
-                    s.expunge_all()
-                    source.cache.clear()
+            with click.progressbar(length=total, label="Exporting", file=sys.stderr, show_pos=True) as bar:
+                lines: Iterable[str] = entry_lines(bar)
+                written = total
+                if public and tender_id is not None:  # the header must not count what is withheld
+                    lines = list(lines)
+                    written = len(lines)
+                scope = "tender" if tender_id is not None else "public" if public else "full"
+                header = {"format": FORMAT, "origin": settings.log_origin, "vkey": platform.signer.vkey(),
+                          "tree_size": size, "scope": scope, "tender_id": tender_id, "entries": written}
+                out.write(json.dumps(header, ensure_ascii=False) + "\n")
+                query_cps = select(AuditCheckpoint).where(AuditCheckpoint.size <= size)
+                if public:  # the checkpoints signed for single receipts are the bidders' own
+                    query_cps = query_cps.where(AuditCheckpoint.listed.is_(True))
+                checkpoints = s.scalars(query_cps.order_by(AuditCheckpoint.size, AuditCheckpoint.id)).all()
+                if tender_id is not None:
+                    checkpoints = [last]
+                for cp in checkpoints:
+                    out.write(json.dumps({"checkpoint": cp.note}, ensure_ascii=False) + "\n")
+                for line in lines:
+                    out.write(line)
         finally:
             if out is not sys.stdout:
                 out.close()
     click.echo(f"Exported {total} entries of a log of {size} (root {last.root}) to {output}.", err=True)
+
+
+@audit_group.command("checkpoint")
+@with_appcontext
+def checkpoint_command() -> None:
+    """Sign the checkpoint the schedule calls for, if one is due (run it from cron, e.g. every minute)."""
+    from flask import current_app
+
+    from audit import service
+    from core.db import unit_of_work
+
+    platform = current_app.extensions["sunbid"]
+    settings = platform.settings
+    with platform.sessions() as s:
+        with unit_of_work(s):
+            cp = service.checkpoint_if_due(s, signer=platform.signer, origin=settings.log_origin,
+                                           now=platform.clock.now(), every_entries=settings.checkpoint_every,
+                                           every_seconds=settings.checkpoint_seconds)
+            message = (f"Signed a checkpoint at tree size {cp.size}." if cp is not None
+                       else "No checkpoint due.")
+    click.echo(message)
 
 
 @audit_group.command("verify")
@@ -101,7 +145,8 @@ def verify(export_file: str, key_file: str, checkpoint_file: str | None) -> None
     finally:
         if stream is not sys.stdin:
             stream.close()
-    click.echo(f"OK: {report.entries} entries verified; tree size {report.tree_size}, root {report.root.hex()}; "
+    withheld = f" ({report.withheld} not yet disclosed, by their leaf hash)" if report.withheld else ""
+    click.echo(f"OK: {report.entries} entries verified{withheld}; tree size {report.tree_size}, root {report.root.hex()}; "
                f"{report.checkpoints} signed checkpoints match"
                + (f"; your checkpoint at size {report.external_checkpoint} matches" if external else "") + ".")
 

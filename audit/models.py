@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime
@@ -27,6 +27,8 @@ class AuditEntry(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     leaf_hash: Mapped[str] = mapped_column(String(64))  # RFC 9162 leaf hash of the canonical entry
+    # 32 random bytes (hex) hashed with the entry (format version 2); NULL for entries written before
+    salt: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class AuditHead(Base):
@@ -68,8 +70,10 @@ class AuditCheckpoint(Base):
     size: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), index=True)
     root: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text)
-    reason: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(64))  # for supervisors only, never published
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # False: signed for one bidder's receipt and given to it only; not listed publicly (it would count bids)
+    listed: Mapped[bool] = mapped_column(Boolean, server_default=true(), default=True)
 
 
 class AuditCosignature(Base):

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import rfc8785
@@ -17,6 +19,9 @@ import rfc8785
 from core.errors import N_, DomainError
 
 GENESIS = "0" * 64
+BLINDED = 2  # the entry format version that carries a salt ("v": 2); entries without "v" are version 1
+SALT_BYTES = 32
+_SALT = re.compile(r"[0-9a-f]{64}")
 
 
 class ChainBroken(DomainError):
@@ -92,9 +97,18 @@ class Entry:
     object_id: str
     payload: Mapping[str, Any]
     prev_hash: str
+    salt: str | None = None  # 32 random bytes, lowercase hex: format version 2; None: version 1 (written before)
+
+    def __post_init__(self) -> None:
+        if self.salt is not None and not _SALT.fullmatch(self.salt):
+            raise ValueError("an entry's salt is 32 bytes in lowercase hex")
+
+    @property
+    def version(self) -> int:
+        return 1 if self.salt is None else BLINDED
 
     def document(self) -> dict[str, Any]:
-        return {
+        doc = {
             "seq": self.seq,
             "time": iso(self.at),
             "actor": {"id": self.actor_id, "name": self.actor, "role": self.role},
@@ -104,6 +118,10 @@ class Entry:
             "payload": jsonable(self.payload),
             "prev": self.prev_hash,
         }
+        if self.salt is not None:  # version 2: the salt makes the entry's hashes unguessable
+            doc["salt"] = self.salt
+            doc["v"] = BLINDED
+        return doc
 
     def encode(self) -> bytes:
         return canonical(self.document())
@@ -112,27 +130,28 @@ class Entry:
         """This entry's canonical encoding with its sequence number and previous hash still open:
         what an append prepares before it locks the log head, so the locked part only fills them in."""
         whole = canonical({**self.document(), "prev": "", "seq": 0})
-        # RFC 8785 sorts members: "prev" and "seq" are the last two before "time", and the
+        # RFC 8785 sorts members: "prev", ("salt",) "seq" are the last before "time" (and "v"), and the
         # top-level ones come last, after everything inside "payload".
-        cut = whole.rindex(_CHAIN_SLOT)
-        return ChainSlot(whole[:cut] + b',"prev":"', b',"time":' + whole[cut + len(_CHAIN_SLOT):])
+        middle = b'","seq":' if self.salt is None else b'","salt":"' + self.salt.encode("ascii") + b'","seq":'
+        slot = b',"prev":"' + middle + b'0,"time":'
+        cut = whole.rindex(slot)
+        return ChainSlot(whole[:cut] + b',"prev":"', b',"time":' + whole[cut + len(slot):], middle)
 
     def hash(self) -> str:
         return hashlib.sha256(self.encode()).hexdigest()
 
 
-_CHAIN_SLOT = b',"prev":"","seq":0,"time":'
-
-
 @dataclass(frozen=True)
 class ChainSlot:
-    """Canonical entry bytes around the chain fields: ``before + prev + '","seq":' + seq + after``."""
+    """Canonical entry bytes around the chain fields: ``before + prev + middle + seq + after``, where
+    ``middle`` is ``","seq":`` (version 1) or ``","salt":"<salt>","seq":`` (version 2)."""
 
     before: bytes
     after: bytes
+    middle: bytes = b'","seq":'
 
     def fill(self, seq: int, prev_hash: str) -> bytes:
-        return b"".join((self.before, prev_hash.encode("ascii"), b'","seq":', str(seq).encode("ascii"), self.after))
+        return b"".join((self.before, prev_hash.encode("ascii"), self.middle, str(seq).encode("ascii"), self.after))
 
 
 def verify_chain(entries: Iterable[tuple[Entry, str]], *, start_prev: str = GENESIS,
@@ -148,3 +167,49 @@ def verify_chain(entries: Iterable[tuple[Entry, str]], *, start_prev: str = GENE
             raise ChainBroken(seq=entry.seq, reason="content does not match its hash")
         prev, expected_seq, n = stored, expected_seq + 1, n + 1
     return n
+
+
+# ---------------------------------------------------------------- disclosure
+
+class Disclosure(StrEnum):
+    """When an entry of an action may be read by people other than supervisors."""
+
+    PUBLIC = "public"                      # at once
+    AFTER_DEADLINE = "after_deadline"      # once its tender's current deadline has passed
+    AFTER_EVALUATION = "after_evaluation"  # once its tender's evaluation has ended
+    SUPERVISORS = "supervisors"            # never to anyone else
+
+
+SAFEST = Disclosure.SUPERVISORS  # the rule of an action nobody registered
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What the area owning an entry's subject (a tender) says about it at the time of reading."""
+
+    deadline: datetime | None = None      # the tender's current deadline (after any amendment)
+    evaluated_at: datetime | None = None  # when its evaluation ended; None while it has not
+
+
+def rule_of(rules: Mapping[str, Disclosure], action: str) -> Disclosure:
+    return rules.get(action, SAFEST)
+
+
+def disclosed(rule: Disclosure, subject: Subject | None, now: datetime) -> bool:
+    """May someone who is not a supervisor read an entry under ``rule`` at ``now``?  Judged at read time
+    against the subject as it stands (an amended deadline moves the disclosure with it); without a subject
+    only public entries are readable."""
+    if rule is Disclosure.PUBLIC:
+        return True
+    if subject is None or subject.deadline is None or now < subject.deadline:
+        return False
+    if rule is Disclosure.AFTER_DEADLINE:
+        return True
+    if rule is Disclosure.AFTER_EVALUATION:
+        return subject.evaluated_at is not None and now >= subject.evaluated_at
+    return False
+
+
+def withheld(index: int, leaf_hash: str) -> dict[str, Any]:
+    """What anyone who may not read an entry gets of it: its index and its Merkle leaf hash, nothing more."""
+    return {"index": index, "leaf_hash": leaf_hash}

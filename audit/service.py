@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import secrets
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from audit import merkle, notes
 from audit.models import AuditCheckpoint, AuditCosignature, AuditEntry, AuditHead, AuditNode, AuditWitness
-from audit.rules import GENESIS, Entry, jsonable, verify_chain
+from audit.rules import GENESIS, SALT_BYTES, Entry, jsonable, verify_chain
 from core.actor import Actor
 from core.errors import N_, Conflict, InvalidInput, PermissionDenied
 
@@ -43,6 +44,7 @@ class Appended:
     prev_hash: str
     hash: str
     leaf_hash: str
+    salt: str | None = None
     frontier: tuple[bytes, ...] = field(default=(), compare=False)  # compact range of the tree it ends
     path: tuple[bytes, ...] = field(default=(), compare=False)  # this leaf's inclusion path in that tree
 
@@ -58,25 +60,31 @@ def record(session: Session, *, actor: Actor, action: str, object_type: str, obj
     """Append one entry.  Reads only the locked head row (which keeps the tree's compact range)
     and writes the entry, the Merkle subtrees it completes and the new head.  On PostgreSQL that is
     one call of ``audit_append()`` (migration 0002), so the head's lock is held for no round trip but
-    the commit's; on SQLite the same steps run here, as plain SQL on the session's connection."""
+    the commit's; on SQLite the same steps run here, as plain SQL on the session's connection.
+
+    Every entry is written in format version 2: with 32 random bytes (``salt``) inside its hashed bytes, so
+    that its published leaf hash cannot be matched against guesses of its fields."""
     session.flush()  # the change being recorded must be valid before it is logged
+    if action in KEY_ACTIONS:  # the request that made it signs a checkpoint once it committed
+        session.info[MILESTONE] = True
+    salt = secrets.token_hex(SALT_BYTES)
     draft = Entry(seq=0, at=now, actor_id=actor.user_id, actor=actor.name, role=actor.role,
                   address=actor.address, action=action, object_type=object_type, object_id=str(object_id),
-                  payload=jsonable(dict(payload or {})), prev_hash=GENESIS)
+                  payload=jsonable(dict(payload or {})), prev_hash=GENESIS, salt=salt)
     slot = draft.encoder()  # all the encoding work, before the head is locked
     stored_payload = json.dumps(draft.payload, ensure_ascii=False, sort_keys=True)
     conn = session.connection()
     sql = _sql(conn.dialect)
     if conn.dialect.name == "postgresql":
         seq, prev, digest, leaf_hex, old, new = conn.exec_driver_sql(_CALL_APPEND, {
-            "before": slot.before, "after": slot.after, "at": sql.at(now), "actor_id": actor.user_id,
+            "before": slot.before, "middle": slot.middle, "after": slot.after, "at": sql.at(now), "actor_id": actor.user_id,
             "actor": actor.name, "role": actor.role, "address": actor.address, "action": action,
             "object_type": object_type, "object_id": str(object_id), "tender_id": tender_id,
-            "payload": stored_payload}).one()
+            "payload": stored_payload, "salt": salt}).one()
         return Appended(seq=seq, at=now, actor_id=actor.user_id, actor=actor.name, role=actor.role,
                         address=actor.address, action=action, object_type=object_type, object_id=str(object_id),
                         tender_id=tender_id, payload=stored_payload, prev_hash=prev, hash=digest,
-                        leaf_hash=leaf_hex, frontier=_hashes(new), path=tuple(reversed(_hashes(old))))
+                        leaf_hash=leaf_hex, salt=salt, frontier=_hashes(new), path=tuple(reversed(_hashes(old))))
     head = conn.exec_driver_sql(sql.head).first()
     if head is None:
         conn.exec_driver_sql(sql.new_head)
@@ -92,7 +100,7 @@ def record(session: Session, *, actor: Actor, action: str, object_type: str, obj
     row = Appended(seq=seq + 1, at=now, actor_id=actor.user_id, actor=actor.name, role=actor.role,
                    address=actor.address, action=action, object_type=object_type, object_id=str(object_id),
                    tender_id=tender_id, payload=stored_payload, prev_hash=prev, hash=digest, leaf_hash=leaf.hex(),
-                   frontier=tuple(frontier), path=path)
+                   salt=salt, frontier=tuple(frontier), path=path)
     params = {**{c: getattr(row, c) for c in _ENTRY_COLUMNS}, "at": sql.at(now),
               "new_frontier": ",".join(h.hex() for h in frontier)}
     for i, (start, size, value) in enumerate(completed):
@@ -103,8 +111,9 @@ def record(session: Session, *, actor: Actor, action: str, object_type: str, obj
 
 
 _ENTRY_COLUMNS = [c.key for c in AuditEntry.__table__.columns]
-_CALL_APPEND = ("SELECT * FROM audit_append(%(before)s, %(after)s, %(at)s, %(actor_id)s, %(actor)s, %(role)s, "
-                "%(address)s, %(action)s, %(object_type)s, %(object_id)s, %(tender_id)s, %(payload)s)")
+_CALL_APPEND = ("SELECT * FROM audit_append(%(before)s, %(middle)s, %(after)s, %(at)s, %(actor_id)s, %(actor)s, "
+                "%(role)s, %(address)s, %(action)s, %(object_type)s, %(object_id)s, %(tender_id)s, %(payload)s, "
+                "%(salt)s)")
 
 
 def _hashes(joined: str) -> tuple[bytes, ...]:
@@ -241,7 +250,8 @@ def root_at(session: Session, size: int) -> bytes:
 def to_entry(row: AuditEntry) -> Entry:
     return Entry(seq=row.seq, at=row.at, actor_id=row.actor_id, actor=row.actor, role=row.role,
                  address=row.address, action=row.action, object_type=row.object_type,
-                 object_id=row.object_id, payload=json.loads(row.payload), prev_hash=row.prev_hash)
+                 object_id=row.object_id, payload=json.loads(row.payload), prev_hash=row.prev_hash,
+                 salt=row.salt)
 
 
 def iter_entries(session: Session, batch: int = 1000) -> Iterator[AuditEntry]:
@@ -267,35 +277,43 @@ def events_for(session: Session, *, tender_id: int) -> list[AuditEntry]:
 
 # ---------------------------------------------------------------- checkpoints
 
+MILESTONE = "audit.milestone"  # session.info flag: this session recorded a key act
 KEY_ACTIONS = frozenset({"tender.published", "tender.cancelled", "bid.opened", "opening.completed",
                          "experts.drawn", "award.issued"})
 
 
 def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
-    return session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc(),
-                                                           AuditCheckpoint.id.desc()).limit(1))
+    """The latest checkpoint of the public list (not one signed for a single receipt)."""
+    return session.scalar(select(AuditCheckpoint).where(AuditCheckpoint.listed.is_(True))
+                          .order_by(AuditCheckpoint.size.desc(), AuditCheckpoint.id.desc()).limit(1))
 
 
 def issue_checkpoint(session: Session, *, signer: notes.Signer, origin: str, now: datetime,
-                     reason: str, last: Appended | None = None) -> AuditCheckpoint:
+                     reason: str, last: Appended | None = None, listed: bool = True) -> AuditCheckpoint:
     """Sign the log as it stands (C2SP tlog-checkpoint in a signed note) and keep it.  ``last``: the entry
-    this transaction appended last, whose tree root ``record`` already knows (nothing is read then)."""
+    this transaction appended last, whose tree root ``record`` already knows (nothing is read then).
+    ``listed=False``: a checkpoint for one receipt, kept but never in the public list (its time and number
+    would tell what kind of entry it was made for).  ``reason`` is for supervisors only."""
     if last is not None:
         size, root = last.seq, last.root
     else:
         size = tree_size(session)
         root = root_at(session, size)
     note = notes.sign_checkpoint(notes.Checkpoint(origin=origin, size=size, root=root), signer)
-    cp = AuditCheckpoint(size=size, root=root.hex(), note=note, reason=reason, created_at=now)
+    cp = AuditCheckpoint(size=size, root=root.hex(), note=note, reason=reason, created_at=now, listed=listed)
     session.add(cp)
     session.flush()
     return cp
 
 
 def checkpoint_if_due(session: Session, *, signer: notes.Signer, origin: str, now: datetime,
-                      every_entries: int, every_seconds: int) -> AuditCheckpoint | None:
-    """A new checkpoint when entries arrived since the last one and: a key act is among them,
-    or ``every_entries`` have accumulated, or the last one is ``every_seconds`` old."""
+                      every_entries: int, every_seconds: int,
+                      milestones_only: bool = False) -> AuditCheckpoint | None:
+    """A new public checkpoint when entries arrived since the last one and: a key act (a public
+    milestone) is among them, or ``every_entries`` have accumulated, or the last one is ``every_seconds``
+    old.  Apart from milestones, which are public at once, nothing here depends on what the entries are.
+    ``milestones_only``: only for a key act (what a write request checks; the schedule is kept by readers
+    of the checkpoints and by ``sunbid audit checkpoint``, so no checkpoint is timed by a write)."""
     last = latest_checkpoint(session)
     size = tree_size(session)
     done = last.size if last else 0
@@ -305,6 +323,8 @@ def checkpoint_if_due(session: Session, *, signer: notes.Signer, origin: str, no
                                                              AuditEntry.action.in_(KEY_ACTIONS)).limit(1))
     if key_act is not None:
         reason = key_act
+    elif milestones_only:
+        return None
     elif size - done >= every_entries:
         reason = "entries"
     elif last is None or (now - last.created_at).total_seconds() >= every_seconds:

@@ -3,14 +3,19 @@ platform's verifier key.  Pure and streaming: memory stays flat whatever the log
 
 Export format (JSON Lines), written by ``sunbid audit export``:
 
-    {"format": "sunbid-audit-log/1", "origin": …, "vkey": …, "tree_size": N, "scope": "full" | "tender", …}
+    {"format": "sunbid-audit-log/1", "origin": …, "vkey": …, "tree_size": N,
+     "scope": "full" | "public" | "tender", …}
     {"checkpoint": "<signed note>"}                       one line per checkpoint, oldest first
     {"index": i, "entry": {…}, "hash": "…", "leaf_hash": "…"}   one line per entry, in order
+    {"index": i, "leaf_hash": "…"}                        (public exports) an entry not yet disclosed
     (a tender export adds "proof": [...] to each entry: its inclusion proof in the last checkpoint)
 
 A full export is checked entry by entry (sequence, previous-hash link, entry hash, leaf hash), the
 Merkle tree is rebuilt as a compact range (O(log n) hashes), and every checkpoint's signature and root
-is checked at its size, which also proves that the checkpoints are consistent with one another.
+is checked at its size, which also proves that the checkpoints are consistent with one another.  A
+public export is checked the same way, the tree from every line's leaf hash; an entry's hash and leaf
+hash are recomputed where it is disclosed, and the previous-hash link where the entry before it is too.
+Entries of format version 1 (no salt) and 2 (``"salt"`` and ``"v": 2``) are both accepted.
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from audit import merkle, notes
-from audit.rules import GENESIS, canonical
+from audit.rules import BLINDED, GENESIS, canonical
 
 FORMAT = "sunbid-audit-log/1"
 
@@ -61,6 +66,7 @@ class Report:
     root: bytes = b""
     checkpoints: int = 0
     external_checkpoint: int | None = None
+    withheld: int = 0  # entries of a public export shown by their leaf hash only
 
 
 def _lines(lines: Iterable[str]) -> Iterator[tuple[int, dict]]:
@@ -71,6 +77,22 @@ def _lines(lines: Iterable[str]) -> Iterator[tuple[int, dict]]:
             yield number, json.loads(line)
         except json.JSONDecodeError as exc:
             raise Tampered(f"line {number}", f"not valid JSON ({exc.msg})") from None
+
+
+def format_problem(entry: object) -> str | None:
+    """What makes ``entry`` neither a version 1 nor a version 2 entry document, if anything."""
+    if not isinstance(entry, dict):
+        return "the entry is not a JSON object"
+    version = entry.get("v", 1)
+    if "v" in entry and (type(version) is not int or version != BLINDED):
+        return f"unknown entry format version {version!r}"
+    salt = entry.get("salt")
+    if version == BLINDED:
+        if not (isinstance(salt, str) and len(salt) == 64 and all(c in "0123456789abcdef" for c in salt)):
+            return "a version 2 entry needs a salt of 32 bytes in lowercase hex"
+    elif "salt" in entry:
+        return "a salt in an entry without a format version"
+    return None
 
 
 def verify_export(lines: Iterable[str], vkey: str, *, external_checkpoint: str | None = None) -> Report:
@@ -101,8 +123,11 @@ def verify_export(lines: Iterable[str], vkey: str, *, external_checkpoint: str |
     report = Report()
     if external_checkpoint is not None:
         report.external_checkpoint = add_checkpoint(external_checkpoint, "the given checkpoint").size
-    tree, prev, expected, last_cp = CompactRange(), GENESIS, 0, None
+    tree, expected, last_cp = CompactRange(), 0, None
+    prev: str | None = GENESIS
     scope = header.get("scope", "full")
+    if scope not in ("full", "public", "tender"):
+        raise Tampered("line 1", f"unknown export scope {scope!r}")
 
     def check_due() -> None:
         for where, cp in due.pop(tree.count, []):
@@ -119,12 +144,33 @@ def verify_export(lines: Iterable[str], vkey: str, *, external_checkpoint: str |
             if last_cp.size == tree.count:
                 check_due()
             continue
+        if scope == "public" and "entry" not in item:  # withheld: only its place in the tree is shown
+            index, stored_leaf = item.get("index"), item.get("leaf_hash")
+            where = f"entry {index} (line {number})"
+            if index != expected:
+                raise Tampered(where, f"expected index {expected}, found {index}: entries are missing, out of "
+                                      "order or duplicated")
+            try:
+                leaf = bytes.fromhex(stored_leaf)
+            except (TypeError, ValueError):
+                leaf = b""
+            if len(leaf) != 32 or leaf.hex() != stored_leaf:
+                raise Tampered(where, "its leaf hash is not 32 bytes in lowercase hex")
+            tree.append(leaf)
+            prev, expected = None, expected + 1
+            report.entries += 1
+            report.withheld += 1
+            check_due()
+            continue
         try:
             index, entry, stored_hash, stored_leaf = item["index"], item["entry"], item["hash"], item["leaf_hash"]
         except KeyError as exc:
             raise Tampered(where, f"entry line without {exc.args[0]!r}") from None
-        encoded = canonical(entry)
         where = f"entry {index} (line {number})"
+        problem = format_problem(entry)
+        if problem:
+            raise Tampered(where, problem)
+        encoded = canonical(entry)
         if hashlib.sha256(encoded).hexdigest() != stored_hash:
             raise Tampered(where, "its content does not match its hash (edited)")
         leaf = merkle.leaf_hash(encoded)
@@ -144,7 +190,7 @@ def verify_export(lines: Iterable[str], vkey: str, *, external_checkpoint: str |
             what = ("an entry is missing before it (removed)" if isinstance(found, int) and found > expected + 1
                     else "entries are out of order or duplicated (inserted or reordered)")
             raise Tampered(where, f"expected sequence {expected + 1}, found {found}: {what}")
-        if entry.get("prev") != prev:
+        if prev is not None and entry.get("prev") != prev:  # None: the entry before is withheld
             raise Tampered(where, "its previous-hash link does not match the entry before it")
         tree.append(leaf)
         prev, expected = stored_hash, expected + 1

@@ -151,7 +151,7 @@ def install(platform) -> None:
 
     @event.listens_for(platform.sessions, "after_flush")
     def _seen(session, _flush_context):
-        if any(isinstance(obj, AuditCheckpoint) for obj in session.new):
+        if any(isinstance(obj, AuditCheckpoint) and obj.listed for obj in session.new):
             session.info[_NEW_CHECKPOINT] = True
 
     @event.listens_for(platform.sessions, "after_soft_rollback")

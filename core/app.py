@@ -31,6 +31,9 @@ class Platform:
         self.clock = clock or Clock()
         self.blobs = BlobStore(settings.data_dir)
         self._signer = None
+        from audit.disclosure import default_actions
+
+        self.audit_actions = default_actions()  # each area registers its actions (and disclosure rules) here
 
     @property
     def signer(self):
@@ -106,6 +109,13 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
     from tender import service as tender_service
     from tender.demo import seed as seed_tenders
 
+    from core.actions import ACTIONS as core_actions
+    from tender.actions import ACTIONS as tender_actions
+    from tender.actions import subjects as tender_subjects
+
+    actions = app.extensions["sunbid"].audit_actions
+    actions.register(*core_actions, *tender_actions)
+    actions.resolve_subjects(tender_subjects)
     register_seeder("tenders", seed_tenders)
     register_replayer("tender", Replayer(tender_replay.fold, tender_service.snapshot, tender_replay.diff))
     _register_audit_labels()
@@ -126,8 +136,13 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
 
     @app.after_request
     def _checkpoint(resp):
-        # Side effect after the operation committed: sign a checkpoint when one is due (key act, count, time).
-        if request.method == "POST" and resp.status_code < 400:
+        # After a request that recorded a key act (a public milestone) and committed: sign a checkpoint.
+        # Scheduled checkpoints are signed when the checkpoints are read (and by `sunbid audit checkpoint`),
+        # never after a write, so that no checkpoint's time is the time of some other kind of act.
+        from audit.service import MILESTONE
+
+        session = g.get("db_session")
+        if session is not None and session.info.pop(MILESTONE, False) and resp.status_code < 400:
             from audit.service import checkpoint_if_due
             from core.db import unit_of_work
 
@@ -136,7 +151,7 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
                 with platform.sessions() as s, unit_of_work(s):
                     checkpoint_if_due(s, signer=platform.signer, origin=settings.log_origin,
                                       now=platform.clock.now(), every_entries=settings.checkpoint_every,
-                                      every_seconds=settings.checkpoint_seconds)
+                                      every_seconds=settings.checkpoint_seconds, milestones_only=True)
             except Exception:  # never fail the request that already succeeded; the next one retries
                 app.logger.exception("checkpoint not issued")
         return resp

@@ -175,9 +175,12 @@ def _checkpoints(platform) -> AfterOp:
     settings = platform.settings
 
     def after(session: Session, when: datetime) -> None:
+        # as after a write request: a checkpoint for a key act only (the schedule is kept by readers and cron,
+        # so no checkpoint is timed by a bid or a download)
         with unit_of_work(session):
             checkpoint_if_due(session, signer=platform.signer, origin=settings.log_origin, now=when,
-                              every_entries=settings.checkpoint_every, every_seconds=settings.checkpoint_seconds)
+                              every_entries=settings.checkpoint_every, every_seconds=settings.checkpoint_seconds,
+                              milestones_only=True)
 
     return after
 

@@ -156,10 +156,12 @@ def submit_bid(session: Session, *, actor: Actor, tender_id: int, lot: int, stor
 
 def _receipt(session: Session, entry, *, signer: notes.Signer, now: datetime,
              fields: dict) -> str:
-    """The signed receipt, complete at once: a bid submission is a key act, so a checkpoint covering its
-    audit entry is signed here, in the submission's transaction, and the receipt carries the entry and its
-    c2sp.org/tlog-proof against that checkpoint (docs/sealed-bids.md, "Receipts")."""
-    checkpoint = issue_checkpoint(session, signer=signer, origin=signer.name, now=now, reason="bid", last=entry)
+    """The signed receipt, complete at once: a checkpoint covering its audit entry is signed here, in the
+    submission's transaction, and the receipt carries the entry (with its salt) and its c2sp.org/tlog-proof
+    against that checkpoint (docs/sealed-bids.md, "Receipts").  That checkpoint is given to this bidder only,
+    not listed publicly, so the public checkpoints do not count the bids (docs/audit.md)."""
+    checkpoint = issue_checkpoint(session, signer=signer, origin=signer.name, now=now, reason="receipt", last=entry,
+                                  listed=False)
     index, leaf = entry.seq - 1, bytes.fromhex(entry.leaf_hash)
     document = to_entry(entry).document()
     if (merkle.leaf_hash(canonical(document)) != leaf

@@ -32,8 +32,11 @@ def log(app, session, clock):
 
 
 def export(app, *extra: str) -> list[str]:
+    """A supervisor's export (everything), unless ``extra`` asks for another mode."""
     from core.cli import main
 
+    if "--mode" not in extra:
+        extra = ("--mode", "supervisor", *extra)
     runner = CliRunner()
     with app.app_context():
         result = runner.invoke(main, ["audit", "export", "-o", "-", *extra], catch_exceptions=False,
@@ -174,3 +177,153 @@ def test_rows_deleted_inserted_or_reordered_in_the_database_are_named(app, log, 
     message = diagnose(export(app), vkey)
     assert message.startswith("entry 7 ") and "does not match its hash" in message
     savepoint.rollback()
+
+
+# ---------------------------------------------------------------- versions and public exports
+
+def test_a_log_of_entries_from_before_the_salt_and_after_verifies(app, session, clock, monkeypatch):
+    """Entries written before format version 2 (no salt) keep verifying as they are, followed by salted ones:
+    in the database's chain check, and in exports of both modes."""
+    import secrets as real
+
+    import audit.service as audit_service
+    from audit.models import AuditEntry
+    from sqlalchemy import select
+
+    platform = app.extensions["sunbid"]
+
+    class Unsalted:
+        @staticmethod
+        def token_hex(_n):
+            return None  # what an append wrote before version 2
+
+    monkeypatch.setattr(audit_service, "secrets", Unsalted)
+    for i in range(5):
+        with unit_of_work(session):
+            service.record(session, actor=WHO, action="tender.published", object_type="tender", object_id=i,
+                           now=clock.now(), payload={"i": i})
+    monkeypatch.setattr(audit_service, "secrets", real)
+    for i in range(5, 9):
+        with unit_of_work(session):
+            service.record(session, actor=WHO, action="tender.published", object_type="tender", object_id=i,
+                           now=clock.now(), payload={"i": i})
+    rows = session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
+    assert [r.salt is None for r in rows] == [True] * 5 + [False] * 4
+    assert service.verify(session) == 9
+    for mode in ("supervisor", "public"):
+        lines = export(app, "--mode", mode)
+        docs = [json.loads(line)["entry"] for line in lines if '"entry"' in line]
+        assert ["v" in d for d in docs] == [False] * 5 + [True] * 4  # tender.published is public at once
+        assert verify_export(lines, platform.signer.vkey()).entries == 9
+
+
+@pytest.fixture
+def mixed(app, session, clock):
+    """A log of 12 entries alternating a public action and one nobody registered (for supervisors only), with a
+    public checkpoint at 6 and one signed for a single receipt at 9."""
+    platform = app.extensions["sunbid"]
+    secret = Actor(user_id=41, name="rival-bidder", role="bidder", address="10.9.9.9")
+    for i in range(12):
+        with unit_of_work(session):
+            if i % 2 == 0:
+                service.record(session, actor=WHO, action="tender.published", object_type="tender", object_id=i,
+                               now=clock.now() + timedelta(seconds=i), payload={"i": i})
+            else:
+                service.record(session, actor=secret, action="test.secret", object_type="thing", object_id=i,
+                               now=clock.now() + timedelta(seconds=i), payload={"hidden": f"value-{i}"})
+        if i + 1 in (6, 9):
+            with unit_of_work(session):
+                service.issue_checkpoint(session, signer=platform.signer, origin=platform.settings.log_origin,
+                                         now=clock.now(), reason="test", listed=i + 1 == 6)
+    return platform
+
+
+def test_a_public_export_withholds_what_is_not_disclosed_and_still_verifies(app, mixed, session, tmp_path):
+    from audit.models import AuditCheckpoint
+    from sqlalchemy import select
+
+    vkey = mixed.signer.vkey()
+    lines = export(app, "--mode", "public")
+    header = json.loads(lines[0])
+    assert header["scope"] == "public" and header["tree_size"] == 12
+    items = [json.loads(line) for line in lines if '"index"' in line]
+    assert [("entry" in i) for i in items] == [True, False] * 6
+    for i in items:
+        if "entry" in i:
+            assert i.keys() == {"index", "entry", "hash", "leaf_hash"} and i["entry"]["v"] == 2
+        else:
+            assert i.keys() == {"index", "leaf_hash"}
+    text_out = "\n".join(lines)
+    assert "test.secret" not in text_out and "rival-bidder" not in text_out and "value-" not in text_out
+    assert "10.9.9.9" not in text_out
+    unlisted = session.scalar(select(AuditCheckpoint.note).where(AuditCheckpoint.listed.is_(False)))
+    assert unlisted and json.dumps({"checkpoint": unlisted}, ensure_ascii=False) not in lines
+    assert json.dumps({"checkpoint": unlisted}, ensure_ascii=False) in export(app, "--mode", "supervisor")
+
+    report = verify_export(lines, vkey)
+    assert report.entries == 12 and report.withheld == 6 and report.tree_size == 12
+    assert report.root.hex() == verify_export(export(app, "--mode", "supervisor"), vkey).root.hex()
+    # the command line says OK too
+    (tmp_path / "public.jsonl").write_text("\n".join(lines) + "\n")
+    (tmp_path / "platform.pub").write_text(vkey + "\n")
+    from core.cli import main
+
+    out = CliRunner().invoke(main, ["audit", "verify", str(tmp_path / "public.jsonl"), "--key",
+                                    str(tmp_path / "platform.pub")])
+    assert out.exit_code == 0 and out.output.startswith("OK: 12 entries verified"), out.output
+
+
+def test_tampering_with_a_public_export_is_named(app, mixed):
+    vkey = mixed.signer.vkey()
+    lines = export(app, "--mode", "public")
+    at = _entry_lines(lines)
+    withheld_line = json.loads(lines[at[3]])
+    changed = list(lines)
+    changed[at[3]] = json.dumps({**withheld_line, "leaf_hash": "00" * 32})
+    assert "signed root for size 6 does not match" in diagnose(changed, vkey)
+    edited = list(lines)
+    edited[at[4]] = edited[at[4]].replace('"i": 4', '"i": 5')
+    assert "entry 4" in diagnose(edited, vkey) and "does not match its hash" in diagnose(edited, vkey)
+    dropped = lines[:at[3]] + lines[at[3] + 1:]  # a withheld line removed
+    assert "expected sequence 4, found 5: an entry is missing" in diagnose(dropped, vkey)
+    dropped = lines[:at[2]] + lines[at[2] + 1:]  # a disclosed one removed
+    assert "expected index 2, found 3" in diagnose(dropped, vkey)
+    unsalted = list(lines)
+    doc = json.loads(lines[at[2]])
+    del doc["entry"]["v"]
+    unsalted[at[2]] = json.dumps(doc)
+    assert "a salt in an entry without a format version" in diagnose(unsalted, vkey)
+    bad_leaf = list(lines)
+    bad_leaf[at[1]] = json.dumps({**json.loads(lines[at[1]]), "leaf_hash": "XY"})
+    assert "leaf hash is not 32 bytes" in diagnose(bad_leaf, vkey)
+    # a withheld line is only allowed in a public export
+    full = [lines[0].replace('"scope": "public"', '"scope": "full"')] + lines[1:]
+    assert "entry line without 'entry'" in diagnose(full, vkey)
+
+
+def test_a_public_tender_export_neither_shows_nor_counts_what_is_withheld(app, mixed):
+    lines = export(app, "--mode", "public", "--tender", "0")  # no tender 0 exists: nothing is disclosed by deadline
+    header = json.loads(lines[0])
+    assert header["entries"] == 0 and not _entry_lines(lines)
+    assert verify_export(lines, mixed.signer.vkey()).entries == 0
+
+
+def test_the_checkpoint_command_keeps_the_schedule(app, mixed, clock, session):
+    from core.cli import main
+
+    def run() -> str:
+        with app.app_context():
+            result = CliRunner().invoke(main, ["audit", "checkpoint"], obj=_script_info(app),
+                                        catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "Signed a checkpoint at tree size 12" in run()  # a key act (a publication) since the last one
+    assert "No checkpoint due" in run()
+    with unit_of_work(session):
+        service.record(session, actor=WHO, action="test.secret", object_type="thing", object_id=99,
+                       now=clock.now())
+    assert "No checkpoint due" in run()  # one entry since, 300 s not yet passed
+    clock.advance(timedelta(seconds=301))
+    assert "Signed a checkpoint at tree size 13" in run()
+    assert "No checkpoint due" in run()

@@ -66,7 +66,8 @@ def test_the_receipt_is_complete_at_once_and_verifies_offline(client, app, open_
     proof = proofs.parse(data["proof"])
     assert data["proof"].startswith(f"c2sp.org/tlog-proof@v1\nindex {seq - 1}\n") and proof.index == seq - 1
     stored = session.scalar(select(AuditCheckpoint).where(AuditCheckpoint.note == proof.checkpoint))
-    assert stored is not None and stored.reason == "bid" and stored.size == seq  # signed with the submission
+    # signed with the submission, for this receipt only: not in the public list, which would count the bids
+    assert stored is not None and stored.reason == "receipt" and stored.size == seq and not stored.listed
 
     vkey = app.extensions["sunbid"].signer.vkey()
     out = run_verify(tmp_path, monkeypatch, text, vkey)
@@ -91,7 +92,7 @@ def test_the_proof_agrees_with_the_live_api(client, app, open_tender, tmp_path, 
     assert live["leaf_hash"] == leaf.hex() and live["root"] == checkpoint.root.hex()
     assert live["proof"] == [h.hex() for h in proof.hashes]
     listed = client.get("/api/v1/audit/checkpoints?per_page=200").json["items"]
-    assert proof.checkpoint in [c["note"] for c in listed]
+    assert listed and all("reason" not in c for c in listed)  # a checkpoint says nothing of why it was made
 
     # The log grows (a later bid supersedes this one): the first receipt still verifies as it is, the live
     # proof at the new size includes the same leaf, and the new tree is consistent with the receipt's.
@@ -188,3 +189,25 @@ def test_a_foreign_or_malformed_key_file_is_refused(client, app, open_tender, tm
     assert out.exit_code == 1 and "the signature does not match the platform key" in out.output
     out = run_verify(tmp_path, monkeypatch, text, "not a key")
     assert out.exit_code != 0 and "not a platform verifier key" in out.output
+
+
+def test_the_receipts_entry_is_salted_and_still_verifies_offline(client, app, open_tender, session, tmp_path,
+                                                               monkeypatch):
+    """The entry a receipt carries is format version 2, with its salt, so the bidder can hash it offline;
+    without the salt (or with another) it is no longer the entry the log and the receipt signed."""
+    t, auth, recipient = open_tender
+    _answer, text = submit(client, t, auth, recipient)
+    data = json.loads(text)
+    entry = data["entry"]
+    assert entry["v"] == 2 and len(entry["salt"]) == 64 and bytes.fromhex(entry["salt"])
+    from audit.models import AuditEntry
+
+    row = session.get(AuditEntry, entry["seq"])
+    assert row.salt == entry["salt"] and row.leaf_hash == merkle.leaf_hash(canonical(entry)).hex()
+    vkey = app.extensions["sunbid"].signer.vkey()
+    assert run_verify(tmp_path, monkeypatch, text, vkey).exit_code == 0
+    for changed in ({k: v for k, v in entry.items() if k not in ("salt", "v")},
+                    {**entry, "salt": "0" * 64}):
+        bad = json.dumps({**data, "entry": changed})
+        out = run_verify(tmp_path, monkeypatch, bad, vkey, name="bad.json")
+        assert out.exit_code != 0 and "audit entry was altered" in out.output, out.output

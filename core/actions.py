@@ -1,0 +1,14 @@
+"""The accounts' audit actions with their disclosure rules: who has an account, when they log in and
+from where is for supervisors only (a login just before a deadline would tell who is bidding)."""
+from __future__ import annotations
+
+from audit.disclosure import Action
+from audit.rules import Disclosure
+
+SUPERVISORS = Disclosure.SUPERVISORS
+
+ACTIONS: tuple[Action, ...] = tuple(Action(name, SUPERVISORS) for name in (
+    "organisation.created", "user.created", "user.activated", "user.deactivated", "user.age_recipient_set",
+    "user.password_changed", "user.login_failed", "user.logged_in", "api_token.created", "api_token.revoked",
+    "blobs.collected",
+))
