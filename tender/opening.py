@@ -118,7 +118,7 @@ def _record_one(session: Session, *, actor: Actor, t: Tender, bid: Bid, unsealed
         result.failure_kind = rules.decryption_failure_kind(result.reason)
     session.add(result)
     session.flush()
-    record(session, actor=actor, action="bid.opened", object_type="bid", object_id=bid.id, now=now, tender_id=t.id,
+    record(session, actor=actor, action="bid.opened", object_type="bid", object_id=bid.public_id, now=now, tender_id=t.id,
            payload={"status": result.status, "reason": result.reason, "failure_kind": result.failure_kind,
                     "price_fen": result.price_fen, "ciphertext_sha256": bid.sha256,
                     "plaintext_sha256": result.plaintext_sha256})

@@ -130,7 +130,7 @@ def append(upload_id: str) -> Response:
                           blobs=p.blobs, signer=p.signer)
     headers = {"Upload-Offset": str(done.offset)}
     if done.bid is not None:
-        headers["Sunbid-Bid-Id"] = str(done.bid.id)
+        headers["Sunbid-Bid-Id"] = done.bid.public_id
     return Response(status=204, headers=headers)
 
 

@@ -235,7 +235,7 @@ def require_open(up: BidUpload) -> None:
     if up.status == OPEN:
         return
     if up.status == COMPLETE:
-        raise UploadFinished(bid_id=up.bid_id)
+        raise UploadFinished(bid_id=up.bid.public_id)
     if up.status == EXPIRED:
         raise UploadExpired()
     raise UploadClosed(CLOSED_MESSAGES.get(up.status))
@@ -274,7 +274,7 @@ def terminate_upload(session: Session, *, actor: Actor, upload_id: str, now: dat
     commit); ending an already closed one again is harmless; a finished one is a bid, withdrawn otherwise."""
     up = own_upload(session, actor=actor, upload_id=upload_id, lock=True)
     if up.status == COMPLETE:
-        raise UploadFinished(bid_id=up.bid_id)
+        raise UploadFinished(bid_id=up.bid.public_id)
     if up.status == OPEN:
         up.status, up.updated_at = TERMINATED, now
         record(session, actor=actor, action="bid.upload_terminated", object_type="bid_upload", object_id=up.id,
@@ -445,7 +445,7 @@ def describe(session: Session, up: BidUpload, now: datetime) -> dict:
            "created_at": up.created_at.isoformat(), "updated_at": up.updated_at.isoformat(), "bid": None}
     if up.bid_id is not None:
         bid = session.get(Bid, up.bid_id)
-        out["bid"] = {"id": bid.id, "lot": bid.lot, "sha256": bid.sha256, "size": bid.size, "status": bid.status,
+        out["bid"] = {"id": bid.public_id, "lot": bid.lot, "sha256": bid.sha256, "size": bid.size, "status": bid.status,
                       "received_at": bid.received_at.isoformat(), "receipt": json.loads(bid.receipt)}
     return out
 

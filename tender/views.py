@@ -329,9 +329,9 @@ def upload_done(upload_id: str):
     return redirect(url_for("tender.detail", tender_id=up.tender_id, _anchor="bid"))
 
 
-@bp.post("/bids/<int:bid_id>/withdraw")
+@bp.post("/bids/<bid_id>/withdraw")
 @permission("bidder")
-def withdraw_bid(bid_id: int):
+def withdraw_bid(bid_id: str):
     from tender import bids
 
     bid = bids.own_bid(db(), actor=actor(), bid_id=bid_id)
@@ -339,14 +339,14 @@ def withdraw_bid(bid_id: int):
                 _("Your bid is withdrawn."), "bid")
 
 
-@bp.get("/bids/<int:bid_id>/receipt.json")
+@bp.get("/bids/<bid_id>/receipt.json")
 @permission("bidder")
-def bid_receipt(bid_id: int):
+def bid_receipt(bid_id: str):
     from tender import bids
 
     bid = bids.own_bid(db(), actor=actor(), bid_id=bid_id)
     return Response(bid.receipt, mimetype="application/json",
-                    headers={"Content-Disposition": f"attachment; filename=receipt-{bid.id}.json"})
+                    headers={"Content-Disposition": f"attachment; filename=receipt-{bid.public_id}.json"})
 
 
 @bp.get("/tenders/<int:tender_id>/opening")
