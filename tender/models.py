@@ -245,6 +245,7 @@ class BidUpload(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("core_user.id"), index=True)
     upload_length: Mapped[int] = mapped_column(BigInteger)  # Upload-Length, declared at creation
     upload_offset: Mapped[int] = mapped_column(BigInteger, default=0)  # bytes received and written
+    upload_metadata: Mapped[str] = mapped_column(Text, default="")  # Upload-Metadata as given at creation
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # open | complete (became bid_id) | refused | expired (deadline) | terminated (by its owner) | replaced

@@ -252,7 +252,8 @@ def _session_and_csrf() -> None:
         return
     if acting_user() is None:
         abort(401)
-    if request.method in current_app.config.get("WTF_CSRF_METHODS", ("POST", "PUT", "PATCH", "DELETE")):
+    methods = current_app.config.get("WTF_CSRF_METHODS", ("POST", "PUT", "PATCH", "DELETE"))
+    if tus.method() in methods:  # the method tus reads: X-HTTP-Method-Override when given
         _check_csrf({})
 
 

@@ -1,4 +1,5 @@
-"""Opaque bid ids: each bid gets a random public id, used in every URL, API answer, receipt and audit entry.
+"""Opaque bid ids: each bid gets a random public id, used in every URL, API answer, receipt and audit entry;
+and an upload keeps the Upload-Metadata it was created with (tus 1.0.0: HEAD echoes it).
 
 Bids made before this keep their number as their public id (``str(id)``): their signed receipts and their
 audit entries already name them by it, and both must go on verifying and matching.  New bids get 128 random
@@ -29,9 +30,15 @@ def upgrade() -> None:
     with op.batch_alter_table('tender_bid', schema=None) as batch_op:
         batch_op.alter_column('public_id', existing_type=sa.String(length=32), nullable=False)
         batch_op.create_unique_constraint(batch_op.f('uq_tender_bid_public_id'), ['public_id'])
+    with op.batch_alter_table('tender_bid_upload', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('upload_metadata', sa.Text(), nullable=False, server_default=''))
+    with op.batch_alter_table('tender_bid_upload', schema=None) as batch_op:
+        batch_op.alter_column('upload_metadata', existing_type=sa.Text(), server_default=None)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('tender_bid_upload', schema=None) as batch_op:
+        batch_op.drop_column('upload_metadata')
     with op.batch_alter_table('tender_bid', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_tender_bid_public_id'), type_='unique')
         batch_op.drop_column('public_id')

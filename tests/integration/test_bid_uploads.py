@@ -536,6 +536,75 @@ def test_an_upload_to_a_cancelled_tender_is_closed_and_its_bytes_deleted(client,
     assert count(session, Bid) == 0
 
 
+# ---------------------------------------------------------------- tus 1.0.0 MUSTs: Upload-Metadata, method override
+
+
+def test_head_echoes_the_upload_metadata_given_at_creation(client, open_tender, session):
+    t, _bidder, auth, recipient = open_tender
+    tus = Tus(client, auth)
+    body = seal(recipient)
+    metadata = "filename YmlkLmFnZQ==,is_confidential,note 5oqV5qCH"  # a key with no value, UTF-8 in base64
+    url = tus.new(t.id, len(body), **{"Upload-Metadata": metadata})
+    head = tus.head(url)
+    assert head.status_code == 200 and head.headers["Upload-Metadata"] == metadata and head.get_data() == b""
+    assert client.get(url, headers=auth).headers["Upload-Metadata"] == metadata
+    assert tus.patch(url, 0, body).status_code == 204
+    assert tus.head(url).headers["Upload-Metadata"] == metadata  # a finished upload still says so
+    bare = tus.new(t.id, len(body))
+    assert "Upload-Metadata" not in tus.head(bare).headers  # none given, none sent
+
+
+@pytest.mark.parametrize("metadata", ["", "filename", "filename not*base64", "a YQ==,a Yg==", "a YQ==,,b Yg==", ",YQ==",
+                                      "filename  YQ==", "filename YQ== YQ==", "k YQ==," + "x" * 5000, "名 YQ=="])
+def test_malformed_upload_metadata_is_refused(client, open_tender, session, metadata):
+    t, _bidder, auth, _recipient = open_tender
+    if metadata == "filename":  # a key alone is fine: its value may be empty
+        assert Tus(client, auth).create(t.id, 100, **{"Upload-Metadata": metadata}).status_code == 201
+        return
+    resp = Tus(client, auth).create(t.id, 100, **{"Upload-Metadata": metadata})
+    assert resp.status_code == 400 and resp.json["error"]["code"] == "bad_upload_metadata", resp.json
+    assert count(session, BidUpload) == 0
+
+
+def test_x_http_method_override_is_the_method(client, app, open_tender, session):
+    t, _bidder, auth, recipient = open_tender
+    tus = Tus(client, auth)
+    body = seal(recipient, 5000)
+    url = tus.new(t.id, len(body), **{"Upload-Metadata": "filename YmlkLmFnZQ=="})
+
+    def post(override: str, data: bytes = b"", **headers):
+        return client.post(url, data=data, headers={**auth, **TUS, "X-HTTP-Method-Override": override, **headers})
+
+    head = post("HEAD")
+    assert head.status_code == 200 and head.get_data() == b""
+    assert (head.headers["Upload-Offset"], head.headers["Upload-Metadata"]) == ("0", "filename YmlkLmFnZQ==")
+    first = post("PATCH", body[:2000], **{"Content-Type": OCTETS, "Upload-Offset": "0"})
+    assert first.status_code == 204 and first.headers["Upload-Offset"] == "2000"
+    assert part_file(app, url).read_bytes() == body[:2000]
+    assert post("patch", body[2000:3000], **{"Content-Type": OCTETS, "Upload-Offset": "2000"}).status_code == 204
+    assert tus.head(url).headers["Upload-Offset"] == "3000"
+    # The actual method is ignored: a GET that says PATCH appends, a PATCH that says HEAD only looks.
+    looked = tus.patch(url, 3000, body[3000:], **{"X-HTTP-Method-Override": "HEAD"})
+    assert looked.status_code == 200 and looked.headers["Upload-Offset"] == "3000"
+    assert part_file(app, url).read_bytes() == body[:3000]
+    last = client.get(url, data=body[3000:], headers={**auth, **TUS, "X-HTTP-Method-Override": "PATCH",
+                                                      "Content-Type": OCTETS, "Upload-Offset": "3000"})
+    assert last.status_code == 204 and last.headers["Sunbid-Bid-Id"]
+    assert by_public_id(session, last.headers["Sunbid-Bid-Id"]).sha256 == hashlib.sha256(body).hexdigest()
+
+    other = tus.new(t.id, len(body))
+    ended = client.post(other, headers={**auth, **TUS, "X-HTTP-Method-Override": "DELETE"})
+    assert ended.status_code == 204 and ended.headers["Tus-Resumable"] == "1.0.0"
+    assert session.get(BidUpload, other.rsplit("/", 1)[1]).status == "terminated"
+    assert client.post(other, headers={**auth, **TUS}).status_code == 405  # a plain POST is no tus request
+    assert client.post(other, headers={**auth, **TUS, "X-HTTP-Method-Override": "PUT"}).status_code == 405
+    options = client.post(f"/api/v1/tenders/{t.id}/uploads", headers={**auth, "X-HTTP-Method-Override": "OPTIONS"})
+    assert options.status_code == 204 and options.headers["Tus-Version"] == "1.0.0"
+    assert count(session, BidUpload) == 2
+    # no login: the same 401 as the method itself gets
+    assert client.post(url, headers={**TUS, "X-HTTP-Method-Override": "HEAD"}).status_code == 401
+
+
 # ---------------------------------------------------------------- a real server, a breaking network
 
 

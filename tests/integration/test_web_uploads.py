@@ -218,6 +218,23 @@ def test_without_the_csrf_header_nothing_changes(web, bidding, session):
     assert tus.patch(url, 100, body[100:]).headers.get("Sunbid-Bid-Id")
 
 
+def test_a_method_override_needs_the_csrf_header_as_the_method_does(web, bidding, session):
+    _app, client, _platform = web
+    t, _bidder, recipient, tus = bidding
+    body = seal(recipient)
+    url = tus.new(t.id, len(body))
+    as_patch = {**TUS, "X-HTTP-Method-Override": "PATCH", "Content-Type": OCTETS, "Upload-Offset": "0"}
+    for sent in ("POST", "GET", "HEAD"):  # whatever it is sent as, it is a PATCH
+        resp = client.open(url, method=sent, data=body, headers=as_patch)
+        assert resp.status_code == 400, resp.status_code
+        if sent != "HEAD":
+            assert error(resp)["code"] == "csrf"
+    assert count(session, Bid) == 0
+    done = client.post(url, data=body, headers={**as_patch, **tus.csrf})
+    assert done.status_code == 204 and done.headers.get("Sunbid-Bid-Id")
+    assert client.post(url, headers={**TUS, "X-HTTP-Method-Override": "HEAD"}).headers["Upload-Offset"] == str(len(body))
+
+
 def test_not_logged_in_gets_401_and_an_api_token_does_not_count(web, bidding, session, clock):
     app, client, _platform = web
     t, bidder, recipient, tus = bidding
