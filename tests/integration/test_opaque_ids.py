@@ -143,7 +143,22 @@ def test_a_rival_probing_a_bid_gets_what_a_missing_bid_gets(client, make, sessio
         answers = [method(path.format(bid_id), headers=rival_auth) for bid_id in (mine["id"], new_public_id(), "1")]
         assert {a.status_code for a in answers} == {404}
         assert len({a.get_data() for a in answers}) == 1  # the same body: nothing tells an existing bid apart
+    body = seal(recipient, b"y")  # an upload of the owner's, probed by the rival
+    created = client.post(f"/api/v1/tenders/{t.id}/uploads", headers={**make.api_token(owner), **TUS,
+                                                                        "Upload-Length": str(len(body))})
+    upload = urlsplit(created.headers["Location"]).path.rsplit("/", 1)[1]
+    for sent, extra in (("HEAD", {}), ("GET", {}), ("DELETE", {}),
+                        ("PATCH", {"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"})):
+        answers = [client.open(f"/api/v1/uploads/{upload_id}", method=sent, data=b"x" if sent == "PATCH" else None,
+                               headers={**rival_auth, **TUS, **extra})
+                   for upload_id in (upload, new_public_id() + new_public_id())]
+        assert [a.status_code for a in answers] == [404, 404], sent
+        assert answers[0].get_data() == answers[1].get_data()
+        assert sorted(answers[0].headers.items()) == sorted(answers[1].headers.items())
     login(client, rival.name)
+    withdrawn = [client.post(f"/bids/{bid_id}/withdraw") for bid_id in (mine["id"], new_public_id())]
+    assert [w.status_code for w in withdrawn] == [404, 404]
+    assert session.scalar(select(Bid.status).where(Bid.public_id == mine["id"])) == "current"
     probes = (mine["id"], new_public_id())
     pages = [client.get(f"/bids/{bid_id}/receipt.json") for bid_id in probes]
     assert [p.status_code for p in pages] == [404, 404]
