@@ -165,7 +165,7 @@ class Bid(Base):
     __tablename__ = "tender_bid"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, index=True, default=new_public_id)
     tender_id: Mapped[int] = mapped_column(ForeignKey("tender_tender.id"), index=True)
     lot: Mapped[int] = mapped_column(Integer, default=1)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("core_organisation.id"), index=True)

@@ -23,22 +23,19 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('tender_bid', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('public_id', sa.String(length=32), nullable=True))
+    # Plain ADD COLUMN and CREATE INDEX, no table rebuild: on SQLite a rebuild of tender_bid (with the foreign
+    # keys on) would fail on the rows of tender_opening_result and tender_bid_upload that refer to it.
+    op.add_column('tender_bid', sa.Column('public_id', sa.String(length=32), nullable=False, server_default=''))
     bid = sa.table('tender_bid', sa.column('id', sa.Integer()), sa.column('public_id', sa.String(32)))
     op.execute(bid.update().values(public_id=sa.cast(bid.c.id, sa.String(32))))
-    with op.batch_alter_table('tender_bid', schema=None) as batch_op:
-        batch_op.alter_column('public_id', existing_type=sa.String(length=32), nullable=False)
-        batch_op.create_unique_constraint(batch_op.f('uq_tender_bid_public_id'), ['public_id'])
-    with op.batch_alter_table('tender_bid_upload', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('upload_metadata', sa.Text(), nullable=False, server_default=''))
-    with op.batch_alter_table('tender_bid_upload', schema=None) as batch_op:
-        batch_op.alter_column('upload_metadata', existing_type=sa.Text(), server_default=None)
+    op.create_index('ix_tender_bid_public_id', 'tender_bid', ['public_id'], unique=True)
+    op.add_column('tender_bid_upload', sa.Column('upload_metadata', sa.Text(), nullable=False, server_default=''))
+    if op.get_bind().dialect.name == 'postgresql':  # SQLite keeps the defaults; the application always sets both
+        op.alter_column('tender_bid', 'public_id', server_default=None)
+        op.alter_column('tender_bid_upload', 'upload_metadata', server_default=None)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('tender_bid_upload', schema=None) as batch_op:
-        batch_op.drop_column('upload_metadata')
-    with op.batch_alter_table('tender_bid', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_tender_bid_public_id'), type_='unique')
-        batch_op.drop_column('public_id')
+    op.drop_column('tender_bid_upload', 'upload_metadata')
+    op.drop_index('ix_tender_bid_public_id', table_name='tender_bid')
+    op.drop_column('tender_bid', 'public_id')
