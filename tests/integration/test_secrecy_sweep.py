@@ -1,11 +1,18 @@
 """Nothing a page, feed or API answer shows of an open tender changes with how many bid or who: the same tender
-rendered with no bids and no downloads, and with three of each, gives the same bodies (after the per-request
-tokens are set aside) to the public, to rival bidders, to the agency desk (which sees download counts only)
-and to the opening page before the opening."""
+rendered with no bidders, and with three that obtained the documents and bid, gives the same answers (bodies,
+headers, number of database queries; per-request tokens set aside) to the public, rival bidders, custodians,
+administrators, the opening page before the opening, and the agency desk but for its download count."""
 from __future__ import annotations
 
 import re
 from datetime import timedelta
+
+import pyrage
+import pytest
+from sqlalchemy import event
+
+from tender.models import OpeningKey
+from tests.conftest import login
 
 TOKENS = [re.compile(r'(name="csrf_token" value=")[^"]*(")'), re.compile(r'(nonce=")[^"]*(")'),
           re.compile(r'(<meta name="csrf-token" content=")[^"]*(")')]
@@ -17,13 +24,6 @@ def normalised(body: str) -> str:
         body = pattern.sub(r"\1…\2", body)
     return body
 
-
-import pyrage
-import pytest
-from sqlalchemy import event
-
-from tender.models import OpeningKey
-from tests.conftest import login
 
 COUNT = re.compile(r'(data-testid="download-count">[^<:]*: )\d+')
 
