@@ -118,7 +118,7 @@ def entry(seq: int):
 
 
 @bp.get("/tenders/<int:tender_id>/replay")
-@permission(*SUPERVISING)
+@permission("supervisor")  # the replay names who downloaded and bid, before the deadline too
 def replay(tender_id: int):
     result = replay_tender(db(), tender_id, now())
     if not result.timeline and result.live is None:
@@ -127,7 +127,7 @@ def replay(tender_id: int):
 
 
 @bp.get("/tenders/<int:tender_id>/replay.pdf")
-@permission(*SUPERVISING)
+@permission("supervisor")
 def replay_pdf(tender_id: int):
     result = replay_tender(db(), tender_id, now())
     if not result.timeline and result.live is None:

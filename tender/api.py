@@ -56,7 +56,7 @@ def submit_bid(tender_id: int):
     with transaction() as s:
         bid = bids.submit_bid(s, actor=actor(), tender_id=tender_id, lot=lot, stored=stored, now=now(),
                               signer=platform().signer)
-        body = {"id": bid.id, "lot": bid.lot, "sha256": bid.sha256, "size": bid.size, "status": bid.status,
+        body = {"id": bid.public_id, "lot": bid.lot, "sha256": bid.sha256, "size": bid.size, "status": bid.status,
                 "received_at": bid.received_at.isoformat(), "receipt": json.loads(bid.receipt)}
     return jsonify(body), 201
 
@@ -67,29 +67,29 @@ def my_bids(tender_id: int):
     from tender import bids
 
     rows = bids.own_bids(db(), actor=actor(), tender_id=tender_id)
-    return jsonify(items=[{"id": b.id, "lot": b.lot, "sha256": b.sha256, "size": b.size, "status": b.status,
+    return jsonify(items=[{"id": b.public_id, "lot": b.lot, "sha256": b.sha256, "size": b.size, "status": b.status,
                            "received_at": b.received_at.isoformat()} for b in rows])
 
 
-@bp.get("/bids/<int:bid_id>/receipt")
+@bp.get("/bids/<bid_id>/receipt")
 @permission("bidder")
-def receipt(bid_id: int):
+def receipt(bid_id: str):
     from tender import bids
 
     bid = bids.own_bid(db(), actor=actor(), bid_id=bid_id)
     return Response(bid.receipt, mimetype="application/json",
-                    headers={"Content-Disposition": f"attachment; filename=receipt-{bid.id}.json"})
+                    headers={"Content-Disposition": f"attachment; filename=receipt-{bid.public_id}.json"})
 
 
-@bp.post("/bids/<int:bid_id>/withdraw")
+@bp.post("/bids/<bid_id>/withdraw")
 @permission("bidder")
-def withdraw(bid_id: int):
+def withdraw(bid_id: str):
     from core.web import transaction
     from tender import bids
 
     with transaction() as s:
         bid = bids.withdraw_bid(s, actor=actor(), bid_id=bid_id, now=now())
-        body = {"id": bid.id, "status": bid.status}
+        body = {"id": bid.public_id, "status": bid.status}
     return jsonify(body)
 
 

@@ -20,7 +20,7 @@ from core.blobs import BlobStore, StoredBlob
 from core.errors import N_, InvalidInput, NotFound, PermissionDenied
 from core.models import Organisation
 from tender import rules, sealing
-from tender.models import Bid, OpeningKey, Tender
+from tender.models import Bid, OpeningKey, Tender, new_public_id
 from tender.receipts import sign_receipt
 from tender.service import facts, has_downloaded
 
@@ -138,17 +138,17 @@ def submit_bid(session: Session, *, actor: Actor, tender_id: int, lot: int, stor
     for old in earlier:
         old.status, old.superseded_at = "superseded", now
     org = session.get(Organisation, actor.organisation_id)
-    bid = Bid(tender_id=t.id, lot=lot, organisation_id=org.id, user_id=actor.user_id, sha256=stored.sha256,
-              size=stored.size, received_at=now, status="current")
+    bid = Bid(public_id=new_public_id(), tender_id=t.id, lot=lot, organisation_id=org.id, user_id=actor.user_id,
+              sha256=stored.sha256, size=stored.size, received_at=now, status="current")
     session.add(bid)
     session.flush()
-    entry = record(session, actor=actor, action="bid.submitted", object_type="bid", object_id=bid.id, now=now,
-                   tender_id=t.id, payload={"tender": t.project_code, "lot": lot, "bidder": org.credit_code,
-                                            "sha256": stored.sha256, "size": stored.size,
-                                            "supersedes": [b.id for b in earlier]})
+    entry = record(session, actor=actor, action="bid.submitted", object_type="bid", object_id=bid.public_id,
+                   now=now, tender_id=t.id, payload={"tender": t.project_code, "lot": lot, "bidder": org.credit_code,
+                                                     "sha256": stored.sha256, "size": stored.size,
+                                                     "supersedes": [b.public_id for b in earlier]})
     bid.audit_seq = entry.seq
     bid.receipt = _receipt(session, entry, signer=signer, now=now, fields={
-        "bid_id": bid.id, "tender_id": t.id, "tender": t.project_code, "lot": lot, "bidder": org.credit_code,
+        "bid_id": bid.public_id, "tender_id": t.id, "tender": t.project_code, "lot": lot, "bidder": org.credit_code,
         "bidder_name": org.name, "sha256": stored.sha256, "size": stored.size, "received_at": iso(now),
         "audit_seq": entry.seq, "audit_hash": entry.hash})
     return bid
@@ -171,22 +171,24 @@ def _receipt(session: Session, entry, *, signer: notes.Signer, now: datetime,
     return sign_receipt(fields, signer, entry=document, proof=proof)
 
 
-def own_bid(session: Session, *, actor: Actor, bid_id: int) -> Bid:
-    bid = session.get(Bid, bid_id)
+def own_bid(session: Session, *, actor: Actor, bid_id: str) -> Bid:
+    """The caller's own bid by its public id; ``NotFound`` for anyone else's, exactly as for one that does not
+    exist (same status, same body), so a probe learns nothing."""
+    bid = session.scalar(select(Bid).where(Bid.public_id == str(bid_id)[:64]))
     if bid is None or actor.role != "bidder" or bid.organisation_id != actor.organisation_id:
         raise NotFound()
     return bid
 
 
-def withdraw_bid(session: Session, *, actor: Actor, bid_id: int, now: datetime) -> Bid:
+def withdraw_bid(session: Session, *, actor: Actor, bid_id: str, now: datetime) -> Bid:
     bid = own_bid(session, actor=actor, bid_id=bid_id)
     t = _published(session, bid.tender_id, lock=True)
     rules.check_can_withdraw(facts(t), now)
     if bid.status != "current":
         raise InvalidInput(N_("Only the current bid can be withdrawn."), field="bid")
     bid.status, bid.withdrawn_at = "withdrawn", now
-    record(session, actor=actor, action="bid.withdrawn", object_type="bid", object_id=bid.id, now=now,
-           tender_id=t.id, payload={"lot": bid.lot, "sha256": bid.sha256})
+    record(session, actor=actor, action="bid.withdrawn", object_type="bid", object_id=bid.public_id,
+           now=now, tender_id=t.id, payload={"lot": bid.lot, "sha256": bid.sha256})
     return bid
 
 

@@ -5,6 +5,7 @@ it is derived from these facts and the clock (tender.rules.derive_status).
 """
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
@@ -148,13 +149,23 @@ class KeyShare(Base):
     sealed_sha256: Mapped[str] = mapped_column(String(64))
 
 
+def new_public_id() -> str:
+    """An opaque id for what a bidder or the public sees: 128 random bits, URL-safe base64 (22 characters).
+    Not a counter and not derived from one, so it tells nothing of how many came before."""
+    return secrets.token_urlsafe(16)
+
+
 class Bid(Base):
     """A sealed bid: only the age ciphertext is stored (in the blob store, by its SHA-256).  The last
-    submission before the deadline counts; earlier ones are kept, marked superseded."""
+    submission before the deadline counts; earlier ones are kept, marked superseded.
+
+    ``id`` is internal (keys, joins, ordering) and never leaves the platform; URLs, API answers, receipts
+    and the audit log name a bid by ``public_id``."""
 
     __tablename__ = "tender_bid"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, index=True, default=new_public_id)
     tender_id: Mapped[int] = mapped_column(ForeignKey("tender_tender.id"), index=True)
     lot: Mapped[int] = mapped_column(Integer, default=1)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("core_organisation.id"), index=True)
@@ -234,12 +245,14 @@ class BidUpload(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("core_user.id"), index=True)
     upload_length: Mapped[int] = mapped_column(BigInteger)  # Upload-Length, declared at creation
     upload_offset: Mapped[int] = mapped_column(BigInteger, default=0)  # bytes received and written
+    upload_metadata: Mapped[str] = mapped_column(Text, default="")  # Upload-Metadata as given at creation
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # open | complete (became bid_id) | refused | expired (deadline) | terminated (by its owner) | replaced
     status: Mapped[str] = mapped_column(String(16), default="open")
     refusal: Mapped[str] = mapped_column(String(64), default="")  # the error code that closed it, if any
     bid_id: Mapped[int | None] = mapped_column(ForeignKey("tender_bid.id"))
+    bid: Mapped[Bid | None] = relationship()
 
 
 register_reference(Document.sha256)

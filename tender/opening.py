@@ -135,7 +135,7 @@ def _record_one(session: Session, *, actor: Actor, t: Tender, bid: Bid, unsealed
     if wrong:
         payload["declared"] = {"tender": unsealed.tender, "lot": unsealed.lot, "bidder": unsealed.credit_code,
                                "differs": list(wrong)}
-    record(session, actor=actor, action="bid.opened", object_type="bid", object_id=bid.id, now=now, tender_id=t.id,
+    record(session, actor=actor, action="bid.opened", object_type="bid", object_id=bid.public_id, now=now, tender_id=t.id,
            payload=payload)
     return result
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from audit.models import AuditEntry
 from core.models import Organisation, User
-from tender.models import OpeningObjection, OpeningResult, Tender
+from tender.models import Bid, OpeningObjection, OpeningResult, Tender
 
 
 @dataclass
@@ -72,6 +72,8 @@ def record_sheet(session: Session, tender: Tender, results: list[OpeningResult])
                             .order_by(Organisation.id).limit(1))
     sheet = RecordSheet(tender=tender, centre=centre, agency=session.get(Organisation, tender.agency_id),
                         results=results, validity={})
+    # bid.opened names the bid by its public id (older logs: by its number)
+    bid_ids = dict(session.execute(select(Bid.public_id, Bid.id).where(Bid.tender_id == tender.id)).all())
     for e in _entries(session, tender.id, "opening.share_presented", "bid.opened", "opening.completed"):
         payload: dict[str, Any] = json.loads(e.payload)
         if e.action == "opening.share_presented":
@@ -79,7 +81,11 @@ def record_sheet(session: Session, tender: Tender, results: list[OpeningResult])
             sheet.presentations.append(Presentation(at=e.at, position=payload.get("position"), username=e.actor,
                                                     custodian=who.display_name if who else e.actor))
         elif e.action == "bid.opened":
-            sheet.validity[int(e.object_id)] = payload.get("validity_days")
+            bid_id = bid_ids.get(e.object_id)
+            if bid_id is None and e.object_id.isdigit():
+                bid_id = int(e.object_id)
+            if bid_id is not None:
+                sheet.validity[bid_id] = payload.get("validity_days")
         else:
             who = user(e.actor_id)
             sheet.opened_at, sheet.outcome = e.at, payload.get("outcome")

@@ -30,7 +30,7 @@ def fold(entries: Iterable[Mapping[str, Any]], now: datetime) -> dict[str, Any]:
     state: dict[str, Any] = {k: None for k in SUMMARY_KEYS}
     state.update(published_at=None, cancelled_at=None, opened_at=None, failed_at=None, documents=set(),
                  amendments=0, questions=0, answered=0, downloads=0, opening={})
-    bids: dict[str, list[str]] = {}  # bid id → [status, ciphertext sha256]
+    bids: dict[str, list[str]] = {}  # bid public id → [status, ciphertext sha256]
     for e in entries:
         action, p, at = e["action"], e["payload"], e["time"]
         if action in ("tender.created", "tender.updated"):
@@ -72,7 +72,7 @@ def fold(entries: Iterable[Mapping[str, Any]], now: datetime) -> dict[str, Any]:
                         failed_at=_when(state["failed_at"]))
     state["status"] = derive_status(facts, now).value
     state["documents"] = sorted(state["documents"])
-    state["bids"] = {k: f"{v[0]} {v[1]}" for k, v in sorted(bids.items(), key=lambda kv: int(kv[0]))}
+    state["bids"] = {k: f"{v[0]} {v[1]}" for k, v in sorted(bids.items())}
     return state
 
 

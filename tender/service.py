@@ -422,13 +422,15 @@ class DownloadView:
 
 
 def downloads_for(session: Session, actor: Actor, t: Tender, now: datetime) -> DownloadView | None:
-    """Agency staff see counts before the deadline and names after it (电子招标投标办法 art. 21);
-    supervisors always see names; a bidder learns nothing of the others."""
-    if not (_is_owner(actor, t) or actor.role in SUPERVISING):
+    """Agency staff see counts before the deadline and names after it (电子招标投标办法 art. 21); supervisors
+    always see names; administrators see names after the deadline and nothing before it (running the
+    platform is no reason to know who is bidding); a bidder learns nothing of the others."""
+    visible = rules.downloaders_visible(facts(t), now)
+    if not (_is_owner(actor, t) or actor.role == "supervisor" or (actor.role == "admin" and visible)):
         return None
     count = session.scalar(select(func.count(func.distinct(Download.organisation_id)))
                            .where(Download.tender_id == t.id)) or 0
-    if actor.role in SUPERVISING or rules.downloaders_visible(facts(t), now):
+    if actor.role in SUPERVISING or visible:
         rows = session.execute(
             select(Organisation.name, Organisation.credit_code, func.min(Download.at))
             .join(Organisation, Organisation.id == Download.organisation_id)
@@ -597,14 +599,15 @@ def snapshot(session: Session, tender_id: int, now: datetime) -> dict[str, Any] 
         "deposit_fen": t.deposit_fen, "download_start": iso(t.download_start), "download_end": iso(t.download_end),
         "deadline": iso(t.deadline), "published_at": iso(t.published_at), "cancelled_at": iso(t.cancelled_at),
         "opened_at": iso(t.opened_at), "failed_at": iso(t.failed_at),
-        "opening": {str(r.bid_id): f"{r.status} {r.reason or ''} {r.price_fen}".strip() for r in session.scalars(
-            select(OpeningResult).where(OpeningResult.tender_id == t.id).order_by(OpeningResult.bid_id))},
+        "opening": {public_id: f"{r.status} {r.reason or ''} {r.price_fen}".strip() for r, public_id in session.execute(
+            select(OpeningResult, Bid.public_id).join(Bid, Bid.id == OpeningResult.bid_id)
+            .where(OpeningResult.tender_id == t.id).order_by(Bid.public_id))},
         "status": status(t, now).value, "documents": sorted(d.sha256 for d in t.documents),
         "amendments": len(t.amendments), "questions": len(t.questions),
         "answered": sum(1 for q in t.questions if q.answer is not None),
         "downloads": session.scalar(select(func.count()).where(Download.tender_id == t.id)) or 0,
-        "bids": {str(b.id): f"{b.status} {b.sha256}" for b in session.scalars(
-            select(Bid).where(Bid.tender_id == t.id).order_by(Bid.id))},
+        "bids": {b.public_id: f"{b.status} {b.sha256}" for b in session.scalars(
+            select(Bid).where(Bid.tender_id == t.id).order_by(Bid.public_id))},
     }
 
 

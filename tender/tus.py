@@ -14,13 +14,24 @@ so is the form of an error (both answer JSON ``{"error": {"code", "message"}}``)
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request, url_for
+from werkzeug.exceptions import MethodNotAllowed
 
 from core.errors import N_, InvalidInput
 from core.web import actor, db, now, permission, platform, public, request_body, transaction
 from tender import uploads
 
 ENDPOINTS = ("upload_options", "upload_item_options", "create_upload", "upload_status", "upload_append",
-             "upload_terminate")
+             "upload_terminate", "upload_overridden")
+
+OVERRIDE = "X-HTTP-Method-Override"
+ITEM_METHODS = ("HEAD", "GET", "PATCH", "DELETE", "OPTIONS")
+
+
+def method() -> str:
+    """The request's method as tus reads it: ``X-HTTP-Method-Override`` when given (for clients and proxies
+    that can only send GET and POST), the actual method otherwise."""
+    override = (request.headers.get(OVERRIDE) or "").strip()
+    return override.upper() if override else request.method
 
 
 def add_routes(bp: Blueprint, *, status_endpoint: str) -> None:
@@ -33,6 +44,10 @@ def add_routes(bp: Blueprint, *, status_endpoint: str) -> None:
         PATCH   /uploads/<id>                          append at Upload-Offset → 204 (+ Sunbid-Bid-Id at the end)
         DELETE  /uploads/<id>                          terminate → 204
 
+    A request with ``X-HTTP-Method-Override`` is the method it names, whatever it was sent as (tus 1.0.0: "the
+    actual method of the request MUST be ignored"): e.g. ``POST /uploads/<id>`` with ``X-HTTP-Method-Override:
+    PATCH`` appends.  The upload's routes therefore all dispatch on :func:`method`; a plain POST there is 405.
+
     ``status_endpoint`` names the GET route as ``url_for`` knows it (for the Location header)."""
 
     def upload_options(tender_id: int) -> Response:
@@ -42,15 +57,28 @@ def add_routes(bp: Blueprint, *, status_endpoint: str) -> None:
         return options()
 
     def create_upload(tender_id: int) -> Response:
+        if method() == "OPTIONS":
+            return options()
+        if method() != "POST":
+            raise MethodNotAllowed(valid_methods=["POST", "OPTIONS"])
         return create(tender_id, status_endpoint=status_endpoint)
 
+    def upload_item(upload_id: str) -> Response:
+        handler = {"HEAD": status, "GET": status, "PATCH": append, "DELETE": terminate,
+                   "OPTIONS": lambda _id: options()}.get(method())
+        if handler is None:
+            raise MethodNotAllowed(valid_methods=list(ITEM_METHODS))
+        return handler(upload_id)
+
     bidder = permission("bidder")
+    item = bidder(upload_item)
     rules = [("/tenders/<int:tender_id>/uploads", public(upload_options), ["OPTIONS"]),
              ("/uploads/<upload_id>", public(upload_item_options), ["OPTIONS"]),
              ("/tenders/<int:tender_id>/uploads", bidder(create_upload), ["POST"]),
-             ("/uploads/<upload_id>", bidder(status), ["GET"]),  # Flask answers HEAD with GET's headers
-             ("/uploads/<upload_id>", bidder(append), ["PATCH"]),
-             ("/uploads/<upload_id>", bidder(terminate), ["DELETE"])]
+             ("/uploads/<upload_id>", item, ["GET"]),  # Flask answers HEAD with GET's headers
+             ("/uploads/<upload_id>", item, ["PATCH"]),
+             ("/uploads/<upload_id>", item, ["DELETE"]),
+             ("/uploads/<upload_id>", item, ["POST"])]  # only with X-HTTP-Method-Override
     for (rule, view, methods), endpoint in zip(rules, ENDPOINTS, strict=True):
         bp.add_url_rule(rule, endpoint, view, methods=methods,
                         provide_automatic_options=False if methods != ["OPTIONS"] else None)
@@ -64,7 +92,7 @@ def bid_limit() -> int:
 def add_headers(resp: Response) -> Response:
     """What every tus answer carries (the routes' ``after_request``)."""
     resp.headers["Tus-Resumable"] = uploads.TUS_VERSION
-    if request.method == "OPTIONS" or resp.status_code == 412:
+    if method() == "OPTIONS" or resp.status_code == 412:
         resp.headers["Tus-Version"] = uploads.TUS_VERSION
     resp.headers.setdefault("Cache-Control", "no-store")
     return resp
@@ -77,7 +105,8 @@ def options() -> Response:
 
 def create(tender_id: int, *, status_endpoint: str) -> Response:
     """tus creation (POST): ``Upload-Length`` bytes for ``?lot=N`` (default 1), refused like a direct
-    submission; answers 201 with the upload's address, made with ``status_endpoint``."""
+    submission; answers 201 with the upload's address, made with ``status_endpoint``.  ``Upload-Metadata``,
+    if given, must be well formed; it is kept as sent and echoed by HEAD."""
     uploads.check_tus_version(request.headers.get("Tus-Resumable"))
     try:
         lot = int(request.args.get("lot", "1"))
@@ -86,9 +115,10 @@ def create(tender_id: int, *, status_endpoint: str) -> Response:
     if "Upload-Length" not in request.headers and "Upload-Defer-Length" in request.headers:
         raise uploads.DeferredLengthUnsupported(field="Upload-Length")
     length = uploads.parse_size(request.headers.get("Upload-Length"), "Upload-Length")
+    metadata = uploads.parse_metadata(request.headers.get("Upload-Metadata"))
     with transaction() as s:
         up, replaced = uploads.create_upload(s, actor=actor(), tender_id=tender_id, lot=lot, length=length,
-                                             limit=bid_limit(), now=now())
+                                             limit=bid_limit(), now=now(), metadata=metadata)
         upload_id = up.id
     data_dir = platform().settings.data_dir
     for old in replaced:
@@ -98,12 +128,15 @@ def create(tender_id: int, *, status_endpoint: str) -> Response:
 
 
 def status(upload_id: str) -> Response:
-    """HEAD: the tus offset.  GET (Sunbid's own): the same headers and a JSON body with the upload's status,
-    and once it is finished the bid with its signed receipt."""
+    """HEAD: the tus offset, and the ``Upload-Metadata`` given at creation.  GET (Sunbid's own): the same
+    headers and a JSON body with the upload's status, and once it is finished the bid with its signed
+    receipt."""
     s, t = db(), now()
     up = uploads.own_upload(s, actor=actor(), upload_id=upload_id)
     headers = {"Upload-Length": str(up.upload_length), "Upload-Offset": str(up.upload_offset)}
-    if request.method == "HEAD":
+    if up.upload_metadata:
+        headers["Upload-Metadata"] = up.upload_metadata
+    if method() == "HEAD":
         uploads.check_tus_version(request.headers.get("Tus-Resumable"))
         uploads.check_resumable(s, up, t)
         return Response(status=200, headers=headers)
@@ -130,7 +163,7 @@ def append(upload_id: str) -> Response:
                           blobs=p.blobs, signer=p.signer)
     headers = {"Upload-Offset": str(done.offset)}
     if done.bid is not None:
-        headers["Sunbid-Bid-Id"] = str(done.bid.id)
+        headers["Sunbid-Bid-Id"] = done.bid.public_id
     return Response(status=204, headers=headers)
 
 

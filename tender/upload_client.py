@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 TUS = {"Tus-Resumable": "1.0.0"}
 STATE_SUFFIX = ".upload.json"
@@ -67,7 +67,8 @@ class Answer:
 
 @dataclass(frozen=True)
 class Result:
-    bid_id: int
+    bid_id: str
+    """The bid's public id (opaque)."""
     sha256: str
     size: int
     received_at: str
@@ -280,7 +281,7 @@ def _done(bid_file: Path, server: Server, bid: dict, sha: str, size: int, state_
     if bid.get("sha256") != sha or bid.get("size") != size:
         raise SubmitError(f"the server recorded bid {bid.get('id')} with SHA-256 {bid.get('sha256')}, which is not "
                           f"the file's ({sha}); check your bids on the tender page")
-    answer = server.request("GET", server.url(f"api/v1/bids/{bid['id']}/receipt"))
+    answer = server.request("GET", server.url(f"api/v1/bids/{quote(str(bid['id']), safe='')}/receipt"))
     if answer.status != 200:
         raise answer.error()
     out = receipt_path(bid_file)
@@ -288,5 +289,5 @@ def _done(bid_file: Path, server: Server, bid: dict, sha: str, size: int, state_
     tmp.write_bytes(answer.body)
     os.replace(tmp, out)
     state_file.unlink(missing_ok=True)
-    return Result(bid_id=int(bid["id"]), sha256=sha, size=size, received_at=str(bid.get("received_at")),
+    return Result(bid_id=str(bid["id"]), sha256=sha, size=size, received_at=str(bid.get("received_at")),
                   receipt_path=out, resumed=resumed)

@@ -38,6 +38,8 @@ No audit event per chunk: the log gets the creation and, at the end, the submiss
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import fcntl
 import hashlib
 import json
@@ -92,6 +94,12 @@ class BadUploadHeader(InvalidInput):
 class DeferredLengthUnsupported(InvalidInput):
     code = "deferred_length_unsupported"
     default_message = N_("Declare the size of the bid with Upload-Length; a deferred length is not supported.")
+
+
+class BadUploadMetadata(InvalidInput):
+    code = "bad_upload_metadata"
+    default_message = N_("The Upload-Metadata header must be comma-separated pairs of a key and a base64 value, "
+                         "each key once, at most %(limit)s bytes in all.")
 
 
 class WrongContentType(DomainError):
@@ -165,6 +173,36 @@ def parse_size(value: str | None, header: str) -> int:
     return int(text)
 
 
+METADATA_LIMIT = 4096
+
+
+def parse_metadata(value: str | None) -> str:
+    """``Upload-Metadata`` as tus 1.0.0 defines it, checked and returned as sent ("" when absent): one or more
+    comma-separated pairs, each a key (not empty, printable ASCII without spaces or commas; each key once) and,
+    after a space, its value in base64 (which may be absent).  Sunbid keeps it only to echo it."""
+    if value is None:
+        return ""
+    text = value.strip()
+    if not text or len(text) > METADATA_LIMIT or not text.isascii():
+        raise BadUploadMetadata(field="Upload-Metadata", limit=METADATA_LIMIT)
+    keys = set()
+    for pair in text.split(","):
+        key, _sep, encoded = pair.strip().partition(" ")
+        if (not key or not key.isprintable() or key in keys or " " in encoded
+                or not _is_base64(encoded)):
+            raise BadUploadMetadata(field="Upload-Metadata", limit=METADATA_LIMIT)
+        keys.add(key)
+    return text
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
 # ---------------------------------------------------------------- part files
 
 
@@ -235,16 +273,17 @@ def require_open(up: BidUpload) -> None:
     if up.status == OPEN:
         return
     if up.status == COMPLETE:
-        raise UploadFinished(bid_id=up.bid_id)
+        raise UploadFinished(bid_id=up.bid.public_id)
     if up.status == EXPIRED:
         raise UploadExpired()
     raise UploadClosed(CLOSED_MESSAGES.get(up.status))
 
 
 def create_upload(session: Session, *, actor: Actor, tender_id: int, lot: int, length: int, limit: int,
-                  now: datetime) -> tuple[BidUpload, list[str]]:
-    """A new upload of ``length`` bytes; returns it and the ids of the open uploads it replaces, whose part
-    files the caller deletes after the commit."""
+                  now: datetime, metadata: str = "") -> tuple[BidUpload, list[str]]:
+    """A new upload of ``length`` bytes (with its ``Upload-Metadata``, checked by :func:`parse_metadata`);
+    returns it and the ids of the open uploads it replaces, whose part files the caller deletes after the
+    commit."""
     bids.check_submission(session, actor=actor, tender_id=tender_id, now=now)
     t = session.get(Tender, tender_id)
     if not 1 <= lot <= max(len(t.lots), 1):
@@ -259,8 +298,8 @@ def create_upload(session: Session, *, actor: Actor, tender_id: int, lot: int, l
     for old in replaced:
         old.status, old.updated_at = REPLACED, now
     up = BidUpload(id=secrets.token_urlsafe(32), tender_id=t.id, lot=lot, organisation_id=actor.organisation_id,
-                   user_id=actor.user_id, upload_length=length, upload_offset=0, created_at=now, updated_at=now,
-                   status=OPEN, refusal="")
+                   user_id=actor.user_id, upload_length=length, upload_offset=0, upload_metadata=metadata,
+                   created_at=now, updated_at=now, status=OPEN, refusal="")
     session.add(up)
     session.flush()
     record(session, actor=actor, action="bid.upload_created", object_type="bid_upload", object_id=up.id, now=now,
@@ -274,7 +313,7 @@ def terminate_upload(session: Session, *, actor: Actor, upload_id: str, now: dat
     commit); ending an already closed one again is harmless; a finished one is a bid, withdrawn otherwise."""
     up = own_upload(session, actor=actor, upload_id=upload_id, lock=True)
     if up.status == COMPLETE:
-        raise UploadFinished(bid_id=up.bid_id)
+        raise UploadFinished(bid_id=up.bid.public_id)
     if up.status == OPEN:
         up.status, up.updated_at = TERMINATED, now
         record(session, actor=actor, action="bid.upload_terminated", object_type="bid_upload", object_id=up.id,
@@ -445,7 +484,7 @@ def describe(session: Session, up: BidUpload, now: datetime) -> dict:
            "created_at": up.created_at.isoformat(), "updated_at": up.updated_at.isoformat(), "bid": None}
     if up.bid_id is not None:
         bid = session.get(Bid, up.bid_id)
-        out["bid"] = {"id": bid.id, "lot": bid.lot, "sha256": bid.sha256, "size": bid.size, "status": bid.status,
+        out["bid"] = {"id": bid.public_id, "lot": bid.lot, "sha256": bid.sha256, "size": bid.size, "status": bid.status,
                       "received_at": bid.received_at.isoformat(), "receipt": json.loads(bid.receipt)}
     return out
 

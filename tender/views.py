@@ -268,7 +268,8 @@ def _session_and_csrf() -> None:
         return
     if acting_user() is None:
         abort(401)
-    if request.method in current_app.config.get("WTF_CSRF_METHODS", ("POST", "PUT", "PATCH", "DELETE")):
+    methods = current_app.config.get("WTF_CSRF_METHODS", ("POST", "PUT", "PATCH", "DELETE"))
+    if tus.method() in methods:  # the method tus reads: X-HTTP-Method-Override when given
         _check_csrf({})
     if request.endpoint == "tender.uploads.create_upload" and actor().role == "bidder":
         # the bid page's confirmation of what a file sealed offline is for
@@ -353,9 +354,9 @@ def upload_done(upload_id: str):
     return redirect(url_for("tender.detail", tender_id=up.tender_id, _anchor="bid"))
 
 
-@bp.post("/bids/<int:bid_id>/withdraw")
+@bp.post("/bids/<bid_id>/withdraw")
 @permission("bidder")
-def withdraw_bid(bid_id: int):
+def withdraw_bid(bid_id: str):
     from tender import bids
 
     bid = bids.own_bid(db(), actor=actor(), bid_id=bid_id)
@@ -363,14 +364,14 @@ def withdraw_bid(bid_id: int):
                 _("Your bid is withdrawn."), "bid")
 
 
-@bp.get("/bids/<int:bid_id>/receipt.json")
+@bp.get("/bids/<bid_id>/receipt.json")
 @permission("bidder")
-def bid_receipt(bid_id: int):
+def bid_receipt(bid_id: str):
     from tender import bids
 
     bid = bids.own_bid(db(), actor=actor(), bid_id=bid_id)
     return Response(bid.receipt, mimetype="application/json",
-                    headers={"Content-Disposition": f"attachment; filename=receipt-{bid.id}.json"})
+                    headers={"Content-Disposition": f"attachment; filename=receipt-{bid.public_id}.json"})
 
 
 @bp.get("/tenders/<int:tender_id>/opening")

@@ -30,6 +30,13 @@ from tender.models import Bid, BidUpload, OpeningKey
 from tender.receipts import verify_receipt
 from tests.conftest import T0
 
+
+def by_public_id(session, public_id: str) -> Bid:
+    bid = session.scalar(select(Bid).where(Bid.public_id == public_id))
+    assert bid is not None, public_id
+    return bid
+
+
 ROOT = Path(__file__).resolve().parents[2]
 TUS = {"Tus-Resumable": "1.0.0"}
 OCTETS = "application/offset+octet-stream"
@@ -139,7 +146,7 @@ def test_upload_in_chunks_becomes_a_bid_with_its_receipt(client, app, open_tende
     clock.advance(timedelta(seconds=7))
     last = tus.patch(url, 3000, body[3000:])
     assert last.status_code == 204 and last.headers["Upload-Offset"] == str(len(body))
-    bid_id = int(last.headers["Sunbid-Bid-Id"])
+    bid_id = last.headers["Sunbid-Bid-Id"]
 
     info = client.get(url, headers=auth).json
     assert info["status"] == "complete" and info["offset"] == info["length"] == len(body)
@@ -275,7 +282,7 @@ def test_the_deadline_is_judged_on_the_last_byte_to_the_millisecond(client, app,
     last = tus.patch(url, 500, body[500:])
     if late_by_ms < 0:
         assert last.status_code == 204
-        bid = session.get(Bid, int(last.headers["Sunbid-Bid-Id"]))
+        bid = by_public_id(session, last.headers["Sunbid-Bid-Id"])
         assert bid.received_at == t.deadline - timedelta(milliseconds=1) and bid.status == "current"
         return
     assert last.status_code == 409 and last.json["error"]["code"] == "deadline_passed"
@@ -370,7 +377,7 @@ def test_an_upload_supersedes_an_earlier_bid(client, open_tender, session):
     tus = Tus(client, auth)
     body = seal(recipient, seed=b"v2")
     url = tus.new(t.id, len(body))
-    second = int(tus.send(url, body).headers["Sunbid-Bid-Id"])
+    second = tus.send(url, body).headers["Sunbid-Bid-Id"]
     statuses = {b["id"]: b["status"] for b in client.get(f"/api/v1/tenders/{t.id}/bids", headers=auth).json["items"]}
     assert statuses == {first["id"]: "superseded", second: "current"}
     assert json.loads(events(session, "bid.submitted")[-1].payload)["supersedes"] == [first["id"]]
@@ -393,7 +400,7 @@ def test_an_upload_for_the_second_lot(client, make, session, clock):
     assert tus.create(t.id, len(body), lot=3).status_code == 400
     one, two = tus.new(t.id, len(body), lot=1), tus.new(t.id, len(body), lot=2)  # one open upload per lot
     assert client.get(one, headers=tus.auth).json["status"] == "open"
-    bid = session.get(Bid, int(tus.send(two, body).headers["Sunbid-Bid-Id"]))
+    bid = by_public_id(session, tus.send(two, body).headers["Sunbid-Bid-Id"])
     assert bid.lot == 2 and client.get(two, headers=tus.auth).json["lot"] == 2
 
 
@@ -411,7 +418,7 @@ def test_a_broken_connection_keeps_what_arrived(client, app, open_tender, sessio
     assert head.status_code == 200 and head.headers["Upload-Offset"] == "1500"
     assert part_file(app, url).read_bytes() == body[:1500]
     done = tus.patch(url, 1500, body[1500:])
-    assert session.get(Bid, int(done.headers["Sunbid-Bid-Id"])).sha256 == hashlib.sha256(body).hexdigest()
+    assert by_public_id(session, done.headers["Sunbid-Bid-Id"]).sha256 == hashlib.sha256(body).hexdigest()
 
 
 def test_a_bid_whose_transaction_fails_at_the_end_can_still_be_finished(client, app, open_tender, session,
@@ -437,7 +444,7 @@ def test_a_bid_whose_transaction_fails_at_the_end_can_still_be_finished(client, 
     assert tus.head(url).headers["Upload-Offset"] == str(len(body))
     done = tus.patch(url, len(body), b"")
     assert done.status_code == 204
-    assert session.get(Bid, int(done.headers["Sunbid-Bid-Id"])).sha256 == hashlib.sha256(body).hexdigest()
+    assert by_public_id(session, done.headers["Sunbid-Bid-Id"]).sha256 == hashlib.sha256(body).hexdigest()
     assert not part_file(app, url).exists()
 
 
@@ -451,7 +458,7 @@ def test_bytes_written_but_never_recorded_are_not_trusted(client, app, open_tend
         f.write(b"garbage that was never confirmed")
     assert tus.head(url).headers["Upload-Offset"] == "300"
     done = tus.patch(url, 300, body[300:])
-    assert session.get(Bid, int(done.headers["Sunbid-Bid-Id"])).sha256 == hashlib.sha256(body).hexdigest()
+    assert by_public_id(session, done.headers["Sunbid-Bid-Id"]).sha256 == hashlib.sha256(body).hexdigest()
 
 
 def test_termination_and_replacement_delete_the_part_files(client, app, open_tender, session, clock):
@@ -483,7 +490,7 @@ def test_termination_and_replacement_delete_the_part_files(client, app, open_ten
     assert finished.headers["Sunbid-Bid-Id"]
     kept = client.delete(newer, headers={**auth, **TUS})  # a finished upload is a bid: withdraw that instead
     assert kept.status_code == 409 and kept.json["error"]["code"] == "upload_finished"
-    assert session.get(Bid, int(finished.headers["Sunbid-Bid-Id"])).status == "current"
+    assert by_public_id(session, finished.headers["Sunbid-Bid-Id"]).status == "current"
 
 
 def test_leftover_part_files_are_cleaned_after_the_deadline(client, app, open_tender, session, clock):
@@ -527,6 +534,75 @@ def test_an_upload_to_a_cancelled_tender_is_closed_and_its_bytes_deleted(client,
     assert not part_file(app, url).exists()
     assert client.get(url, headers=auth).json["status"] == "refused"
     assert count(session, Bid) == 0
+
+
+# ---------------------------------------------------------------- tus 1.0.0 MUSTs: Upload-Metadata, method override
+
+
+def test_head_echoes_the_upload_metadata_given_at_creation(client, open_tender, session):
+    t, _bidder, auth, recipient = open_tender
+    tus = Tus(client, auth)
+    body = seal(recipient)
+    metadata = "filename YmlkLmFnZQ==,is_confidential,note 5oqV5qCH"  # a key with no value, UTF-8 in base64
+    url = tus.new(t.id, len(body), **{"Upload-Metadata": metadata})
+    head = tus.head(url)
+    assert head.status_code == 200 and head.headers["Upload-Metadata"] == metadata and head.get_data() == b""
+    assert client.get(url, headers=auth).headers["Upload-Metadata"] == metadata
+    assert tus.patch(url, 0, body).status_code == 204
+    assert tus.head(url).headers["Upload-Metadata"] == metadata  # a finished upload still says so
+    bare = tus.new(t.id, len(body))
+    assert "Upload-Metadata" not in tus.head(bare).headers  # none given, none sent
+
+
+@pytest.mark.parametrize("metadata", ["", "filename", "filename not*base64", "a YQ==,a Yg==", "a YQ==,,b Yg==", ",YQ==",
+                                      "filename  YQ==", "filename YQ== YQ==", "k YQ==," + "x" * 5000, "名 YQ=="])
+def test_malformed_upload_metadata_is_refused(client, open_tender, session, metadata):
+    t, _bidder, auth, _recipient = open_tender
+    if metadata == "filename":  # a key alone is fine: its value may be empty
+        assert Tus(client, auth).create(t.id, 100, **{"Upload-Metadata": metadata}).status_code == 201
+        return
+    resp = Tus(client, auth).create(t.id, 100, **{"Upload-Metadata": metadata})
+    assert resp.status_code == 400 and resp.json["error"]["code"] == "bad_upload_metadata", resp.json
+    assert count(session, BidUpload) == 0
+
+
+def test_x_http_method_override_is_the_method(client, app, open_tender, session):
+    t, _bidder, auth, recipient = open_tender
+    tus = Tus(client, auth)
+    body = seal(recipient, 5000)
+    url = tus.new(t.id, len(body), **{"Upload-Metadata": "filename YmlkLmFnZQ=="})
+
+    def post(override: str, data: bytes = b"", **headers):
+        return client.post(url, data=data, headers={**auth, **TUS, "X-HTTP-Method-Override": override, **headers})
+
+    head = post("HEAD")
+    assert head.status_code == 200 and head.get_data() == b""
+    assert (head.headers["Upload-Offset"], head.headers["Upload-Metadata"]) == ("0", "filename YmlkLmFnZQ==")
+    first = post("PATCH", body[:2000], **{"Content-Type": OCTETS, "Upload-Offset": "0"})
+    assert first.status_code == 204 and first.headers["Upload-Offset"] == "2000"
+    assert part_file(app, url).read_bytes() == body[:2000]
+    assert post("patch", body[2000:3000], **{"Content-Type": OCTETS, "Upload-Offset": "2000"}).status_code == 204
+    assert tus.head(url).headers["Upload-Offset"] == "3000"
+    # The actual method is ignored: a GET that says PATCH appends, a PATCH that says HEAD only looks.
+    looked = tus.patch(url, 3000, body[3000:], **{"X-HTTP-Method-Override": "HEAD"})
+    assert looked.status_code == 200 and looked.headers["Upload-Offset"] == "3000"
+    assert part_file(app, url).read_bytes() == body[:3000]
+    last = client.get(url, data=body[3000:], headers={**auth, **TUS, "X-HTTP-Method-Override": "PATCH",
+                                                      "Content-Type": OCTETS, "Upload-Offset": "3000"})
+    assert last.status_code == 204 and last.headers["Sunbid-Bid-Id"]
+    assert by_public_id(session, last.headers["Sunbid-Bid-Id"]).sha256 == hashlib.sha256(body).hexdigest()
+
+    other = tus.new(t.id, len(body))
+    ended = client.post(other, headers={**auth, **TUS, "X-HTTP-Method-Override": "DELETE"})
+    assert ended.status_code == 204 and ended.headers["Tus-Resumable"] == "1.0.0"
+    assert session.get(BidUpload, other.rsplit("/", 1)[1]).status == "terminated"
+    assert client.post(other, headers={**auth, **TUS}).status_code == 405  # a plain POST is no tus request
+    assert client.post(other, headers={**auth, **TUS, "X-HTTP-Method-Override": "PUT"}).status_code == 405
+    options = client.post(f"/api/v1/tenders/{t.id}/uploads", headers={**auth, "X-HTTP-Method-Override": "OPTIONS"})
+    assert options.status_code == 204 and options.headers["Tus-Version"] == "1.0.0"
+    assert count(session, BidUpload) == 2
+    # no login: the same 401 as the method itself gets
+    assert client.post(url, headers={**TUS, "X-HTTP-Method-Override": "HEAD"}).status_code == 401
 
 
 # ---------------------------------------------------------------- a real server, a breaking network
@@ -711,14 +787,14 @@ def test_submit_command_resumes_after_the_connection_breaks(live, tmp_path):
     assert len(new) == 1 and new[0].status == "complete"  # resumed, never restarted
     bid_row = bid_of(live, new[0].bid_id)
     assert bid_row.sha256 == sha and bid_row.size == len(data)
-    assert re.search(rf"^Bid {bid_row.id} received at ", out.output, re.M)
+    assert re.search(rf"^Bid {re.escape(bid_row.public_id)} received at ", out.output, re.M)
     assert live["app"].extensions["sunbid"].blobs.path(sha).read_bytes() == data
     assert not (tmp_path / "resume.age.upload.json").exists()
     receipt = tmp_path / "resume.age.receipt.json"
     key = tmp_path / "platform.pub"
     key.write_text(live["app"].extensions["sunbid"].signer.vkey())
     checked = CliRunner().invoke(main, ["receipt", "verify", str(receipt), "--key", str(key), "--file", str(bid)])
-    assert checked.exit_code == 0 and checked.output.startswith(f"OK: bid {bid_row.id} "), checked.output
+    assert checked.exit_code == 0 and checked.output.startswith(f"OK: bid {bid_row.public_id} "), checked.output
 
 
 def wait_until_idle(live, upload_id: str, seconds: float = 10) -> None:
@@ -809,7 +885,7 @@ def test_two_transfers_to_one_upload_never_interleave(live, tmp_path):
     finished = slow.getresponse()
     assert finished.status == 204 and finished.headers["Sunbid-Bid-Id"]
     slow.close()
-    row = bid_of(live, int(finished.headers["Sunbid-Bid-Id"]))
+    row = read(live, lambda s: by_public_id(s, finished.headers["Sunbid-Bid-Id"]))
     assert row.sha256 == hashlib.sha256(data).hexdigest()  # not a byte of the rival's in it
 
 

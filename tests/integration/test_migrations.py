@@ -37,3 +37,32 @@ def test_every_migration_goes_down_and_up_again(tmp_path):
     assert any(d[0] == "add_column" and d[3].name == "frontier" for d in _differences(url))  # the check can fail
     upgrade(url)
     assert _differences(url) == []
+
+
+def test_bids_made_before_public_ids_keep_their_number_as_public_id(tmp_path):
+    """Migration 0005: their receipts and audit entries name them by it; new bids get random ids."""
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url, "0003")
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:  # (foreign keys are off on this plain connection: the rows stand alone)
+            for i in (7, 12):
+                conn.execute(sa.text(
+                    "INSERT INTO tender_bid (id, tender_id, lot, organisation_id, user_id, sha256, size, received_at, "
+                    "status, receipt) VALUES (:i, 1, 1, 1, 1, :h, 10, '2026-03-02 03:00:00', 'current', '')"),
+                    {"i": i, "h": "0" * 64})
+            conn.execute(sa.text("INSERT INTO tender_bid_upload (id, tender_id, lot, organisation_id, user_id, "
+                                 "upload_length, upload_offset, created_at, updated_at, status, refusal, bid_id) "
+                                 "VALUES ('u', 1, 1, 1, 1, 10, 10, '2026-03-02 03:00:00', '2026-03-02 03:00:00', "
+                                 "'complete', '', 12)"))
+        upgrade(url)  # with the foreign keys on, as every migration runs: no rebuild of a referenced table
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT id, public_id FROM tender_bid ORDER BY id")).all()
+            assert [tuple(r) for r in rows] == [(7, "7"), (12, "12")]
+            meta = conn.execute(sa.text("SELECT count(*) FROM tender_bid_upload WHERE upload_metadata != ''")).scalar()
+            assert meta == 0
+    finally:
+        engine.dispose()
+    downgrade(url, "0003")
+    upgrade(url)
+    assert _differences(url) == []

@@ -57,7 +57,7 @@ def test_the_receipt_is_complete_at_once_and_verifies_offline(client, app, open_
     t, auth, recipient = open_tender
     answer, text = submit(client, t, auth, recipient)
     data = json.loads(text)
-    bid = session.get(Bid, answer["id"])
+    bid = session.scalars(select(Bid).where(Bid.public_id == answer["id"])).one()
     assert text == bid.receipt and answer["receipt"] == data  # the API answer carries the same complete receipt
     seq = data["receipt"]["audit_seq"]
     assert seq == bid.audit_seq and data["entry"]["seq"] == seq and data["entry"]["action"] == "bid.submitted"
@@ -73,7 +73,7 @@ def test_the_receipt_is_complete_at_once_and_verifies_offline(client, app, open_
     out = run_verify(tmp_path, monkeypatch, text, vkey)
     assert out.exit_code == 0, out.output
     lines = out.output.splitlines()
-    assert lines[0].startswith(f"OK: bid {bid.id} for tender {t.project_code} lot 1")
+    assert lines[0].startswith(f"OK: bid {bid.public_id} for tender {t.project_code} lot 1")
     origin = app.extensions["sunbid"].settings.log_origin
     assert lines[1] == (f"OK: audit entry {seq} is in the log at index {seq - 1}, proven against the checkpoint "
                         f"of {origin} at tree size {seq}, signed by the same key.")

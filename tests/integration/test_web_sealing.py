@@ -257,13 +257,13 @@ def test_package_is_sealed_here_and_opens_with_the_real_age(web, open_tender, se
     assert age_decrypt(own_identity, blob, tmp_path / "mine.zip") == package.read_bytes()  # --self
 
     # the same receipt, audit event and supersede as a bid sealed by the bidder
-    receipt = client.get(f"/bids/{bid.id}/receipt.json").get_data(as_text=True)
+    receipt = client.get(f"/bids/{bid.public_id}/receipt.json").get_data(as_text=True)
     fields = verify_receipt(receipt, platform.signer.vkey())
     assert fields["sha256"] == bid.sha256 and fields["size"] == bid.size and fields["tender"] == t.project_code
     from audit.models import AuditEntry
 
     event = session.scalars(select(AuditEntry).where(AuditEntry.action == "bid.submitted",
-                                                     AuditEntry.object_id == str(bid.id))).one()
+                                                     AuditEntry.object_id == bid.public_id)).one()
     assert bid.sha256 in event.payload
     again = post(client, t.id, package_body(csrf_token(client, t.id), package))
     assert "received" in again.get_data(as_text=True)

@@ -117,7 +117,7 @@ def test_a_browser_upload_in_pieces_becomes_a_bid_with_its_receipt(web, bidding,
     clock.advance(timedelta(seconds=3))
     last = tus.patch(url, 200_000, body[200_000:])
     assert last.status_code == 204 and last.headers["Upload-Offset"] == str(len(body))
-    bid_id = int(last.headers["Sunbid-Bid-Id"])
+    bid_id = last.headers["Sunbid-Bid-Id"]
 
     info = client.get(url).json  # the receipt stays retrievable from the upload's address
     assert info["status"] == "complete" and info["offset"] == info["length"] == len(body)
@@ -126,10 +126,10 @@ def test_a_browser_upload_in_pieces_becomes_a_bid_with_its_receipt(web, bidding,
     assert info["bid"]["received_at"] == clock.now().isoformat()
     fields = verify_receipt(json.dumps(info["bid"]["receipt"]), platform.signer.vkey())
     assert fields["bid_id"] == bid_id and fields["sha256"] == info["bid"]["sha256"]
-    bid = session.get(Bid, bid_id)
+    bid = session.scalars(select(Bid).where(Bid.public_id == bid_id)).one()
     assert (bid.tender_id, bid.lot, bid.organisation_id) == (t.id, 1, bidder.organisation_id)
     assert platform.blobs.path(bid.sha256).read_bytes() == body
-    assert session.scalar(select(BidUpload.user_id).where(BidUpload.bid_id == bid_id)) == bidder.user_id
+    assert session.scalar(select(BidUpload.user_id).where(BidUpload.bid_id == bid.id)) == bidder.user_id
 
     done = client.get(f"{url}/done")  # where the script goes at the end
     assert done.status_code == 302 and done.headers["Location"].endswith(f"/tenders/{t.id}#bid")
@@ -222,6 +222,23 @@ def test_without_the_csrf_header_nothing_changes(web, bidding, session):
     part = uploads.part_path(platform.settings.data_dir, url.rsplit("/", 1)[1])
     assert part.read_bytes() == body[:100] and count(session, Bid) == 0
     assert tus.patch(url, 100, body[100:]).headers.get("Sunbid-Bid-Id")
+
+
+def test_a_method_override_needs_the_csrf_header_as_the_method_does(web, bidding, session):
+    _app, client, _platform = web
+    t, _bidder, recipient, tus = bidding
+    body = seal(recipient)
+    url = tus.new(t.id, len(body))
+    as_patch = {**TUS, "X-HTTP-Method-Override": "PATCH", "Content-Type": OCTETS, "Upload-Offset": "0"}
+    for sent in ("POST", "GET", "HEAD"):  # whatever it is sent as, it is a PATCH
+        resp = client.open(url, method=sent, data=body, headers=as_patch)
+        assert resp.status_code == 400, resp.status_code
+        if sent != "HEAD":
+            assert error(resp)["code"] == "csrf"
+    assert count(session, Bid) == 0
+    done = client.post(url, data=body, headers={**as_patch, **tus.csrf})
+    assert done.status_code == 204 and done.headers.get("Sunbid-Bid-Id")
+    assert client.post(url, headers={**TUS, "X-HTTP-Method-Override": "HEAD"}).headers["Upload-Offset"] == str(len(body))
 
 
 def test_not_logged_in_gets_401_and_an_api_token_does_not_count(web, bidding, session, clock):
@@ -322,7 +339,7 @@ def test_an_old_upload_of_a_withdrawn_bid_says_so(web, bidding, session):
     t, _bidder, recipient, tus = bidding
     body = seal(recipient)
     url = tus.new(t.id, len(body))
-    bid_id = int(tus.patch(url, 0, body).headers["Sunbid-Bid-Id"])
+    bid_id = tus.patch(url, 0, body).headers["Sunbid-Bid-Id"]
     token = tus.csrf["X-CSRFToken"]
     assert client.post(f"/bids/{bid_id}/withdraw", data={"csrf_token": token}).status_code == 302
     page = client.get(client.get(f"{url}/done").headers["Location"]).get_data(as_text=True)
