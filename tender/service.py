@@ -201,9 +201,15 @@ def _apply(t: Tender, data: TenderInput, settings: rules.RuleSettings) -> None:
     t.deposit_fen = rules.to_fen(data.deposit)
     t.download_start, t.download_end, t.deadline = data.download_start, data.download_end, data.deadline
     lots = data.lots or (LotInput(data.title, data.estimated_price),)
-    t.lots.clear()
+    # In place, by number: lot N stays row N (clearing and re-adding in one flush would insert the new
+    # rows before deleting the old ones and hit the unique (tender_id, number)).
     for i, lot in enumerate(lots, start=1):
-        t.lots.append(Lot(number=i, name=lot.name, estimated_price_fen=rules.to_fen(lot.estimated_price)))
+        if i <= len(t.lots):
+            row = t.lots[i - 1]
+            row.number, row.name, row.estimated_price_fen = i, lot.name, rules.to_fen(lot.estimated_price)
+        else:
+            t.lots.append(Lot(number=i, name=lot.name, estimated_price_fen=rules.to_fen(lot.estimated_price)))
+    del t.lots[len(lots):]
 
 
 def _next_project_code(session: Session, now: datetime) -> str:
