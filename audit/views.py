@@ -12,6 +12,8 @@ from audit.models import AuditCosignature, AuditEntry
 from audit.replay import replay_tender
 from audit.rules import ChainBroken
 from core.i18n import platform_tz
+from core.rules import bounded_time
+from core.inputs import int_arg, page_arg
 from core.web import db, now, permission, platform
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -36,9 +38,10 @@ def _checkpoint_status(session) -> dict:
 def _date(name: str):
     raw = request.args.get(name) or ""
     try:
-        return datetime.combine(datetime.strptime(raw, "%Y-%m-%d").date(), time(), tzinfo=platform_tz()) if raw else None
+        day = datetime.combine(datetime.strptime(raw, "%Y-%m-%d").date(), time(), tzinfo=platform_tz()) if raw else None
     except ValueError:
         return None
+    return bounded_time(day, field=name) if day is not None else None
 
 
 @bp.route("/log", methods=["GET", "POST"])
@@ -53,8 +56,8 @@ def log():
             verified = {"ok": False, "message": str(exc)}
     args = request.args
     stmt = select(AuditEntry)
-    if args.get("tender", "").isdigit():
-        stmt = stmt.where(AuditEntry.tender_id == int(args["tender"]))
+    if args.get("tender"):
+        stmt = stmt.where(AuditEntry.tender_id == int_arg("tender"))
     if args.get("actor"):
         stmt = stmt.where(AuditEntry.actor.contains(args["actor"][:100]))
     if args.get("action"):
@@ -63,7 +66,7 @@ def log():
         stmt = stmt.where(AuditEntry.at >= start)
     if (end := _date("to")) is not None:
         stmt = stmt.where(AuditEntry.at < end + timedelta(days=1))
-    page = max(args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = s.scalars(stmt.order_by(AuditEntry.seq.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     actions = s.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
@@ -72,7 +75,7 @@ def log():
                            status=_checkpoint_status(s), verified=verified, size=service.tree_size(s))
 
 
-@bp.get("/log/<int:seq>")
+@bp.get("/log/<id:seq>")
 @permission(*SUPERVISING)
 def entry(seq: int):
     s = db()
@@ -93,7 +96,7 @@ def entry(seq: int):
     return render_template("audit/entry.html", row=row, document=document, proof=proof)
 
 
-@bp.get("/tenders/<int:tender_id>/replay")
+@bp.get("/tenders/<id:tender_id>/replay")
 @permission(*SUPERVISING)
 def replay(tender_id: int):
     result = replay_tender(db(), tender_id, now())
@@ -102,7 +105,7 @@ def replay(tender_id: int):
     return render_template("audit/replay.html", result=result, pdf=False)
 
 
-@bp.get("/tenders/<int:tender_id>/replay.pdf")
+@bp.get("/tenders/<id:tender_id>/replay.pdf")
 @permission(*SUPERVISING)
 def replay_pdf(tender_id: int):
     result = replay_tender(db(), tender_id, now())

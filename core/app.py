@@ -75,8 +75,9 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops,  # type: ignore[method-assign]
                                 x_proto=settings.proxy_hops, x_host=settings.proxy_hops)
 
-    from core import i18n, web
+    from core import i18n, inputs, web
 
+    inputs.init_app(app)  # the id converter and the text guard, before any route or other check
     Babel(app, locale_selector=i18n.select_locale, timezone_selector=lambda: settings.timezone)
     Bootstrap5(app)
     csrf = CSRFProtect(app)

@@ -10,6 +10,7 @@ from flask_babel import format_datetime, get_locale
 
 from core.config import LOCALES
 from core.errors import N_, InvalidInput
+from core.rules import bounded_time
 
 
 def select_locale() -> str:
@@ -45,7 +46,7 @@ def parse_local_datetime(text: str | None, *, field: str, tz: ZoneInfo) -> datet
         raise InvalidInput(N_("Not a valid date and time (expected YYYY-MM-DD HH:MM)."), field=field) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
-    return value
+    return bounded_time(value, field=field)
 
 
 def local_input(value: datetime | None) -> str:

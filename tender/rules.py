@@ -103,6 +103,10 @@ def settings_from_dict(data: dict[str, Any]) -> RuleSettings:
     return settings
 
 
+MAX_LOTS = 10
+"""The most lots (标段) one tender may have (the form offers rows for them)."""
+
+
 # ---------------------------------------------------------------- money
 
 class InvalidAmount(InvalidInput):

@@ -25,6 +25,7 @@ from core.actor import Actor
 from core.blobs import BlobStore
 from core.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models import Organisation
+from core.rules import bounded_time, whole_number
 from tender import rules
 from tender.models import (Amendment, Bid, Document, Download, KeyShare, Lot, OpeningKey, OpeningResult, Question,
                            Tender)
@@ -92,7 +93,7 @@ def _when(data: Mapping[str, Any], name: str, tz: ZoneInfo) -> datetime:
             value = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise InvalidInput(N_("Not a valid date and time (expected YYYY-MM-DD HH:MM)."), field=name) from None
-    return value if value.tzinfo else value.replace(tzinfo=tz)
+    return bounded_time(value if value.tzinfo else value.replace(tzinfo=tz), field=name)
 
 
 def parse_tender_input(data: Mapping[str, Any], *, tz: ZoneInfo) -> TenderInput:
@@ -107,7 +108,7 @@ def parse_tender_input(data: Mapping[str, Any], *, tz: ZoneInfo) -> TenderInput:
         rows = [(str(r.get("name") or ""), str(r.get("estimated_price") or "")) for r in raw_lots
                 if isinstance(r, Mapping)]
     else:
-        rows = [(str(data.get(f"lot_name_{i}") or ""), str(data.get(f"lot_price_{i}") or "")) for i in range(1, 11)]
+        rows = [(str(data.get(f"lot_name_{i}") or ""), str(data.get(f"lot_price_{i}") or "")) for i in range(1, rules.MAX_LOTS + 1)]
     for i, (name, price) in enumerate(rows, start=1):
         if not name.strip() and not price.strip():
             continue
@@ -116,6 +117,8 @@ def parse_tender_input(data: Mapping[str, Any], *, tz: ZoneInfo) -> TenderInput:
         if len(name.strip()) > 200:
             raise InvalidInput(N_("At most %(n)s characters."), field=f"lot_name_{i}", n=200)
         lots.append(LotInput(name.strip(), rules.parse_money(price, field=f"lot_price_{i}")))
+    if len(lots) > rules.MAX_LOTS:
+        raise InvalidInput(N_("A tender has at most %(n)s lots."), field="lots", n=rules.MAX_LOTS)
     estimate_text = str(data.get("estimated_price") or "").strip()
     if not estimate_text and lots:
         estimate = sum((lot.estimated_price for lot in lots), Decimal("0"))
@@ -127,10 +130,15 @@ def parse_tender_input(data: Mapping[str, Any], *, tz: ZoneInfo) -> TenderInput:
         text = str(data.get(name) if data.get(name) is not None else "").strip()
         if not text:
             continue
+        if name != "deposit_cap_percent":
+            overrides[name] = whole_number(text, field=name, maximum=rules.MAX_PERIOD_DAYS)
+            continue
         try:
-            overrides[name] = Decimal(text) if name == "deposit_cap_percent" else int(text)
+            overrides[name] = Decimal(text)
         except (ValueError, ArithmeticError):
             raise InvalidInput(N_("Enter a number."), field=name) from None
+        if not overrides[name].is_finite():
+            raise InvalidInput(N_("Enter a number."), field=name)
     return TenderInput(
         title=_text(data, "title", max_len=200),
         project_code=_text(data, "project_code", max_len=40, required=False),

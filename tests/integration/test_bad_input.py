@@ -129,8 +129,12 @@ def test_missing_csrf_token_is_refused(csrf_app, make):
 
 
 def test_bad_values_on_the_api_are_4xx_json(client):
-    assert client.get("/api/v1/tenders?page=-3").status_code == 200
-    assert client.get("/api/v1/tenders?page=abc&per_page=100000").status_code == 200
+    for query, name in [("page=-3", "page"), ("page=abc", "page"), ("per_page=100000", "per_page"),
+                        ("page=%C2%B2", "page"), ("page=99999999999999999999", "page"), ("per_page=0", "per_page")]:
+        resp = client.get(f"/api/v1/tenders?{query}")
+        assert resp.status_code == 400 and resp.json["error"]["code"] == "invalid_number", query
+        assert resp.json["error"]["field"] == name and name in resp.json["error"]["message"]
+    assert client.get("/api/v1/tenders?page=2&per_page=100").status_code == 200
     resp = client.get("/api/v1/nothing-here")
     assert resp.status_code == 404 and resp.json["error"]["code"] == "not_found"
     assert client.post("/api/v1/tenders").status_code == 405
