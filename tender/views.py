@@ -183,7 +183,7 @@ def submit_bid(tender_id: int):
         raise
     except DomainError as exc:
         formupload.discard(upload)
-        if exc.status == 404:
+        if exc.status == 404 or exc.code == "nul_in_text":
             raise
         flash(_error_message(exc), "danger")
     return redirect(url_for("tender.detail", tender_id=tender_id, _anchor="bid"))
