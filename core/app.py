@@ -212,9 +212,11 @@ def _wants_json() -> bool:
 
 
 def _error_handlers(app: Flask) -> None:
+    from core import i18n
+
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
-        body = exc.to_dict(gettext)
+        body = i18n.error_dict(exc)
         if _wants_json():
             return jsonify(error=body), exc.status
         return render_template("error.html", status=exc.status, message=body["message"]), exc.status

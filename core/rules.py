@@ -182,7 +182,7 @@ class AccountLocked(TooManyAttempts):
 def check_login_allowed(*, locked_until: datetime | None, now: datetime) -> None:
     """Refuse a sign-in attempt while the account is locked."""
     if locked_until is not None and now < locked_until:
-        raise AccountLocked(until=format_utc(locked_until))
+        raise AccountLocked(until=locked_until)
 
 
 def register_failure(*, failures: int, now: datetime,
