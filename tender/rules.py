@@ -311,6 +311,19 @@ def derive_status(f: TenderFacts, now: datetime) -> Status:
     return Status.PUBLISHED
 
 
+OPENING_OVERDUE_AFTER = timedelta(days=1)
+"""A tender still awaiting its opening this long after the deadline is flagged: bids are opened at the deadline
+instant (招标投标法 art. 34), so a day later something has gone wrong."""
+
+
+def days_unopened_past_deadline(f: TenderFacts, now: datetime) -> int | None:
+    """Whole days since the deadline of a tender closed to bids and still not opened (nor failed, nor
+    cancelled), once OPENING_OVERDUE_AFTER has passed; None otherwise."""
+    if derive_status(f, now) is not Status.CLOSED or f.deadline is None or now - f.deadline < OPENING_OVERDUE_AFTER:
+        return None
+    return (now - f.deadline).days
+
+
 class AlreadyPublished(InvalidTransition):
     code = "already_published"
     default_message = N_("This tender has already been published.")

@@ -170,6 +170,22 @@ def status(t: Tender, now: datetime) -> rules.Status:
     return rules.derive_status(facts(t), now)
 
 
+def days_unopened(t: Tender, now: datetime) -> int | None:
+    """Days since the deadline of a tender that should have been opened by now (rules.days_unopened_past_deadline)."""
+    return rules.days_unopened_past_deadline(facts(t), now)
+
+
+def overdue_openings(session: Session, *, actor: Actor, now: datetime, limit: int = 10) -> list[Tender]:
+    """Tenders awaiting their opening a day or more after the deadline, the oldest first: every one for a
+    supervisor, the agency's own for agency staff, none for anyone else."""
+    if actor.role not in SUPERVISING and actor.role != "agency":
+        return []
+    page = search_public(session, now=now, status_filter="closed", order="deadline", per_page=limit,
+                         deadline_before=now - rules.OPENING_OVERDUE_AFTER,
+                         agency_id=actor.organisation_id if actor.role == "agency" else None)
+    return page.items
+
+
 def settings_of(t: Tender) -> rules.RuleSettings:
     return rules.settings_from_dict(json.loads(t.settings or "{}"))
 
@@ -523,8 +539,11 @@ class Page:
 
 def search_public(session: Session, *, now: datetime, q: str = "", category: str = "", region: str = "",
                   status_filter: str = "", page: int = 1, per_page: int = 20,
-                  agency_id: int | None = None) -> Page:
-    """Published tenders for the public (drafts never; an agency's own drafts with ``agency_id``)."""
+                  agency_id: int | None = None, order: str = "published",
+                  deadline_before: datetime | None = None) -> Page:
+    """Published tenders for the public (drafts never; an agency's own drafts with ``agency_id``), the latest
+    published first, or with ``order="deadline"`` the soonest deadline first; ``deadline_before`` keeps those
+    whose deadline is earlier."""
     stmt = select(Tender)
     if agency_id is None:
         stmt = stmt.where(Tender.published_at.is_not(None))
@@ -541,10 +560,14 @@ def search_public(session: Session, *, now: datetime, q: str = "", category: str
     clause = status_clause(status_filter, now)
     if clause is not None:
         stmt = stmt.where(clause)
+    if deadline_before is not None:
+        stmt = stmt.where(Tender.deadline < deadline_before)
     per_page = min(max(per_page, 1), 100)
     page = max(page, 1)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    items = session.scalars(stmt.order_by(Tender.published_at.desc().nulls_first(), Tender.id.desc())
+    by = ((Tender.deadline.asc(), Tender.id.asc()) if order == "deadline"
+          else (Tender.published_at.desc().nulls_first(), Tender.id.desc()))
+    items = session.scalars(stmt.order_by(*by)
                             .limit(per_page).offset((page - 1) * per_page)).all()
     return Page(list(items), total, page, per_page)
 

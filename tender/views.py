@@ -45,9 +45,15 @@ def _upload_limit() -> int:
 def home():
     s, t = db(), now()
     latest = service.search_public(s, now=t, page=1, per_page=8)
-    open_now = service.search_public(s, now=t, status_filter="published", page=1, per_page=6)
-    return render_template("tender/home.html", latest=latest.items, open_now=open_now.items,
+    open_now = service.search_public(s, now=t, status_filter="published", order="deadline", page=1, per_page=6)
+    overdue = service.overdue_openings(s, actor=actor(), now=t)
+    return render_template("tender/home.html", latest=latest.items, open_now=open_now.items, overdue=overdue,
                            figures=service.key_figures(s, t), now=t, status=service.status)
+
+
+@bp.app_template_global("days_unopened")
+def _days_unopened(tender: Tender, at):
+    return service.days_unopened(tender, at)
 
 
 @bp.get("/tenders")
