@@ -5,7 +5,6 @@ import json
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from core.errors import N_, InvalidInput
 from core.inputs import int_arg, page_arg
 from core.web import actor, db, now, permission, public
 from tender import service, tus

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from core.errors import N_, InvalidInput
 from core.inputs import int_arg
 from core.web import actor, db, now, permission, platform, public, request_body, transaction
 from tender import uploads
