@@ -12,6 +12,8 @@ from audit.models import AuditCosignature, AuditEntry
 from audit.replay import replay_tender
 from audit.rules import ChainBroken
 from core.i18n import platform_tz
+from core.rules import bounded_time
+from core.inputs import int_arg, page_arg
 from core.web import db, now, permission, platform
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -43,9 +45,10 @@ def _checkpoint_status(session) -> dict:
 def _date(name: str):
     raw = request.args.get(name) or ""
     try:
-        return datetime.combine(datetime.strptime(raw, "%Y-%m-%d").date(), time(), tzinfo=platform_tz()) if raw else None
+        day = datetime.combine(datetime.strptime(raw, "%Y-%m-%d").date(), time(), tzinfo=platform_tz()) if raw else None
     except ValueError:
         return None
+    return bounded_time(day, field=name) if day is not None else None
 
 
 @bp.get("/log")
@@ -62,7 +65,7 @@ def log():
             verified = {"ok": False, "message": str(exc)}
     args = {k: v for k, v in request.args.items() if k != "verify"}
     stmt, notice = _filtered(s, args)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = s.scalars(stmt.order_by(AuditEntry.seq.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     actions = sorted(s.scalars(select(AuditEntry.action).distinct()), key=labels.action_label)
@@ -96,7 +99,7 @@ def _filtered(s, args: dict[str, str]):
     return stmt, notice
 
 
-@bp.get("/log/<int:seq>")
+@bp.get("/log/<id:seq>")
 @permission(*SUPERVISING)
 def entry(seq: int):
     s = db()
@@ -117,7 +120,7 @@ def entry(seq: int):
     return render_template("audit/entry.html", row=row, document=document, proof=proof)
 
 
-@bp.get("/tenders/<int:tender_id>/replay")
+@bp.get("/tenders/<id:tender_id>/replay")
 @permission("supervisor")  # the replay names who downloaded and bid, before the deadline too
 def replay(tender_id: int):
     result = replay_tender(db(), tender_id, now())
@@ -126,7 +129,7 @@ def replay(tender_id: int):
     return render_template("audit/replay.html", result=result, pdf=False)
 
 
-@bp.get("/tenders/<int:tender_id>/replay.pdf")
+@bp.get("/tenders/<id:tender_id>/replay.pdf")
 @permission("supervisor")
 def replay_pdf(tender_id: int):
     result = replay_tender(db(), tender_id, now())

@@ -84,8 +84,9 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops,  # type: ignore[method-assign]
                                 x_proto=settings.proxy_hops, x_host=settings.proxy_hops)
 
-    from core import i18n, web
+    from core import i18n, inputs, web
 
+    inputs.init_app(app)  # the id converter and the text guard, before any route or other check
     Babel(app, locale_selector=i18n.select_locale, timezone_selector=lambda: settings.timezone)
     Bootstrap5(app)
     csrf = CSRFProtect(app)
@@ -139,21 +140,32 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
         # After a request that recorded a key act (a public milestone) and committed: sign a checkpoint.
         # Scheduled checkpoints are signed when the checkpoints are read (and by `sunbid audit checkpoint`),
         # never after a write, so that no checkpoint's time is the time of some other kind of act.
+        # On the request's own session and connection: its transaction (the view's reads after it committed)
+        # is ended first, so the checkpoint never waits on a lock its own request holds.  On SQLite it waits
+        # at most a moment for another thread's write; when the lock is not free it is left for a later act.
         from audit.service import MILESTONE
 
-        session = g.get("db_session")
-        if session is not None and session.info.pop(MILESTONE, False) and resp.status_code < 400:
+        own = g.get("db_session")
+        if own is not None and own.info.pop(MILESTONE, False) and resp.status_code < 400:
             from audit.service import checkpoint_if_due
-            from core.db import unit_of_work
+            from core.db import LOCK_WAIT_OPTION, is_lock_timeout, unit_of_work
 
             platform = app.extensions["sunbid"]
+            s = own
             try:
-                with platform.sessions() as s, unit_of_work(s):
+                if s.in_transaction():
+                    s.rollback()  # the view's work is committed; what is left open only read
+                if platform.engine is not None and platform.engine.dialect.name == "sqlite":
+                    s.connection(execution_options={LOCK_WAIT_OPTION: 100})
+                with unit_of_work(s):
                     checkpoint_if_due(s, signer=platform.signer, origin=settings.log_origin,
                                       now=platform.clock.now(), every_entries=settings.checkpoint_every,
                                       every_seconds=settings.checkpoint_seconds, milestones_only=True)
-            except Exception:  # never fail the request that already succeeded; the next one retries
-                app.logger.exception("checkpoint not issued")
+            except Exception as exc:  # never fail the request that already succeeded; the next one retries
+                if is_lock_timeout(exc):
+                    app.logger.info("checkpoint deferred: the database is busy")
+                else:
+                    app.logger.exception("checkpoint not issued")
         return resp
 
     @app.after_request
@@ -235,9 +247,11 @@ def _wants_json() -> bool:
 
 
 def _error_handlers(app: Flask) -> None:
+    from core import i18n
+
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
-        body = exc.to_dict(gettext)
+        body = i18n.error_dict(exc)
         if _wants_json():
             return jsonify(error=body), exc.status
         return render_template("error.html", status=exc.status, message=body["message"]), exc.status

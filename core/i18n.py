@@ -10,6 +10,7 @@ from flask_babel import format_datetime, get_locale
 
 from core.config import LOCALES
 from core.errors import N_, InvalidInput
+from core.rules import bounded_time
 
 
 def select_locale() -> str:
@@ -34,6 +35,13 @@ def platform_tz() -> ZoneInfo:
     return ZoneInfo(current_app.extensions["sunbid"].settings.timezone)
 
 
+def error_dict(exc) -> dict:
+    """A domain error's code, message (translated, its times in the platform's zone) and field."""
+    from flask_babel import gettext
+
+    return exc.to_dict(gettext, lambda v: format_datetime(v, "yyyy-MM-dd HH:mm"))
+
+
 def parse_local_datetime(text: str | None, *, field: str, tz: ZoneInfo) -> datetime:
     """A ``YYYY-MM-DDTHH:MM`` value typed in the platform time zone, as an aware datetime."""
     text = (text or "").strip()
@@ -45,7 +53,7 @@ def parse_local_datetime(text: str | None, *, field: str, tz: ZoneInfo) -> datet
         raise InvalidInput(N_("Not a valid date and time (expected YYYY-MM-DD HH:MM)."), field=field) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
-    return value
+    return bounded_time(value, field=field)
 
 
 def local_input(value: datetime | None) -> str:

@@ -182,7 +182,7 @@ class AccountLocked(TooManyAttempts):
 def check_login_allowed(*, locked_until: datetime | None, now: datetime) -> None:
     """Refuse a sign-in attempt while the account is locked."""
     if locked_until is not None and now < locked_until:
-        raise AccountLocked(until=format_utc(locked_until))
+        raise AccountLocked(until=locked_until)
 
 
 def register_failure(*, failures: int, now: datetime,
@@ -248,3 +248,52 @@ def check_role_org(role: Role | str, org_kind: OrgKind | str) -> None:
             N_("A user with the role %(role)s cannot belong to an organisation of kind %(org_kind)s."),
             field="role", role=str(role), org_kind=str(org_kind),
         )
+
+
+# ---------------------------------------------------------------------------
+# Numbers and times as they arrive from outside (URLs, query strings, forms)
+# ---------------------------------------------------------------------------
+
+MAX_ID = 2**31 - 1
+"""The largest id every backend's integer columns hold (PostgreSQL INTEGER; SQLite's go further)."""
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+"""The times a person may type: a tender's dates fall in this century, and arithmetic on them
+(periods of days added, time zones applied) never leaves what a datetime can hold."""
+
+
+class InvalidNumber(InvalidInput):
+    code = "invalid_number"
+    default_message = N_("%(name)s must be a whole number from %(min)s to %(max)s.")
+
+
+def whole_number(text: str | None, *, field: str, minimum: int = 0, maximum: int = MAX_ID,
+                 default: int | None = None) -> int:
+    """A whole number typed in a URL or a form: ASCII digits only (``²``, ``٣`` and ``1e3`` are not
+    numbers here), no sign, within ``minimum``..``maximum``.  Empty or absent gives ``default``
+    (refused when there is none)."""
+    raw = (text or "").strip()
+    if not raw and default is not None:
+        return default
+    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > len(str(maximum)) \
+            or not minimum <= int(raw) <= maximum:
+        raise InvalidNumber(field=field, name=field, min=minimum, max=maximum)
+    return int(raw)
+
+
+class TimeOutOfRange(InvalidInput):
+    code = "time_out_of_range"
+    default_message = N_("Enter a date from 2000 to 2099.")
+
+
+def bounded_time(value: datetime, *, field: str) -> datetime:
+    """An aware datetime within EARLIEST..LATEST, else a refusal naming the field."""
+    require_aware(value, field)
+    try:
+        inside = EARLIEST <= value.astimezone(timezone.utc) < LATEST
+    except OverflowError:
+        inside = False
+    if not inside:
+        raise TimeOutOfRange(field=field)
+    return value

@@ -12,6 +12,9 @@ from wtforms.fields.choices import SelectChoice
 from core import service
 from core.config import LOCALES
 from core.errors import DomainError
+from core.i18n import error_dict
+from core.inputs import page_arg
+from core.rules import whole_number
 from core.forms import LoginForm, OrganisationForm, PasswordForm, RecipientForm, TokenForm, ToggleForm, UserForm
 from core.models import ApiToken, Organisation, User
 from core.web import actor, client_address, db, now, permission, public, transaction
@@ -27,7 +30,7 @@ def _safe_next(target: str | None) -> str:
 
 def form_errors(form, exc: DomainError) -> None:
     """Attach a domain error to the form field it names (or flash it) so nothing typed is lost."""
-    message = exc.to_dict(_)["message"]
+    message = error_dict(exc)["message"]
     field = getattr(form, exc.field, None) if exc.field else None
     if field is not None:
         field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
@@ -50,7 +53,7 @@ def login():
                 session["lang"] = lang
             login_user(result.user)
             return redirect(_safe_next(request.args.get("next")))
-        flash(result.error.to_dict(_)["message"], "danger")
+        flash(error_dict(result.error)["message"], "danger")
         status = result.error.status
         return render_template("core/login.html", form=form), status
     return render_template("core/login.html", form=form)
@@ -104,7 +107,7 @@ def account():
                                                                  now=now())
             if "revoke" in request.form and token_form.validate_on_submit() is not None:
                 with transaction() as s:
-                    service.revoke_api_token(s, actor=actor(), token_id=int(request.form["revoke"]), now=now())
+                    service.revoke_api_token(s, actor=actor(), token_id=whole_number(request.form["revoke"], field="revoke"), now=now())
                 flash(_("The token was revoked."), "info")
                 return redirect(url_for("core.account"))
         except DomainError as exc:
@@ -137,7 +140,7 @@ def admin_organisations():
     stmt = select(Organisation).order_by(Organisation.kind, Organisation.name)
     if q:
         stmt = stmt.where(Organisation.name.contains(q) | Organisation.credit_code.contains(q.upper()))
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     total = db().scalar(select(func.count()).select_from(stmt.subquery()))
     orgs = db().scalars(stmt.limit(50).offset((page - 1) * 50)).all()
     return render_template("core/admin_organisations.html", form=form, orgs=orgs, q=q, page=page,
@@ -168,14 +171,14 @@ def admin_users():
         stmt = stmt.where(User.username.contains(q) | User.display_name.contains(q))
     if role:
         stmt = stmt.where(User.role == role)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     total = db().scalar(select(func.count()).select_from(stmt.subquery()))
     users = db().scalars(stmt.limit(50).offset((page - 1) * 50)).all()
     return render_template("core/admin_users.html", form=form, users=users, q=q, role=role, page=page,
                            pages=max((total + 49) // 50, 1), total=total, now=now())
 
 
-@bp.route("/admin/users/<int:user_id>/active", methods=["POST"])
+@bp.route("/admin/users/<id:user_id>/active", methods=["POST"])
 @permission("admin")
 def admin_user_active(user_id: int):
     form = ToggleForm()

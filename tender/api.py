@@ -5,9 +5,10 @@ import json
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from core.errors import N_, InvalidInput
+from core.inputs import int_arg, page_arg
 from core.web import actor, db, now, permission, public
 from tender import service, tus
+from tender.rules import MAX_LOTS as LOT_MAX
 
 bp = Blueprint("tender_api", __name__, url_prefix="/api/v1")
 
@@ -17,17 +18,17 @@ bp = Blueprint("tender_api", __name__, url_prefix="/api/v1")
 def tenders():
     t = now()
     args = request.args
-    per_page = min(max(args.get("per_page", 20, type=int) or 20, 1), 100)
+    per_page = int_arg("per_page", 20, minimum=1, maximum=100)
     result = service.search_public(db(), now=t, q=args.get("q", ""), category=args.get("category", ""),
                                    region=args.get("region", ""), status_filter=args.get("status", ""),
-                                   page=max(args.get("page", 1, type=int) or 1, 1), per_page=per_page)
+                                   page=page_arg(), per_page=per_page)
     return jsonify(
         items=[{**service.public_dict(x, t), "url": url_for("tender_api.tender", tender_id=x.id, _external=True)}
                for x in result.items],
         page=result.page, per_page=result.per_page, total=result.total, pages=result.pages)
 
 
-@bp.get("/tenders/<int:tender_id>")
+@bp.get("/tenders/<id:tender_id>")
 @public
 def tender(tender_id: int):
     t = now()
@@ -35,7 +36,7 @@ def tender(tender_id: int):
     return jsonify(service.public_dict(found, t, detail=True))
 
 
-@bp.post("/tenders/<int:tender_id>/bids")
+@bp.post("/tenders/<id:tender_id>/bids")
 @permission("bidder")
 def submit_bid(tender_id: int):
     """Body: the sealed bid (an age file), streamed to the blob store; ``?lot=N`` (default 1)."""
@@ -44,10 +45,7 @@ def submit_bid(tender_id: int):
     from core.web import platform, request_body, transaction
     from tender import bids
 
-    try:
-        lot = int(request.args.get("lot", "1"))
-    except ValueError:
-        raise InvalidInput(N_("The lot must be a whole number."), field="lot") from None
+    lot = int_arg("lot", 1, minimum=1, maximum=LOT_MAX)
     limit = platform().settings.bid_limit_mb * 1024 * 1024
     request.max_content_length = limit
     with transaction() as s:  # refuse early (deadline, documents) before anything is uploaded
@@ -61,7 +59,7 @@ def submit_bid(tender_id: int):
     return jsonify(body), 201
 
 
-@bp.get("/tenders/<int:tender_id>/bids")
+@bp.get("/tenders/<id:tender_id>/bids")
 @permission("bidder")
 def my_bids(tender_id: int):
     from tender import bids

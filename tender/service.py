@@ -25,6 +25,7 @@ from core.actor import Actor
 from core.blobs import BlobStore
 from core.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models import Organisation
+from core.rules import bounded_time, whole_number
 from tender import rules
 from tender.models import (Amendment, Bid, Document, Download, KeyShare, Lot, OpeningKey, OpeningResult, Question,
                            Tender)
@@ -92,7 +93,7 @@ def _when(data: Mapping[str, Any], name: str, tz: ZoneInfo) -> datetime:
             value = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise InvalidInput(N_("Not a valid date and time (expected YYYY-MM-DD HH:MM)."), field=name) from None
-    return value if value.tzinfo else value.replace(tzinfo=tz)
+    return bounded_time(value if value.tzinfo else value.replace(tzinfo=tz), field=name)
 
 
 def parse_tender_input(data: Mapping[str, Any], *, tz: ZoneInfo) -> TenderInput:
@@ -107,7 +108,7 @@ def parse_tender_input(data: Mapping[str, Any], *, tz: ZoneInfo) -> TenderInput:
         rows = [(str(r.get("name") or ""), str(r.get("estimated_price") or "")) for r in raw_lots
                 if isinstance(r, Mapping)]
     else:
-        rows = [(str(data.get(f"lot_name_{i}") or ""), str(data.get(f"lot_price_{i}") or "")) for i in range(1, 11)]
+        rows = [(str(data.get(f"lot_name_{i}") or ""), str(data.get(f"lot_price_{i}") or "")) for i in range(1, rules.MAX_LOTS + 1)]
     for i, (name, price) in enumerate(rows, start=1):
         if not name.strip() and not price.strip():
             continue
@@ -116,6 +117,8 @@ def parse_tender_input(data: Mapping[str, Any], *, tz: ZoneInfo) -> TenderInput:
         if len(name.strip()) > 200:
             raise InvalidInput(N_("At most %(n)s characters."), field=f"lot_name_{i}", n=200)
         lots.append(LotInput(name.strip(), rules.parse_money(price, field=f"lot_price_{i}")))
+    if len(lots) > rules.MAX_LOTS:
+        raise InvalidInput(N_("A tender has at most %(n)s lots."), field="lots", n=rules.MAX_LOTS)
     estimate_text = str(data.get("estimated_price") or "").strip()
     if not estimate_text and lots:
         estimate = sum((lot.estimated_price for lot in lots), Decimal("0"))
@@ -127,10 +130,15 @@ def parse_tender_input(data: Mapping[str, Any], *, tz: ZoneInfo) -> TenderInput:
         text = str(data.get(name) if data.get(name) is not None else "").strip()
         if not text:
             continue
+        if name != "deposit_cap_percent":
+            overrides[name] = whole_number(text, field=name, maximum=rules.MAX_PERIOD_DAYS)
+            continue
         try:
-            overrides[name] = Decimal(text) if name == "deposit_cap_percent" else int(text)
+            overrides[name] = Decimal(text)
         except (ValueError, ArithmeticError):
             raise InvalidInput(N_("Enter a number."), field=name) from None
+        if not overrides[name].is_finite():
+            raise InvalidInput(N_("Enter a number."), field=name)
     return TenderInput(
         title=_text(data, "title", max_len=200),
         project_code=_text(data, "project_code", max_len=40, required=False),
@@ -160,6 +168,22 @@ def facts(t: Tender) -> rules.TenderFacts:
 
 def status(t: Tender, now: datetime) -> rules.Status:
     return rules.derive_status(facts(t), now)
+
+
+def days_unopened(t: Tender, now: datetime) -> int | None:
+    """Days since the deadline of a tender that should have been opened by now (rules.days_unopened_past_deadline)."""
+    return rules.days_unopened_past_deadline(facts(t), now)
+
+
+def overdue_openings(session: Session, *, actor: Actor, now: datetime, limit: int = 10) -> list[Tender]:
+    """Tenders awaiting their opening a day or more after the deadline, the oldest first: every one for a
+    supervisor, the agency's own for agency staff, none for anyone else."""
+    if actor.role not in SUPERVISING and actor.role != "agency":
+        return []
+    page = search_public(session, now=now, status_filter="closed", order="deadline", per_page=limit,
+                         deadline_before=now - rules.OPENING_OVERDUE_AFTER,
+                         agency_id=actor.organisation_id if actor.role == "agency" else None)
+    return page.items
 
 
 def settings_of(t: Tender) -> rules.RuleSettings:
@@ -201,9 +225,15 @@ def _apply(t: Tender, data: TenderInput, settings: rules.RuleSettings) -> None:
     t.deposit_fen = rules.to_fen(data.deposit)
     t.download_start, t.download_end, t.deadline = data.download_start, data.download_end, data.deadline
     lots = data.lots or (LotInput(data.title, data.estimated_price),)
-    t.lots.clear()
+    # In place, by number: lot N stays row N (clearing and re-adding in one flush would insert the new
+    # rows before deleting the old ones and hit the unique (tender_id, number)).
     for i, lot in enumerate(lots, start=1):
-        t.lots.append(Lot(number=i, name=lot.name, estimated_price_fen=rules.to_fen(lot.estimated_price)))
+        if i <= len(t.lots):
+            row = t.lots[i - 1]
+            row.number, row.name, row.estimated_price_fen = i, lot.name, rules.to_fen(lot.estimated_price)
+        else:
+            t.lots.append(Lot(number=i, name=lot.name, estimated_price_fen=rules.to_fen(lot.estimated_price)))
+    del t.lots[len(lots):]
 
 
 def _next_project_code(session: Session, now: datetime) -> str:
@@ -511,8 +541,11 @@ class Page:
 
 def search_public(session: Session, *, now: datetime, q: str = "", category: str = "", region: str = "",
                   status_filter: str = "", page: int = 1, per_page: int = 20,
-                  agency_id: int | None = None) -> Page:
-    """Published tenders for the public (drafts never; an agency's own drafts with ``agency_id``)."""
+                  agency_id: int | None = None, order: str = "published",
+                  deadline_before: datetime | None = None) -> Page:
+    """Published tenders for the public (drafts never; an agency's own drafts with ``agency_id``), the latest
+    published first, or with ``order="deadline"`` the soonest deadline first; ``deadline_before`` keeps those
+    whose deadline is earlier."""
     stmt = select(Tender)
     if agency_id is None:
         stmt = stmt.where(Tender.published_at.is_not(None))
@@ -529,10 +562,14 @@ def search_public(session: Session, *, now: datetime, q: str = "", category: str
     clause = status_clause(status_filter, now)
     if clause is not None:
         stmt = stmt.where(clause)
+    if deadline_before is not None:
+        stmt = stmt.where(Tender.deadline < deadline_before)
     per_page = min(max(per_page, 1), 100)
     page = max(page, 1)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    items = session.scalars(stmt.order_by(Tender.published_at.desc().nulls_first(), Tender.id.desc())
+    by = ((Tender.deadline.asc(), Tender.id.asc()) if order == "deadline"
+          else (Tender.published_at.desc().nulls_first(), Tender.id.desc()))
+    items = session.scalars(stmt.order_by(*by)
                             .limit(per_page).offset((page - 1) * per_page)).all()
     return Page(list(items), total, page, per_page)
 

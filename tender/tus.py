@@ -16,9 +16,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.exceptions import MethodNotAllowed
 
-from core.errors import N_, InvalidInput
+from core.inputs import int_arg
 from core.web import actor, db, now, permission, platform, public, request_body, transaction
 from tender import uploads
+from tender.rules import MAX_LOTS as LOT_MAX
 
 ENDPOINTS = ("upload_options", "upload_item_options", "create_upload", "upload_status", "upload_append",
              "upload_terminate", "upload_overridden")
@@ -72,9 +73,9 @@ def add_routes(bp: Blueprint, *, status_endpoint: str) -> None:
 
     bidder = permission("bidder")
     item = bidder(upload_item)
-    rules = [("/tenders/<int:tender_id>/uploads", public(upload_options), ["OPTIONS"]),
+    rules = [("/tenders/<id:tender_id>/uploads", public(upload_options), ["OPTIONS"]),
              ("/uploads/<upload_id>", public(upload_item_options), ["OPTIONS"]),
-             ("/tenders/<int:tender_id>/uploads", bidder(create_upload), ["POST"]),
+             ("/tenders/<id:tender_id>/uploads", bidder(create_upload), ["POST"]),
              ("/uploads/<upload_id>", item, ["GET"]),  # Flask answers HEAD with GET's headers
              ("/uploads/<upload_id>", item, ["PATCH"]),
              ("/uploads/<upload_id>", item, ["DELETE"]),
@@ -108,10 +109,7 @@ def create(tender_id: int, *, status_endpoint: str) -> Response:
     submission; answers 201 with the upload's address, made with ``status_endpoint``.  ``Upload-Metadata``,
     if given, must be well formed; it is kept as sent and echoed by HEAD."""
     uploads.check_tus_version(request.headers.get("Tus-Resumable"))
-    try:
-        lot = int(request.args.get("lot", "1"))
-    except ValueError:
-        raise InvalidInput(N_("The lot must be a whole number."), field="lot") from None
+    lot = int_arg("lot", 1, minimum=1, maximum=LOT_MAX)
     if "Upload-Length" not in request.headers and "Upload-Defer-Length" in request.headers:
         raise uploads.DeferredLengthUnsupported(field="Upload-Length")
     length = uploads.parse_size(request.headers.get("Upload-Length"), "Upload-Length")

@@ -13,7 +13,9 @@ from werkzeug.exceptions import HTTPException
 from wtforms.validators import ValidationError
 
 from core.errors import N_, DomainError, InvalidInput
-from core.i18n import platform_tz
+from core.i18n import error_dict, platform_tz
+from core.inputs import check_text, page_arg, reads_body_itself
+from core.rules import whole_number
 from core.web import acting_user, actor, db, idle_db, now, permission, platform, public, transaction
 from tender import formupload, rules, service, tus
 from tender.models import Tender
@@ -31,7 +33,7 @@ PER_PAGE = 20
 
 
 def _error_message(exc: DomainError) -> str:
-    return exc.to_dict(_)["message"]
+    return error_dict(exc)["message"]
 
 
 def _upload_limit() -> int:
@@ -43,9 +45,15 @@ def _upload_limit() -> int:
 def home():
     s, t = db(), now()
     latest = service.search_public(s, now=t, page=1, per_page=8)
-    open_now = service.search_public(s, now=t, status_filter="published", page=1, per_page=6)
-    return render_template("tender/home.html", latest=latest.items, open_now=open_now.items,
+    open_now = service.search_public(s, now=t, status_filter="published", order="deadline", page=1, per_page=6)
+    overdue = service.overdue_openings(s, actor=actor(), now=t)
+    return render_template("tender/home.html", latest=latest.items, open_now=open_now.items, overdue=overdue,
                            figures=service.key_figures(s, t), now=t, status=service.status)
+
+
+@bp.app_template_global("days_unopened")
+def _days_unopened(tender: Tender, at):
+    return service.days_unopened(tender, at)
 
 
 @bp.get("/tenders")
@@ -55,7 +63,7 @@ def tender_list():
     args = request.args
     result = service.search_public(s, now=t, q=args.get("q", ""), category=args.get("category", ""),
                                    region=args.get("region", ""), status_filter=args.get("status", ""),
-                                   page=args.get("page", 1, type=int) or 1, per_page=PER_PAGE)
+                                   page=page_arg(), per_page=PER_PAGE)
     return render_template("tender/list.html", result=result, regions=service.regions(s), args=args, now=t,
                            status=service.status)
 
@@ -91,14 +99,14 @@ def _detail_context(tender: Tender, **extra):
                 answered=[q for q in tender.questions if q.answer is not None], form={}, errors={}, **extra)
 
 
-@bp.get("/tenders/<int:tender_id>")
+@bp.get("/tenders/<id:tender_id>")
 @public
 def detail(tender_id: int):
     tender = service.get_tender(db(), actor(), tender_id)
     return render_template("tender/detail.html", **_detail_context(tender))
 
 
-@bp.get("/tenders/<int:tender_id>/documents/<int:document_id>")
+@bp.get("/tenders/<id:tender_id>/documents/<id:document_id>")
 @permission()
 def download(tender_id: int, document_id: int):
     with transaction() as s:
@@ -112,7 +120,7 @@ def download(tender_id: int, document_id: int):
     return resp
 
 
-@bp.get("/tenders/<int:tender_id>/key-share.age")
+@bp.get("/tenders/<id:tender_id>/key-share.age")
 @permission("custodian")
 def key_share(tender_id: int):
     """A custodian's own share of the opening key, sealed to the custodian's age recipient."""
@@ -121,8 +129,9 @@ def key_share(tender_id: int):
         "Content-Disposition": f"attachment; filename=tender-{tender_id}-share-{share.position}.age"})
 
 
-@bp.post("/tenders/<int:tender_id>/bids")
+@bp.post("/tenders/<id:tender_id>/bids")
 @permission("bidder")
+@reads_body_itself
 def submit_bid(tender_id: int):
     """Upload a bid, one of two ways (the form's ``mode``): ``sealed``, a file the bidder sealed to the tender's
     recipient (an age file), stored as it is; or ``package``, the plaintext bid package (bid.zip), sealed here
@@ -143,8 +152,9 @@ def submit_bid(tender_id: int):
     try:
         fields, part = upload.fields_until_file() if upload else (request.form.to_dict(), None)
         _check_csrf(fields)
+        check_text(fields)
         mode = fields.get("mode") or "sealed"
-        lot = _lot(fields.get("lot", "1"))
+        lot = _lot(fields)  # refused before a byte of the file is stored
         with transaction() as s:
             bids.check_submission(s, actor=actor(), tender_id=tender_id, now=now())
             recipients = bids.sealing_recipients(s, tender_id=tender_id, mode=mode,
@@ -169,7 +179,8 @@ def submit_bid(tender_id: int):
         else:
             stored = formupload.store_sealed(upload, blobs=blobs, limit=limit)
         later = upload.rest()
-        if "lot" in later and _lot(later["lot"]) != lot:  # the lot is chosen before the file, as the page sends it
+        check_text(later)
+        if "lot" in later and _lot(later) != lot:  # the lot is chosen before the file, as the page sends it
             raise InvalidInput(N_("Choose the lot before the file (the lot field comes first in the form)."),
                                field="lot")
         with transaction() as s:
@@ -188,15 +199,14 @@ def submit_bid(tender_id: int):
         raise
     except DomainError as exc:
         formupload.discard(upload)
-        if exc.status == 404:
+        if exc.status == 404 or exc.code == "nul_in_text":
             raise
         flash(_error_message(exc), "danger")
     return redirect(url_for("tender.detail", tender_id=tender_id, _anchor="bid"))
 
 
-def _lot(text: str) -> int:
-    text = (text or "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else 0
+def _lot(fields: dict[str, str]) -> int:
+    return whole_number(fields.get("lot"), field="lot", minimum=1, maximum=rules.MAX_LOTS, default=1)
 
 
 @bp.record_once
@@ -276,7 +286,7 @@ def _session_and_csrf() -> None:
         from tender import bids
 
         bids.check_confirmation(db(), actor=actor(), tender_id=request.view_args["tender_id"],
-                                lot=_lot(request.args.get("lot", "1")),
+                                lot=_lot(request.args),
                                 confirm_tender=request.args.get("confirm_tender"),
                                 confirm_lot=request.args.get("confirm_lot"))
 
@@ -292,7 +302,7 @@ def _json_error(code: str, message: str, status: int):
 
 @uploads_bp.errorhandler(DomainError)
 def _uploads_domain_error(exc: DomainError):
-    return jsonify(error=exc.to_dict(_)), exc.status
+    return jsonify(error=error_dict(exc)), exc.status
 
 
 @uploads_bp.errorhandler(CSRFError)
@@ -374,7 +384,7 @@ def bid_receipt(bid_id: str):
                     headers={"Content-Disposition": f"attachment; filename=receipt-{bid.public_id}.json"})
 
 
-@bp.get("/tenders/<int:tender_id>/opening")
+@bp.get("/tenders/<id:tender_id>/opening")
 @public
 def opening_page(tender_id: int):
     """The opening (开标): shares presented so far, and after opening the public opening record."""
@@ -402,7 +412,7 @@ def opening_page(tender_id: int):
                            my_bid=bool(own_bids(s, actor=who, tender_id=tender.id)), settings=settings)
 
 
-@bp.post("/tenders/<int:tender_id>/opening/respond")
+@bp.post("/tenders/<id:tender_id>/opening/respond")
 @permission("bidder")
 def opening_respond(tender_id: int):
     from tender import opening
@@ -414,7 +424,7 @@ def opening_respond(tender_id: int):
                 endpoint="tender.opening_page", anchor="objections")
 
 
-@bp.post("/tenders/<int:tender_id>/opening/objections/<int:objection_id>/answer")
+@bp.post("/tenders/<id:tender_id>/opening/objections/<id:objection_id>/answer")
 @permission("agency")
 def opening_answer(tender_id: int, objection_id: int):
     from tender import opening
@@ -425,7 +435,7 @@ def opening_answer(tender_id: int, objection_id: int):
                 _("The answer is recorded."), endpoint="tender.opening_page", anchor="objections")
 
 
-@bp.get("/tenders/<int:tender_id>/opening.pdf")
+@bp.get("/tenders/<id:tender_id>/opening.pdf")
 @public
 def opening_pdf(tender_id: int):
     """The opening record (开标记录) as PDF, once the bids are opened."""
@@ -449,7 +459,7 @@ def opening_pdf(tender_id: int):
                     headers={"Content-Disposition": f"attachment; filename=opening-record-{tender.project_code}.pdf"})
 
 
-@bp.post("/tenders/<int:tender_id>/opening/shares")
+@bp.post("/tenders/<id:tender_id>/opening/shares")
 @permission("custodian")
 def present_share(tender_id: int):
     from tender import opening
@@ -459,7 +469,7 @@ def present_share(tender_id: int):
                 _("Your share is recorded."), endpoint="tender.opening_page")
 
 
-@bp.post("/tenders/<int:tender_id>/opening/open")
+@bp.post("/tenders/<id:tender_id>/opening/open")
 @permission("agency")
 def open_bids(tender_id: int):
     from tender import opening
@@ -469,7 +479,7 @@ def open_bids(tender_id: int):
                 _("The bids are opened; the opening record is published."), endpoint="tender.opening_page")
 
 
-@bp.post("/tenders/<int:tender_id>/questions")
+@bp.post("/tenders/<id:tender_id>/questions")
 @permission("bidder")
 def ask(tender_id: int):
     try:
@@ -491,7 +501,7 @@ def my_tenders():
     s, t = db(), now()
     result = service.search_public(s, now=t, agency_id=actor().organisation_id, q=request.args.get("q", ""),
                                    status_filter=request.args.get("status", ""),
-                                   page=request.args.get("page", 1, type=int) or 1, per_page=PER_PAGE)
+                                   page=page_arg(), per_page=PER_PAGE)
     return render_template("tender/mine.html", result=result, args=request.args, now=t, status=service.status)
 
 
@@ -537,7 +547,7 @@ def new_tender():
         return _form_page(None, request.form, {exc.field or "_": _error_message(exc)})
 
 
-@bp.route("/agency/tenders/<int:tender_id>/edit", methods=["GET", "POST"])
+@bp.route("/agency/tenders/<id:tender_id>/edit", methods=["GET", "POST"])
 @permission("agency")
 def edit_tender(tender_id: int):
     tender = service.get_tender(db(), actor(), tender_id)
@@ -575,7 +585,7 @@ def _run(tender_id: int, op, success, anchor: str = "", endpoint: str = "tender.
     return redirect(url_for(endpoint, tender_id=tender_id, _anchor=anchor or None))
 
 
-@bp.post("/agency/tenders/<int:tender_id>/documents")
+@bp.post("/agency/tenders/<id:tender_id>/documents")
 @permission("agency")
 def upload_document(tender_id: int):
     upload = request.files.get("file")
@@ -587,7 +597,7 @@ def upload_document(tender_id: int):
         blobs=platform().blobs, limit=_upload_limit(), now=now()), _("Document uploaded."), "documents")
 
 
-@bp.post("/agency/tenders/<int:tender_id>/documents/<int:document_id>/delete")
+@bp.post("/agency/tenders/<id:tender_id>/documents/<id:document_id>/delete")
 @permission("agency")
 def delete_document(tender_id: int, document_id: int):
     return _run(tender_id, lambda s: service.remove_document(s, actor=actor(), tender_id=tender_id,
@@ -595,14 +605,14 @@ def delete_document(tender_id: int, document_id: int):
                 _("Document removed."), "documents")
 
 
-@bp.post("/agency/tenders/<int:tender_id>/publish")
+@bp.post("/agency/tenders/<id:tender_id>/publish")
 @permission("agency")
 def publish(tender_id: int):
     return _run(tender_id, lambda s: service.publish_tender(s, actor=actor(), tender_id=tender_id, now=now()),
                 _("The tender announcement is published."))
 
 
-@bp.post("/agency/tenders/<int:tender_id>/amend")
+@bp.post("/agency/tenders/<id:tender_id>/amend")
 @permission("agency")
 def amend(tender_id: int):
     requested = None
@@ -624,7 +634,7 @@ def amend(tender_id: int):
                 _("The amendment is published."), "amendments")
 
 
-@bp.post("/agency/tenders/<int:tender_id>/cancel")
+@bp.post("/agency/tenders/<id:tender_id>/cancel")
 @permission("agency")
 def cancel(tender_id: int):
     return _run(tender_id, lambda s: service.cancel_tender(s, actor=actor(), tender_id=tender_id,
@@ -632,7 +642,7 @@ def cancel(tender_id: int):
                 _("The tender is cancelled."))
 
 
-@bp.post("/agency/tenders/<int:tender_id>/questions/<int:question_id>/answer")
+@bp.post("/agency/tenders/<id:tender_id>/questions/<id:question_id>/answer")
 @permission("agency")
 def answer(tender_id: int, question_id: int):
     return _run(tender_id, lambda s: service.answer_question(s, actor=actor(), tender_id=tender_id,

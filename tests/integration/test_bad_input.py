@@ -129,8 +129,36 @@ def test_missing_csrf_token_is_refused(csrf_app, make):
 
 
 def test_bad_values_on_the_api_are_4xx_json(client):
-    assert client.get("/api/v1/tenders?page=-3").status_code == 200
-    assert client.get("/api/v1/tenders?page=abc&per_page=100000").status_code == 200
+    for query, name in [("page=-3", "page"), ("page=abc", "page"), ("per_page=100000", "per_page"),
+                        ("page=%C2%B2", "page"), ("page=99999999999999999999", "page"), ("per_page=0", "per_page")]:
+        resp = client.get(f"/api/v1/tenders?{query}")
+        assert resp.status_code == 400 and resp.json["error"]["code"] == "invalid_number", query
+        assert resp.json["error"]["field"] == name and name in resp.json["error"]["message"]
+    assert client.get("/api/v1/tenders?page=2&per_page=100").status_code == 200
     resp = client.get("/api/v1/nothing-here")
     assert resp.status_code == 404 and resp.json["error"]["code"] == "not_found"
     assert client.post("/api/v1/tenders").status_code == 405
+
+
+def _alerts(body: str) -> str:
+    import re
+
+    return " ".join(re.findall(r'class="alert[^"]*"[^>]*>(.*?)<', body, re.S))
+
+
+def test_times_in_refusals_are_in_the_platform_zone(client, make, clock, session):
+    """A refusal that names a time writes it as every page does, in Asia/Shanghai, in both languages."""
+    t, agency = make.tender(deadline=clock.now() + timedelta(days=19))  # 20 days are needed
+    login(client, agency.name)
+    earliest = "2026-03-22 10:00"  # 20 days after the documents' 2026-03-02 02:00 UTC, read in Beijing time
+    for lang in ("en", "zh_CN"):
+        alerts = _alerts(client.post(f"/agency/tenders/{t.id}/publish?lang={lang}",
+                                     follow_redirects=True).get_data(as_text=True))
+        assert earliest in alerts and "UTC" not in alerts, alerts
+    assert "招标投标法" in alerts
+    anonymous = client.application.test_client()
+    make.user("bidder", username="locked")
+    for _ in range(12):
+        resp = anonymous.post("/login", data={"username": "locked", "password": "wrong"})
+    text = resp.get_data(as_text=True)
+    assert "2026-03-02 09:" in text and "UTC" not in _alerts(text) + text.split("Asia/Shanghai")[0][-3000:], text[-3000:]

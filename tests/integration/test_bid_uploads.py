@@ -233,7 +233,7 @@ def test_protocol_headers_are_checked(client, open_tender):
     deferred = client.post(f"/api/v1/tenders/{t.id}/uploads",
                            headers={**auth, **TUS, "Upload-Defer-Length": "1"})
     assert deferred.status_code == 400 and deferred.json["error"]["code"] == "deferred_length_unsupported"
-    assert tus.create(t.id, 10, lot="x").json["error"]["code"] == "invalid_input"
+    assert tus.create(t.id, 10, lot="x").json["error"]["code"] == "invalid_number"
 
     url = tus.new(t.id, len(body))
     wrong_type = tus.patch(url, 0, body[:10], **{"Content-Type": "application/octet-stream"})
