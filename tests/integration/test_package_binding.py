@@ -249,13 +249,16 @@ def test_sealed_packages_for_another_tender_or_lot_fail_at_the_opening_as_the_bi
     with unit_of_work(session):
         results = opening.open_bids(session, actor=agency, tender_id=t.id, now=clock.now(),
                                     blobs=app.extensions["sunbid"].blobs)
-    by_bid = {r.bid_id: r for r in results}
+    from tender.models import Bid
+
+    public = dict(session.execute(select(Bid.id, Bid.public_id).where(Bid.tender_id == t.id)).all())
+    by_bid = {public[r.bid_id]: r for r in results}  # the API names bids by their public id
     assert [by_bid[b].status for b in sent] == ["valid"] * 3 + ["failed"] * 2  # the others keep opening
     for b in sent[3:]:
         assert by_bid[b].reason == "wrong_package" and by_bid[b].failure_kind == "withdrawal_after_deadline"
         assert by_bid[b].price_fen is None
     assert service.status(session.get(type(t), t.id), clock.now()).value == "opened"
-    entries = {int(e.object_id): json.loads(e.payload)
+    entries = {e.object_id: json.loads(e.payload)
                for e in session.scalars(select(AuditEntry).where(AuditEntry.action == "bid.opened"))}
     assert entries[sent[3]]["declared"]["differs"] == ["tender", "bidder"]
     assert entries[sent[4]]["declared"]["differs"] == ["lot"]

@@ -46,8 +46,9 @@ def test_form_posts_and_token_creation_are_fast_on_sqlite(tmp_path):
             took, status, _ = b.post("/agency/tenders/new", form_for(clock, title=f"道路改造工程 {i}"),
                                      "/agency/tenders/new")
             assert status == 200 and took < 1.0, f"saving a draft took {took:.1f} s"
-    # the checkpoints due were signed along the way, not lost
-    from audit.service import latest_checkpoint, tree_size
+    # ordinary writes sign no checkpoint (only public milestones do; scheduled ones are signed when read),
+    # so no checkpoint's time tells what kind of act came before it
+    from audit.service import latest_checkpoint
 
     with app.extensions["sunbid"].sessions() as s:
-        assert latest_checkpoint(s) is not None and latest_checkpoint(s).size == tree_size(s)
+        assert latest_checkpoint(s) is None
