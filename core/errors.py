@@ -25,11 +25,15 @@ class DomainError(Exception):
         super().__init__(self.message % params if params else self.message)
 
     default_message = N_("The request was refused.")
+    translated_params: tuple[str, ...] = ()
+    """Parameters that are themselves messages (marked ``N_``), translated along with the message."""
 
     def to_dict(self, translate=lambda s: s) -> dict:
         text = translate(self.message)
+        params = {k: translate(v) if k in self.translated_params and isinstance(v, str) else v
+                  for k, v in self.params.items()}
         try:
-            text = text % self.params if self.params else text
+            text = text % params if params else text
         except (KeyError, ValueError, TypeError):
             pass
         out = {"code": self.code, "message": text}
