@@ -60,15 +60,15 @@ def upgrade() -> None:
     with op.batch_alter_table('core_api_token', schema=None) as batch_op:
         batch_op.alter_column('expires_at', existing_type=sa.DateTime(timezone=True), nullable=False)
 
-    with op.batch_alter_table('core_user', schema=None) as batch_op:
-        batch_op.drop_column('locked_until')
-        batch_op.drop_column('failed_logins')
+    # Not in batch mode: on SQLite that rebuilds core_user, which the rows of other tables refer to (foreign
+    # keys are on); SQLite 3.35+ drops a plain column in place.
+    op.drop_column('core_user', 'locked_until')
+    op.drop_column('core_user', 'failed_logins')
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('core_user', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('failed_logins', sa.Integer(), nullable=False, server_default='0'))
-        batch_op.add_column(sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('core_user', sa.Column('failed_logins', sa.Integer(), nullable=False, server_default='0'))
+    op.add_column('core_user', sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table('core_api_token', schema=None) as batch_op:
         batch_op.drop_column('expires_at')
     with op.batch_alter_table('core_login_throttle', schema=None) as batch_op:
