@@ -28,6 +28,7 @@ import http.client
 import io
 import json
 import os
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -322,7 +323,7 @@ def bench_ingest(work: Path, mb: int, repeat: int = 3) -> dict:
     # interleaved, and the medians are compared.
     cat_runs, pipe_runs, up_runs = [], [], []
     env = {**os.environ, "SUNBID_DATABASE_URL": url, "SUNBID_DATA_DIR": str(work / "data"),
-           "SUNBID_SECRET_KEY": "c" * 48, "SUNBID_BID_LIMIT_MB": str(mb + 10)}
+           "SUNBID_SECRET_KEY": secrets.token_urlsafe(48), "SUNBID_BID_LIMIT_MB": str(mb + 10)}
     with gunicorn(env) as (port, server):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
         conn.request("GET", f"/api/v1/tenders/{tender_id}")  # the worker has loaded the app

@@ -14,6 +14,7 @@ import argparse
 import http.client
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -91,7 +92,7 @@ def run(work: Path, mb: int) -> None:
     (work / "copy.pdf").unlink()
 
     env = {**os.environ, "SUNBID_DATABASE_URL": url, "SUNBID_DATA_DIR": str(work / "data"),
-           "SUNBID_SECRET_KEY": "b" * 48, "SUNBID_UPLOAD_LIMIT_MB": str(mb + 10)}
+           "SUNBID_SECRET_KEY": secrets.token_urlsafe(48), "SUNBID_UPLOAD_LIMIT_MB": str(mb + 10)}
     with gunicorn(env) as (port, server):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
         conn.request("GET", "/login")

@@ -4,7 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel, gettext
 from flask_bootstrap import Bootstrap5
 from flask_login import LoginManager
@@ -18,6 +19,36 @@ from core.db import make_engine, make_sessionmaker
 from core.errors import DomainError
 
 ROOT = Path(__file__).resolve().parent.parent
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+"""No inline script or style, nothing from elsewhere, never framed."""
+HSTS = "max-age=31536000"
+
+
+class SunbidFlask(Flask):
+    """Flask whose absolute URLs (``url_for(..., _external=True)``: API links, the Atom feed, the tus
+    ``Location``) start with the configured ``SUNBID_BASE_URL``, never with the request's Host header, which
+    the client writes.  Without a base URL they are root-relative."""
+
+    def url_for(self, endpoint: str, *, _anchor: str | None = None, _method: str | None = None,
+                _scheme: str | None = None, _external: bool | None = None, **values: Any) -> str:
+        from flask.globals import _cv_request
+
+        if _cv_request.get(None) is None:  # outside a request (CLI): Flask's own rules (SERVER_NAME)
+            return super().url_for(endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme,
+                                   _external=_external, **values)
+        path = super().url_for(endpoint, _anchor=_anchor, _method=_method, _external=False, **values)
+        if not _external:
+            return path
+        return self.extensions["sunbid"].settings.base_url + path
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever the request came over TLS (directly, through a trusted proxy's
+    X-Forwarded-Proto, or an https SUNBID_BASE_URL), HttpOnly and SameSite=Lax always."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(super().get_cookie_secure(app) or request.is_secure)
 
 
 class Platform:
@@ -30,6 +61,7 @@ class Platform:
         self.sessions = make_sessionmaker(bind if bind is not None else self.engine, **(session_options or {}))
         self.clock = clock or Clock()
         self.blobs = BlobStore(settings.data_dir)
+        self.bad_token_limit: Any = None  # (Flask-Limiter, limits) for bad bearer tokens, set by create_app
         self._signer = None
         from audit.disclosure import default_actions
 
@@ -59,12 +91,13 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
 
     sweep(work_root(settings.data_dir))  # what an opening interrupted by a crash left (tender.unseal)
 
-    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app = SunbidFlask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.upload_limit_mb * 1024 * 1024 + 64 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.behind_tls,
         BOOTSTRAP_SERVE_LOCAL=True,
         BABEL_DEFAULT_LOCALE=settings.default_locale,
         BABEL_DEFAULT_TIMEZONE=settings.timezone,
@@ -74,6 +107,7 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.session_interface = _SessionInterface()
     app.extensions["sunbid"] = Platform(settings, clock=clock, bind=bind, session_options=session_options)
     from audit import witness_push
 
@@ -125,6 +159,7 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
         app.register_blueprint(bp)
     for bp in (core_api, tender_api, audit_api):
         csrf.exempt(bp)  # the API authenticates by bearer token only, never by cookie (core.web.acting_user)
+    _rate_limits(app, settings)
 
     from core.forms import ORG_KIND_LABELS, ROLE_LABELS
 
@@ -173,6 +208,12 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault("Content-Security-Policy", CSP)
+        if request.is_secure or settings.behind_tls:
+            resp.headers.setdefault("Strict-Transport-Security", HSTS)
+        # What one signed-in user (or token holder) sees is theirs alone: no browser or proxy keeps a copy.
+        if g.get("api_user") is not None or (not request.path.startswith("/api/") and "_user_id" in session):
+            resp.headers["Cache-Control"] = "no-store"
         return resp
 
     return app
@@ -211,10 +252,29 @@ def _env_strings() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.startswith("SUNBID_")}
 
 
+def _rate_limits(app: Flask, settings: config_mod.Settings) -> None:
+    """Per-address limits (Flask-Limiter) on signing in, making API tokens and presenting bad ones; counted
+    in ``SUNBID_RATELIMIT_STORAGE_URI`` (in memory by default: per process; share a store between workers)."""
+    from flask_limiter import Limiter
+    from limits import parse_many
+
+    from core.web import client_address
+
+    limiter = Limiter(client_address, app=app, storage_uri=settings.ratelimit_storage_uri, headers_enabled=True,
+                      strategy="moving-window", default_limits=[], key_prefix="sunbid")
+    rate = settings.login_rate_limit
+    for endpoint in ("core.login", "core_api.create_token"):
+        if endpoint in app.view_functions:
+            app.view_functions[endpoint] = limiter.limit(rate, methods=["POST"], scope="sign-in")(
+                app.view_functions[endpoint])
+    app.view_functions["core.account"] = limiter.limit(rate, methods=["POST"], scope="account")(
+        app.view_functions["core.account"])
+    app.extensions["sunbid"].bad_token_limit = (limiter, parse_many(rate))
+
+
 def _login_manager(app: Flask) -> None:
-    from core.models import User
-    from core.service import user_for_token
-    from core.web import db
+    from core.service import token_for, user_for_session
+    from core.web import client_address, db
 
     lm = LoginManager(app)
     lm.login_view = "core.login"
@@ -225,20 +285,33 @@ def _login_manager(app: Flask) -> None:
 
     @lm.user_loader
     def _load(user_id: str):
+        # The cookie names a server-side session (core.models.LoginSession): ended by logging out, a password
+        # change or deactivation, after which the same cookie signs no one in.
         try:
-            user = db().get(User, int(user_id))
+            uid = int(user_id)
         except ValueError:
             return None
-        return user if user is not None and user.active else None
+        key = session.get("_sid")
+        return user_for_session(db(), user_id=uid, key=key if isinstance(key, str) else None)
 
     @app.before_request
     def _api_token():
         auth = request.headers.get("Authorization", "")
         if request.path.startswith("/api/") and auth.startswith("Bearer "):
-            user = user_for_token(db(), auth[7:].strip())
-            if user is None:
-                return jsonify(error={"code": "invalid_token", "message": gettext("Invalid or revoked API token.")}), 401
-            g.api_user = user
+            limiter, limits = app.extensions["sunbid"].bad_token_limit
+            where = client_address()
+            if not all(limiter.limiter.test(item, "bad-token", where) for item in limits):
+                return jsonify(error={"code": "too_many_requests", "message": gettext(
+                    "Too many requests from your address. Wait a minute and try again.")}), 429
+            token = token_for(db(), auth[7:].strip(), now=app.extensions["sunbid"].clock.now())
+            if token is None:
+                for item in limits:
+                    limiter.limiter.hit(item, "bad-token", where)
+                return jsonify(error={"code": "invalid_token",
+                                      "message": gettext("Invalid, expired or revoked API token.")}), 401
+            if db().dirty:  # its last-use time, written at most once a minute
+                db().commit()
+            g.api_user, g.api_token = token.user, token
         return None
 
 
@@ -274,7 +347,7 @@ def _error_handlers(app: Flask) -> None:
             413: gettext("The upload is larger than the limit of %(mb)s MB.",  # this route's limit (bids have theirs)
                          mb=(request.max_content_length or 0) // (1024 * 1024)
                          or app.extensions["sunbid"].settings.upload_limit_mb),
-            429: gettext("Too many attempts. Try again later."),
+            429: gettext("Too many requests from your address. Wait a minute and try again."),
         }
         code = exc.code or 500
         message = messages.get(code, exc.description or "")

@@ -130,12 +130,14 @@ def blobs_gc(min_age_hours: int, dry_run: bool) -> None:
 
 
 @main.command("serve")
-@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="address to listen on; keep the default behind a reverse proxy on the same machine (docs/deploy.md)")
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=None, type=int, help="gunicorn workers (default 2 × cores + 1)")
 @click.option("--threads", default=4, show_default=True, type=int)
 def serve(host: str, port: int, workers: int | None, threads: int) -> None:
-    """Serve for real with gunicorn.  Refuses the development secret and sandbox mode with a real secret."""
+    """Serve for real with gunicorn, on 127.0.0.1 unless told otherwise (a reverse proxy with TLS in front).
+    Refuses the development secret, a secret key that is not random, and sandbox mode with a real secret."""
     from gunicorn.app.base import BaseApplication
 
     from core.config import ConfigError, from_env

@@ -3,7 +3,7 @@
 | variable | default | meaning |
 |---|---|---|
 | SUNBID_DATABASE_URL | sqlite:///<data dir>/sunbid.db | SQLAlchemy URL (PostgreSQL: postgresql+psycopg://…) |
-| SUNBID_SECRET_KEY | development value | session/CSRF signing key; `serve` refuses the development value |
+| SUNBID_SECRET_KEY | development value | session/CSRF signing key: random, 32+ characters; `serve` and `core.wsgi` refuse the development value, and every start refuses a set key that is short or not random |
 | SUNBID_TIMEZONE | Asia/Shanghai | platform time zone for display and date input |
 | SUNBID_UPLOAD_LIMIT_MB | 50 | largest accepted upload (tender documents) |
 | SUNBID_BID_LIMIT_MB | 1024 | largest accepted sealed bid |
@@ -17,16 +17,61 @@
 | SUNBID_CHECKPOINT_SECONDS | 300 | … or this many seconds, and at every key act |
 | SUNBID_PROXY_HOPS | 0 | reverse proxies in front whose X-Forwarded-For/-Proto/-Host headers are trusted |
 | SUNBID_WITNESSES | (none) | witnesses the log pushes its checkpoints to (c2sp.org/tlog-witness): `URL VKEY` per witness, separated by `;` or newlines |
+| SUNBID_BASE_URL | (none) | the platform's public origin, e.g. https://trade.example.gov.cn: absolute links (API, Atom feed, tus Location) are made from it, never from the request's Host; unset, links are root-relative |
+| SUNBID_RATELIMIT_STORAGE_URI | memory:// | where per-address request limits are counted (Flask-Limiter); with several workers or servers use a shared store, e.g. redis://127.0.0.1:6379 |
+| SUNBID_LOGIN_RATE_LIMIT | 30 per minute;300 per hour | sign-in attempts (and API token creation, bad tokens) one address may make |
 """
 from __future__ import annotations
 
+import math
 import os
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 DEV_SECRET = "sunbid-development-secret-do-not-use-in-production"
 LOCALES = ("zh_CN", "en")
+SECRET_MIN_LENGTH = 32
+SECRET_MIN_DISTINCT = 10
+SECRET_MIN_BITS = 88.0
+"""A secret key must have 32+ characters, 10+ distinct ones, 88+ bits by its own character counts (the Shannon
+entropy of its characters times its length) and no run of 8 characters twice: what ``secrets.token_urlsafe``
+or ``token_hex`` of 16 bytes or more gives, and what repeated characters or words do not."""
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why ``key`` is not fit to sign sessions (None: it is).  Keys of 32 spaces or zeros, a word repeated,
+    the development value: refused."""
+    if key == DEV_SECRET:
+        return "it is the development value"
+    if len(key) < SECRET_MIN_LENGTH:
+        return f"it has fewer than {SECRET_MIN_LENGTH} characters"
+    counts = Counter(key)
+    if len(counts) < SECRET_MIN_DISTINCT:
+        return f"it has fewer than {SECRET_MIN_DISTINCT} different characters"
+    bits = -sum(c * math.log2(c / len(key)) for c in counts.values())
+    if bits < SECRET_MIN_BITS:
+        return "it is not random enough"
+    runs = [key[i:i + 8] for i in range(len(key) - 7)]
+    if len(set(runs)) < len(runs):
+        return "it repeats itself"
+    return None
+
+
+def _origin(url: str) -> str:
+    """``SUNBID_BASE_URL`` checked and normalised: an http(s) origin, no path, query or fragment."""
+    from urllib.parse import urlsplit
+
+    url = (url or "").strip().rstrip("/")
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment \
+            or parts.username or parts.password:
+        raise ConfigError("SUNBID_BASE_URL must be an origin such as https://trade.example.gov.cn "
+                          "(http or https, a host, an optional port, nothing after it).")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 class ConfigError(RuntimeError):
@@ -54,6 +99,9 @@ class Settings:
     checkpoint_seconds: int = 300
     proxy_hops: int = 0
     witnesses: str = ""
+    base_url: str = ""
+    ratelimit_storage_uri: str = "memory://"
+    login_rate_limit: str = "30 per minute;300 per hour"
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -68,6 +116,11 @@ class Settings:
     @property
     def uses_dev_secret(self) -> bool:
         return self.secret_key == DEV_SECRET
+
+    @property
+    def behind_tls(self) -> bool:
+        """The configured public origin is https (cookies are Secure, HSTS is sent on every answer)."""
+        return self.base_url.startswith("https://")
 
     def with_(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
@@ -88,12 +141,25 @@ class Settings:
             raise ConfigError("SUNBID_PROXY_HOPS must be between 0 and 5 (the reverse proxies in front).")
         if self.default_locale not in LOCALES:
             raise ConfigError(f"SUNBID_DEFAULT_LOCALE must be one of {', '.join(LOCALES)}.")
+        if self.base_url != _origin(self.base_url):
+            raise ConfigError("SUNBID_BASE_URL must be an origin such as https://trade.example.gov.cn.")
+        if not self.uses_dev_secret and (problem := secret_key_problem(self.secret_key)):
+            raise ConfigError(f"SUNBID_SECRET_KEY is refused: {problem}. Set it to a random value, e.g. "
+                              "python -c 'import secrets; print(secrets.token_urlsafe(48))'.")
+        from limits import parse_many
+
+        try:
+            parse_many(self.login_rate_limit)
+        except ValueError:
+            raise ConfigError("SUNBID_LOGIN_RATE_LIMIT must be limits such as '30 per minute;300 per hour'.") from None
 
     def check_production(self) -> None:
-        """Refuse to serve for real with the development secret or in sandbox mode."""
-        if self.uses_dev_secret or len(self.secret_key) < 32:
-            raise ConfigError("Refusing to serve: set SUNBID_SECRET_KEY to a random value of at least "
-                              "32 characters (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))').")
+        """Refuse to serve for real with the development secret, a secret key that is not random, or in
+        sandbox mode."""
+        if problem := secret_key_problem(self.secret_key):
+            raise ConfigError(f"Refusing to serve: SUNBID_SECRET_KEY is refused ({problem}). Set it to a random "
+                              "value of at least 32 characters (e.g. python -c 'import secrets; "
+                              "print(secrets.token_urlsafe(48))').")
         self.check()
 
 
@@ -126,6 +192,9 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         checkpoint_seconds=seconds,
         proxy_hops=hops,
         witnesses=env.get("SUNBID_WITNESSES", ""),
+        base_url=_origin(env.get("SUNBID_BASE_URL", "")),
+        ratelimit_storage_uri=env.get("SUNBID_RATELIMIT_STORAGE_URI") or "memory://",
+        login_rate_limit=env.get("SUNBID_LOGIN_RATE_LIMIT") or "30 per minute;300 per hour",
     )
     s.check()
     return s

@@ -27,13 +27,17 @@ class DomainError(Exception):
         super().__init__(self.message % _formatted(params, _utc) if params else self.message)
 
     default_message = N_("The request was refused.")
+    translated_params: tuple[str, ...] = ()
+    """Parameters that are themselves messages (marked ``N_``), translated along with the message."""
 
     def to_dict(self, translate=lambda s: s, format_time=None) -> dict:
         """Code, translated message and field.  Times among the parameters are aware datetimes, written by
         ``format_time`` (the web layer's writes them in the platform's time zone; without one, in UTC)."""
         text = translate(self.message)
+        params = {k: translate(v) if k in self.translated_params and isinstance(v, str) else v
+                  for k, v in self.params.items()}
         try:
-            text = text % _formatted(self.params, format_time or _utc) if self.params else text
+            text = text % _formatted(params, format_time or _utc) if params else text
         except (KeyError, ValueError, TypeError):
             pass
         out = {"code": self.code, "message": text}

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from core.rules import TOKEN_DEFAULT_DAYS, TOKEN_MAX_DAYS
 
 ROLE_LABELS = {
     "admin": _l("Administrator"), "agency": _l("Agency staff"), "bidder": _l("Bidder"),
@@ -29,6 +31,8 @@ class PasswordForm(FlaskForm):
 
 class TokenForm(FlaskForm):
     name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)])
+    days = IntegerField(_l("Valid for (days)"), default=TOKEN_DEFAULT_DAYS,
+                        validators=[Optional(), NumberRange(min=1, max=TOKEN_MAX_DAYS)])
 
 
 class OrganisationForm(FlaskForm):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime
@@ -33,8 +33,6 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), index=True)  # core.rules.Role
     organisation_id: Mapped[int] = mapped_column(ForeignKey("core_organisation.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     age_recipient: Mapped[str | None] = mapped_column(String(100))  # a custodian's own age public key
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -71,7 +69,36 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginSession(Base):
+    """A signed-in browser: the cookie carries a random key, stored here as its SHA-256.  Logging out, a
+    password change and deactivation end the row, so a copy of the cookie is worth nothing afterwards."""
+
+    __tablename__ = "core_login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_user.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins of one user name from one address (core.rules.ThrottleState).  Kept for unknown user
+    names too, so a delay says nothing about whether the account exists."""
+
+    __tablename__ = "core_login_throttle"
+    __table_args__ = (UniqueConstraint("username_key", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username_key: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 

@@ -136,17 +136,44 @@ PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 256
 PASSPHRASE_LENGTH = 16
 """From this length a password needs no mix of character classes."""
+PASSWORD_MIN_SCORE = 3
+"""zxcvbn's score (0–4) a password must reach: 3 is "safely unguessable" (about 10^8 guesses or more)."""
 
 
 class WeakPassword(InvalidInput):
     code = "weak_password"
     default_message = N_("The password is too weak.")
+    translated_params = ("why",)
 
 
-def check_password_strength(password: str, *, username: str = "") -> None:
-    """Require 10..256 characters with at least 3 of the 4 classes (lower case, upper case,
-    digit, other) unless the password has 16 characters or more, and no user name inside it
-    (GB/T 22239-2019 8.1.4.1: identification and password complexity)."""
+ESTIMATOR_FEEDBACK = {text: text for text in (
+    N_("This is a top-10 common password."),
+    N_("This is a top-100 common password."),
+    N_("This is a very common password."),
+    N_("This is similar to a commonly used password."),
+    N_("A word by itself is easy to guess."),
+    N_("Names and surnames by themselves are easy to guess."),
+    N_("Common names and surnames are easy to guess."),
+    N_("Straight rows of keys are easy to guess."),
+    N_("Short keyboard patterns are easy to guess."),
+    N_('Repeats like "aaa" are easy to guess.'),
+    N_('Repeats like "abcabcabc" are only slightly harder to guess than "abc".'),
+    N_('Sequences like "abc" or "6543" are easy to guess.'),
+    N_("Recent years are easy to guess."),
+    N_("Dates are often easy to guess."),
+)}
+"""The strength estimator's warnings (its English text, the same words as our message ids), each shown
+translated; a warning not listed here falls back to the general message."""
+
+
+def check_password_strength(password: str, *, username: str = "", context: tuple[str, ...] = ()) -> None:
+    """Require 10..256 characters with at least 3 of the 4 classes (lower case, upper case, digit, other)
+    unless the password has 16 characters or more, no user name inside, and a guess-resistance score of at
+    least ``PASSWORD_MIN_SCORE`` from the zxcvbn estimator (common passwords, words, keyboard patterns, dates,
+    sequences and the user's own name and details score low; GB/T 22239-2019 8.1.4.1).  The refusal says
+    why, from the estimator's warning, in a message of our own catalogue."""
+    from zxcvbn import zxcvbn
+
     n = len(password)
     if n < PASSWORD_MIN_LENGTH:
         raise WeakPassword(N_("The password must have at least %(min)s characters."),
@@ -164,40 +191,121 @@ def check_password_strength(password: str, *, username: str = "") -> None:
         )
     if len(username) >= 3 and username.casefold() in password.casefold():
         raise WeakPassword(N_("The password must not contain the user name."), field="password")
+    inputs = [w for x in (username, *context, "sunbid") for w in x.replace("-", " ").replace(".", " ").split() if w]
+    result = zxcvbn(password[:72], user_inputs=inputs)  # the estimator takes at most 72 characters
+    if result["score"] >= PASSWORD_MIN_SCORE:
+        return
+    warning = ESTIMATOR_FEEDBACK.get((result.get("feedback") or {}).get("warning") or "")
+    if warning:
+        raise WeakPassword(N_("The password is too easy to guess: %(why)s Add more words or characters "
+                              "that are not a common pattern."), field="password", why=warning)
+    raise WeakPassword(N_("The password is too easy to guess. Use a longer one, for example a few uncommon "
+                          "words with digits or symbols between them."), field="password")
 
 
 @dataclass(frozen=True)
 class ThrottlePolicy:
-    """Lock an account after repeated failed logins (GB/T 22239-2019 8.1.4.1 b: 登录失败处理)."""
+    """Sign-in throttling of one user name from one address (GB/T 22239-2019 8.1.4.1 b: 登录失败处理).
 
-    max_failures: int = 5
-    lockout: timedelta = timedelta(minutes=15)
+    The first ``free_failures`` failures cost nothing; after that each further attempt must wait
+    ``base_delay`` doubled per failure, at most ``max_delay``.  The account itself is never locked: failures
+    from one address never delay the same user name from another.  Failures are forgotten ``forget_after``
+    the last one."""
 
-
-class AccountLocked(TooManyAttempts):
-    code = "account_locked"
-    default_message = N_("Too many failed sign-ins. The account is locked until %(until)s.")
-
-
-def check_login_allowed(*, locked_until: datetime | None, now: datetime) -> None:
-    """Refuse a sign-in attempt while the account is locked."""
-    if locked_until is not None and now < locked_until:
-        raise AccountLocked(until=locked_until)
+    free_failures: int = 3
+    base_delay: timedelta = timedelta(seconds=2)
+    max_delay: timedelta = timedelta(minutes=5)
+    forget_after: timedelta = timedelta(hours=6)
 
 
-def register_failure(*, failures: int, now: datetime,
-                     policy: ThrottlePolicy = ThrottlePolicy()) -> tuple[int, datetime | None]:
-    """New (failure count, locked_until) after a failed sign-in: reaching
-    ``policy.max_failures`` locks the account for ``policy.lockout`` and resets the count."""
-    failures += 1
-    if failures >= policy.max_failures:
-        return 0, now + policy.lockout
-    return failures, None
+@dataclass(frozen=True)
+class ThrottleState:
+    """Failed sign-ins counted for one (user name, address) pair, and the time of the last one."""
+
+    failures: int = 0
+    last_failure: datetime | None = None
 
 
-def register_success() -> tuple[int, None]:
-    """(failure count, locked_until) after a successful sign-in."""
-    return 0, None
+class LoginThrottled(TooManyAttempts):
+    code = "login_throttled"
+    default_message = N_("Too many failed sign-ins from your address for this user name. "
+                         "Try again in %(seconds)s seconds.")
+
+
+def throttle_delay(failures: int, policy: ThrottlePolicy = ThrottlePolicy()) -> timedelta:
+    """The wait after ``failures`` failures: none for the free ones, then doubling, capped."""
+    extra = failures - policy.free_failures
+    if extra < 0:
+        return timedelta(0)
+    if extra >= 40:  # 2**40 × any positive delay is far above every sensible cap
+        return policy.max_delay
+    return min(policy.base_delay * (2 ** extra), policy.max_delay)
+
+
+def current_throttle(state: ThrottleState, *, now: datetime,
+                     policy: ThrottlePolicy = ThrottlePolicy()) -> ThrottleState:
+    """The state as it stands at ``now``: failures older than ``forget_after`` are forgotten."""
+    if state.last_failure is None or now - state.last_failure >= policy.forget_after:
+        return ThrottleState()
+    return state
+
+
+def next_attempt_at(state: ThrottleState, *, now: datetime,
+                    policy: ThrottlePolicy = ThrottlePolicy()) -> datetime | None:
+    """When the next attempt is allowed (None: at once)."""
+    state = current_throttle(state, now=now, policy=policy)
+    delay = throttle_delay(state.failures, policy)
+    if state.last_failure is None or not delay:
+        return None
+    at = state.last_failure + delay
+    return at if at > now else None
+
+
+def check_attempt(state: ThrottleState, *, now: datetime, policy: ThrottlePolicy = ThrottlePolicy()) -> None:
+    """Refuse an attempt made before the wait after the last failure is over (the password is not even
+    checked then, so waiting is the only way on)."""
+    at = next_attempt_at(state, now=now, policy=policy)
+    if at is not None:
+        raise LoginThrottled(seconds=max(1, -int(-(at - now).total_seconds() // 1)))
+
+
+def after_failure(state: ThrottleState, *, now: datetime,
+                  policy: ThrottlePolicy = ThrottlePolicy()) -> ThrottleState:
+    """The state after a failed attempt at ``now``."""
+    state = current_throttle(state, now=now, policy=policy)
+    return ThrottleState(failures=state.failures + 1, last_failure=now)
+
+
+def after_success() -> ThrottleState:
+    return ThrottleState()
+
+
+# ---------------------------------------------------------------------------
+# Sessions and API tokens
+# ---------------------------------------------------------------------------
+
+TOKEN_DEFAULT_DAYS = 90
+TOKEN_MAX_DAYS = 365
+TOKEN_TOUCH_EVERY = timedelta(minutes=1)
+"""A token's last-use time is written at most this often (reads stay reads)."""
+
+
+def token_expiry(*, now: datetime, days: int | None, not_after: datetime | None = None) -> datetime:
+    """When a token made at ``now`` for ``days`` days expires (default ``TOKEN_DEFAULT_DAYS``, 1 to
+    ``TOKEN_MAX_DAYS``); a token made with another token never outlives it (``not_after``)."""
+    days = TOKEN_DEFAULT_DAYS if days is None else days
+    if not 1 <= days <= TOKEN_MAX_DAYS:
+        raise InvalidInput(N_("A token is valid for 1 to %(max)s days."), field="days", max=TOKEN_MAX_DAYS)
+    expires = now + timedelta(days=days)
+    return min(expires, not_after) if not_after is not None else expires
+
+
+def token_usable(*, revoked_at: datetime | None, expires_at: datetime, now: datetime) -> bool:
+    return revoked_at is None and now < expires_at
+
+
+def token_touch_due(*, last_used_at: datetime | None, now: datetime) -> bool:
+    return last_used_at is None or now - last_used_at >= TOKEN_TOUCH_EVERY
 
 
 # ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -19,12 +19,13 @@ from audit.service import record
 from core import rules
 from core.actor import Actor
 from core.errors import N_, Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
-from core.models import ApiToken, Organisation, User
+from core.models import ApiToken, LoginSession, LoginThrottle, Organisation, User
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 TOKEN_PREFIX = "sb_"
-# A hash to compare against when the user does not exist, so timing does not reveal it.
-_DUMMY_HASH = generate_password_hash("sunbid-dummy-password")
+# A hash to compare against when the user does not exist, so timing does not reveal it (made like every
+# stored hash, so checking it costs the same).
+_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
 
 
 def token_digest(token: str) -> str:
@@ -91,12 +92,12 @@ def create_user(session: Session, *, actor: Actor, username: str, display_name: 
     if org is None:
         raise InvalidInput(N_("Unknown organisation."), field="organisation_id")
     rules.check_role_org(rules.Role(role), rules.OrgKind(org.kind))
-    rules.check_password_strength(password, username=username)
+    rules.check_password_strength(password, username=username, context=(display_name or "", org.name))
     if session.scalar(select(func.count()).where(func.lower(User.username) == username.lower())):
         raise Conflict(N_("This user name is taken."), field="username")
     user = User(username=username, display_name=_text(display_name, "display_name", max_len=100),
                 password_hash=_hash_for(password, password_hash), role=role, organisation_id=org.id,
-                active=True, failed_logins=0, created_at=now)
+                active=True, created_at=now)
     session.add(user)
     session.flush()
     record(session, actor=actor, action="user.created", object_type="user", object_id=user.id, now=now,
@@ -124,9 +125,9 @@ def set_user_active(session: Session, *, actor: Actor, user_id: int, active: boo
     if user.id == actor.user_id and not active:
         raise Conflict(N_("You cannot deactivate your own account."))
     user.active = active
-    user.failed_logins, user.locked_until = rules.register_success()
+    payload = {} if active else end_all_access(session, user_id=user.id, now=now)
     record(session, actor=actor, action="user.activated" if active else "user.deactivated", object_type="user",
-           object_id=user.id, now=now, payload={})
+           object_id=user.id, now=now, payload=payload)
     return user
 
 
@@ -151,7 +152,10 @@ def set_age_recipient(session: Session, *, actor: Actor, user_id: int, recipient
 
 
 def change_password(session: Session, *, actor: Actor, user_id: int, old_password: str | None,
-                    new_password: str, now: datetime) -> None:
+                    new_password: str, now: datetime) -> str | None:
+    """Change a password.  Every session and API token of the user ends; when users change their own
+    password, a new session key for the browser they did it from is returned (the caller puts it in the
+    cookie), so that browser stays signed in and a copy of its old cookie does not."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound()
@@ -159,54 +163,124 @@ def change_password(session: Session, *, actor: Actor, user_id: int, old_passwor
         _require_admin(actor)
     elif not check_password_hash(user.password_hash, old_password or ""):
         raise InvalidCredentials(N_("The current password is wrong."), field="old_password")
-    rules.check_password_strength(new_password, username=user.username)
+    rules.check_password_strength(new_password, username=user.username,
+                                  context=(user.display_name, user.organisation.name))
     user.password_hash = generate_password_hash(new_password)
+    ended = end_all_access(session, user_id=user.id, now=now)
+    key = _start_session(session, user=user, address=actor.address, now=now) if actor.user_id == user.id else None
     record(session, actor=actor, action="user.password_changed", object_type="user", object_id=user.id,
-           now=now, payload={})
+           now=now, payload=ended)
+    return key
+
+
+def end_all_access(session: Session, *, user_id: int, now: datetime) -> dict[str, int]:
+    """End every open session and revoke every live API token of a user (part of the caller's operation and
+    its audit event: a password change, a deactivation).  Returns how many of each."""
+    sessions = session.execute(update(LoginSession).where(LoginSession.user_id == user_id,
+                                                          LoginSession.ended_at.is_(None))
+                               .values(ended_at=now).execution_options(synchronize_session=False)).rowcount
+    tokens = session.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None),
+                                                    ApiToken.expires_at > now)
+                             .values(revoked_at=now).execution_options(synchronize_session=False)).rowcount
+    session.expire_all()
+    return {"sessions_ended": sessions or 0, "tokens_revoked": tokens or 0}
+
+
+def _start_session(session: Session, *, user: User, address: str, now: datetime) -> str:
+    key = secrets.token_urlsafe(32)
+    session.add(LoginSession(user_id=user.id, key_hash=token_digest(key), address=(address or "")[:64],
+                             created_at=now))
+    session.flush()
+    return key
+
+
+def user_for_session(session: Session, *, user_id: int, key: str | None) -> User | None:
+    """The active user a cookie's session key belongs to, or None (ended, unknown, someone else's)."""
+    if not key:
+        return None
+    row = session.scalar(select(LoginSession).where(LoginSession.key_hash == token_digest(key)))
+    if row is None or row.ended_at is not None or row.user_id != user_id:
+        return None
+    user = session.get(User, row.user_id)
+    return user if user is not None and user.active else None
+
+
+def logout(session: Session, *, actor: Actor, key: str | None, now: datetime) -> None:
+    """End the session of this browser on the server: the cookie, even kept, signs no one in again."""
+    row = session.scalar(select(LoginSession).where(LoginSession.key_hash == token_digest(key or "")))
+    if row is None or row.ended_at is not None or row.user_id != actor.user_id:
+        return
+    row.ended_at = now
+    record(session, actor=actor, action="user.logged_out", object_type="user", object_id=row.user_id, now=now,
+           payload={})
 
 
 @dataclass(frozen=True)
 class LoginResult:
     user: User | None
     error: DomainError | None
+    session_key: str | None = None
+
+
+def _throttle_key(username: str) -> str:
+    return (username or "").strip().casefold()[:64]
 
 
 def login(session: Session, *, username: str, password: str, address: str, now: datetime,
           policy: rules.ThrottlePolicy = rules.ThrottlePolicy()) -> LoginResult:
-    """Check a password; failures are counted (and committed) even though the login is refused."""
-    user = session.scalar(select(User).where(func.lower(User.username) == (username or "").strip().lower()))
-    if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
-        return LoginResult(None, InvalidCredentials())
-    who = Actor(user_id=user.id, name=user.username, role=user.role, organisation_id=user.organisation_id,
-                address=address)
+    """Check a password and start a session.  Failures are throttled per (user name, address) — known or
+    unknown user name alike — and are counted (and committed) though the login is refused.  An unknown user,
+    an inactive one and a wrong password get the same error, after the same password-hash work."""
+    key, where = _throttle_key(username), (address or "-")[:64]
+    throttle = session.scalar(select(LoginThrottle).where(LoginThrottle.username_key == key,
+                                                          LoginThrottle.address == where))
+    state = (rules.ThrottleState(throttle.failures, throttle.last_failure_at) if throttle is not None
+             else rules.ThrottleState())
     try:
-        rules.check_login_allowed(locked_until=user.locked_until, now=now)
+        rules.check_attempt(state, now=now, policy=policy)
     except DomainError as exc:
         return LoginResult(None, exc)
-    if not user.active or not check_password_hash(user.password_hash, password or ""):
-        user.failed_logins, user.locked_until = rules.register_failure(failures=user.failed_logins, now=now,
-                                                                      policy=policy)
-        record(session, actor=who, action="user.login_failed", object_type="user", object_id=user.id, now=now,
-               payload={"locked": user.locked_until is not None})
+    user = session.scalar(select(User).where(func.lower(User.username) == key)) if key else None
+    ok = check_password_hash(user.password_hash if user is not None else _DUMMY_HASH, password or "")
+    if user is None or not user.active or not ok:
+        state = rules.after_failure(state, now=now, policy=policy)
+        if throttle is None:
+            session.add(LoginThrottle(username_key=key, address=where, failures=state.failures,
+                                      last_failure_at=now))
+        else:
+            throttle.failures, throttle.last_failure_at = state.failures, now
+        if user is not None:
+            who = Actor(user_id=user.id, name=user.username, role=user.role,
+                        organisation_id=user.organisation_id, address=address)
+            record(session, actor=who, action="user.login_failed", object_type="user", object_id=user.id,
+                   now=now, payload={"failures": state.failures})
         return LoginResult(None, InvalidCredentials())
-    user.failed_logins, user.locked_until = rules.register_success()
+    if throttle is not None:
+        session.delete(throttle)
     user.last_login_at = now
+    who = Actor(user_id=user.id, name=user.username, role=user.role, organisation_id=user.organisation_id,
+                address=address)
+    session_key = _start_session(session, user=user, address=address, now=now)
     record(session, actor=who, action="user.logged_in", object_type="user", object_id=user.id, now=now)
-    return LoginResult(user, None)
+    return LoginResult(user, None, session_key)
 
 
-def create_api_token(session: Session, *, actor: Actor, name: str, now: datetime) -> tuple[ApiToken, str]:
-    """Return the stored token and its plaintext, which is shown once and never stored."""
+def create_api_token(session: Session, *, actor: Actor, name: str, now: datetime, days: int | None = None,
+                     not_after: datetime | None = None) -> tuple[ApiToken, str]:
+    """Return the stored token and its plaintext, which is shown once and never stored.  It expires after
+    ``days`` days (default and maximum: core.rules); one made with another token expires no later than
+    that one (``not_after``)."""
     if actor.user_id is None:
         raise PermissionDenied()
+    expires = rules.token_expiry(now=now, days=days, not_after=not_after)
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=actor.user_id, name=_text(name, "name", max_len=100), prefix=plaintext[:10],
-                     token_hash=token_digest(plaintext), created_at=now)
+                     token_hash=token_digest(plaintext), created_at=now, expires_at=expires)
     session.add(token)
     session.flush()
     record(session, actor=actor, action="api_token.created", object_type="api_token", object_id=token.id,
-           now=now, payload={"name": token.name, "prefix": token.prefix})
+           now=now, payload={"name": token.name, "prefix": token.prefix,
+                             "expires_at": expires.isoformat().replace("+00:00", "Z")})
     return token, plaintext
 
 
@@ -220,10 +294,20 @@ def revoke_api_token(session: Session, *, actor: Actor, token_id: int, now: date
                now=now, payload={"prefix": token.prefix})
 
 
-def user_for_token(session: Session, plaintext: str) -> User | None:
+def token_for(session: Session, plaintext: str, *, now: datetime) -> ApiToken | None:
+    """The usable token (not revoked, not expired, of an active user) with this plaintext, or None.  Its
+    last-use time is set when a minute or more old (``touched`` tells the caller to commit it)."""
     if not plaintext.startswith(TOKEN_PREFIX):
         return None
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(plaintext)))
-    if token is None or token.revoked_at is not None or not token.user.active:
+    if (token is None or not token.user.active
+            or not rules.token_usable(revoked_at=token.revoked_at, expires_at=token.expires_at, now=now)):
         return None
-    return token.user
+    if rules.token_touch_due(last_used_at=token.last_used_at, now=now):
+        token.last_used_at = now
+    return token
+
+
+def user_for_token(session: Session, plaintext: str, *, now: datetime) -> User | None:
+    token = token_for(session, plaintext, now=now)
+    return token.user if token is not None else None

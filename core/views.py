@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
@@ -47,11 +47,7 @@ def login():
             result = service.login(s, username=form.username.data, password=form.password.data,
                                    address=client_address(), now=now())
         if result.user is not None:
-            lang = session.get("lang")
-            session.clear()  # a fresh session for the logged-in user (no fixation)
-            if lang:
-                session["lang"] = lang
-            login_user(result.user)
+            _sign_in(result.user, result.session_key)
             return redirect(_safe_next(request.args.get("next")))
         flash(error_dict(result.error)["message"], "danger")
         status = result.error.status
@@ -59,9 +55,21 @@ def login():
     return render_template("core/login.html", form=form)
 
 
+def _sign_in(user, key: str) -> None:
+    """A fresh cookie session (no fixation) naming the server-side session ``key``."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    login_user(user)
+    session["_sid"] = key
+
+
 @bp.route("/logout", methods=["POST"])
 @permission()
 def logout():
+    with transaction() as s:
+        service.logout(s, actor=actor(), key=session.get("_sid"), now=now())
     lang = session.get("lang")
     logout_user()
     session.clear()
@@ -95,16 +103,19 @@ def account():
                 flash(_("Your age recipient is registered; new tenders' key shares will be sealed to it."), "success")
                 return redirect(url_for("core.account"))
             if "pw-new_password" in request.form and pw_form.validate_on_submit():
+                me = current_user._get_current_object()
                 with transaction() as s:
-                    service.change_password(s, actor=actor(), user_id=actor().user_id,
-                                            old_password=pw_form.old_password.data,
-                                            new_password=pw_form.new_password.data, now=now())
-                flash(_("Your password was changed."), "success")
+                    key = service.change_password(s, actor=actor(), user_id=actor().user_id,
+                                                  old_password=pw_form.old_password.data,
+                                                  new_password=pw_form.new_password.data, now=now())
+                _sign_in(me, key)
+                flash(_("Your password was changed. Every other session and all your API tokens have ended."),
+                      "success")
                 return redirect(url_for("core.account"))
             if "tk-name" in request.form and token_form.validate_on_submit():
                 with transaction() as s:
                     _token, new_token = service.create_api_token(s, actor=actor(), name=token_form.name.data,
-                                                                 now=now())
+                                                                 days=token_form.days.data, now=now())
             if "revoke" in request.form and token_form.validate_on_submit() is not None:
                 with transaction() as s:
                     service.revoke_api_token(s, actor=actor(), token_id=whole_number(request.form["revoke"], field="revoke"), now=now())
@@ -118,7 +129,7 @@ def account():
     tokens = db().scalars(select(ApiToken).where(ApiToken.user_id == actor().user_id)
                           .order_by(ApiToken.id.desc())).all()
     return render_template("core/account.html", pw_form=pw_form, token_form=token_form, tokens=tokens,
-                           new_token=new_token, age_form=age_form)
+                           new_token=new_token, age_form=age_form, now=now())
 
 
 @bp.route("/admin/organisations", methods=["GET", "POST"])

@@ -59,3 +59,16 @@ def live_server(tmp_path_factory):
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(autouse=True)
+def _no_content_security_policy_violation(request):
+    """Every browser test fails if the page broke the Content-Security-Policy (an inline script or handler)."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    yield
+    assert not refused, refused

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -707,7 +708,7 @@ def live(request, tmp_path_factory):
         server = serving(app)
     else:
         server = gunicorn("core.wsgi:app", {"SUNBID_DATABASE_URL": settings.database_url,
-                                            "SUNBID_DATA_DIR": str(data), "SUNBID_SECRET_KEY": "s" * 48,
+                                            "SUNBID_DATA_DIR": str(data), "SUNBID_SECRET_KEY": secrets.token_urlsafe(48),
                                             "SUNBID_DEFAULT_LOCALE": "en"})
     with server as where:
         port = int(str(where).rsplit(":", 1)[-1])

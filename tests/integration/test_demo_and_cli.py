@@ -1,6 +1,7 @@
 """The demo seeds a whole city platform through the services; the CLI refuses unsafe production settings."""
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -76,7 +77,7 @@ def test_serve_refuses_the_development_secret(monkeypatch):
     monkeypatch.delenv("SUNBID_SECRET_KEY", raising=False)
     result = CliRunner().invoke(main, ["serve"])
     assert result.exit_code != 0 and "SUNBID_SECRET_KEY" in result.output
-    monkeypatch.setenv("SUNBID_SECRET_KEY", "x" * 48)
+    monkeypatch.setenv("SUNBID_SECRET_KEY", secrets.token_urlsafe(48))
     monkeypatch.setenv("SUNBID_SANDBOX", "1")
     result = CliRunner().invoke(main, ["serve"])
     assert result.exit_code != 0 and "andbox" in result.output

@@ -66,3 +66,28 @@ def test_bids_made_before_public_ids_keep_their_number_as_public_id(tmp_path):
     downgrade(url, "0003")
     upgrade(url)
     assert _differences(url) == []
+
+
+def test_tokens_made_before_expiry_existed_expire_90_days_after_creation(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url, "0003")
+    engine = sa.create_engine(url)
+    made = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO core_organisation (id, kind, name, region, contact, created_at) "
+                                 "VALUES (1, 'platform', 'c', '', '', :t)"), {"t": made})
+            conn.execute(sa.text("INSERT INTO core_user (id, username, display_name, password_hash, role, "
+                                 "organisation_id, active, failed_logins, created_at) "
+                                 "VALUES (1, 'u', 'U', 'x', 'admin', 1, 1, 2, :t)"), {"t": made})
+            conn.execute(sa.text("INSERT INTO core_api_token (id, user_id, name, prefix, token_hash, created_at) "
+                                 "VALUES (1, 1, 'old', 'sb_x', 'h', :t)"), {"t": made})
+        upgrade(url)
+        with engine.connect() as conn:
+            expires = conn.execute(sa.select(sa.column("expires_at", UTCDateTime()))
+                                   .select_from(sa.table("core_api_token"))).scalar_one()
+        assert expires == made + timedelta(days=90)
+    finally:
+        engine.dispose()

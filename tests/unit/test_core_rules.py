@@ -12,22 +12,19 @@ from core.errors import InvalidInput, TooManyAttempts
 from core.rules import (
     CREDIT_CODE_ALPHABET,
     ROLE_ORG_KINDS,
-    AccountLocked,
     InvalidCreditCode,
     OrgKind,
     Role,
     RoleOrgMismatch,
     ThrottlePolicy,
+    ThrottleState,
     WeakPassword,
     add_working_days,
-    check_login_allowed,
     check_password_strength,
     check_role_org,
     credit_code_check_char,
     is_working_day,
     make_credit_code,
-    register_failure,
-    register_success,
     validate_credit_code,
     working_days_between,
 )
@@ -192,10 +189,10 @@ def test_between_is_antisymmetric_and_additive(a, offset):
 
 @pytest.mark.parametrize("password", [
     "Abcdefgh1!",             # exactly 10 characters, four classes
-    "abcdefg12!", "ABCDEFG12!", "Abcdefghij1",  # three classes
+    "Abcdefghij1",            # three classes
     "correct horse battery",  # passphrase: one class is enough from 16 characters
-    "a" * 16,
-    "Ab1" + "x" * 253,        # exactly 256
+    "Ab1" + "qz7Kp" * 50 + "x",  # exactly 256 (the estimator reads the first 72)
+    "Correct-Horse-42", "Sunbid-demo-2026",  # the tests' and the demo's passwords
 ])
 def test_strong_passwords(password):
     check_password_strength(password, username="zhangwei")
@@ -207,12 +204,26 @@ def test_strong_passwords(password):
     ("abcdefghijklmno", "three"),       # 15 characters, one class
     ("Ab1" + "x" * 254, "at most"),     # 257 characters
     ("", "at least"),
+    ("password1", "at least"), ("12345678", "at least"),  # too short before anything else
+    ("Password1!", "commonly used password"),
+    ("P@ssw0rd2026", "commonly used password"),
+    ("abcdefg12!", "Sequences"),
+    ("a" * 16, "Repeats"),
+    ("passwordpassword1", "easy to guess"),
+    ("qwertyuiopasdfgh", "commonly used password"),
+    ("zxcvbnm,./asdfghjkl", "rows of keys"),
 ])
 def test_weak_passwords(password, reason):
     with pytest.raises(WeakPassword) as e:
         check_password_strength(password)
     assert e.value.code == "weak_password" and e.value.field == "password"
     assert reason in str(e.value)
+
+
+def test_the_estimators_warnings_are_our_own_translatable_messages():
+    with pytest.raises(WeakPassword) as e:
+        check_password_strength("Password1!")
+    assert e.value.params["why"] in rules.ESTIMATOR_FEEDBACK  # a message id of the catalogue, not free text
 
 
 def test_password_must_not_contain_username():
@@ -223,36 +234,85 @@ def test_password_must_not_contain_username():
     check_password_strength("Xy-9Ab-cd12", username="ab")  # names under 3 characters are ignored
 
 
+def test_the_users_own_details_make_a_password_weak():
+    check_password_strength("Hongda2026!", username="wang")
+    with pytest.raises(WeakPassword):
+        check_password_strength("Hongda2026!", username="wang", context=("Binhai Hongda Construction",))
+
+
 # ------------------------------------------------------------------ login throttling
 
-def test_lock_after_max_failures_and_reset():
-    policy = ThrottlePolicy()
-    failures, locked = 0, None
-    for expected in (1, 2, 3, 4):
-        failures, locked = register_failure(failures=failures, now=NOW, policy=policy)
-        assert (failures, locked) == (expected, None)
-    failures, locked = register_failure(failures=failures, now=NOW, policy=policy)
-    assert (failures, locked) == (0, NOW + timedelta(minutes=15))
-    assert register_success() == (0, None)
+POLICY = ThrottlePolicy()
 
 
-def test_custom_policy():
-    policy = ThrottlePolicy(max_failures=1, lockout=timedelta(hours=1))
-    assert register_failure(failures=0, now=NOW, policy=policy) == (0, NOW + timedelta(hours=1))
+def test_free_failures_then_growing_delays_capped():
+    assert [rules.throttle_delay(n) for n in range(POLICY.free_failures + 1)][:-1] == [timedelta(0)] * 3
+    assert rules.throttle_delay(3) == timedelta(seconds=2)
+    assert rules.throttle_delay(4) == timedelta(seconds=4)
+    assert rules.throttle_delay(100) == POLICY.max_delay == timedelta(minutes=5)
 
 
-def test_login_allowed_boundaries():
-    until = NOW + timedelta(minutes=15)
-    check_login_allowed(locked_until=None, now=NOW)
-    check_login_allowed(locked_until=until, now=until)  # the lock ends at its instant
-    with pytest.raises(AccountLocked) as e:
-        check_login_allowed(locked_until=until, now=until - timedelta(microseconds=1))
-    assert isinstance(e.value, TooManyAttempts)
-    assert e.value.code == "account_locked" and e.value.status == 429
-    assert e.value.params["until"] == until  # the instant itself: the web layer writes it in the platform's zone
-    assert "2026-03-02 01:15 UTC" in str(e.value)
-    shanghai = e.value.to_dict(format_time=lambda v: v.astimezone(timezone(timedelta(hours=8))).strftime("%H:%M"))
-    assert shanghai["message"].endswith("locked until 09:15.")
+@given(st.integers(0, 10_000))
+def test_delay_never_shrinks_with_more_failures_and_stays_under_the_cap(n):
+    assert timedelta(0) <= rules.throttle_delay(n) <= rules.throttle_delay(n + 1) <= POLICY.max_delay
+
+
+@given(st.integers(0, 60), st.integers(0, 10 * 3600))
+def test_an_attempt_is_allowed_exactly_when_the_delay_is_over(failures, seconds_later):
+    state = ThrottleState(failures=failures, last_failure=NOW)
+    now = NOW + timedelta(seconds=seconds_later)
+    delay = rules.throttle_delay(failures)
+    if seconds_later >= POLICY.forget_after.total_seconds() or timedelta(seconds=seconds_later) >= delay:
+        rules.check_attempt(state, now=now)
+    else:
+        with pytest.raises(rules.LoginThrottled) as e:
+            rules.check_attempt(state, now=now)
+        assert e.value.status == 429 and isinstance(e.value, TooManyAttempts)
+        assert 1 <= e.value.params["seconds"] <= delay.total_seconds() - seconds_later + 1
+
+
+@given(st.lists(st.integers(0, 3 * 3600), max_size=30))
+def test_failures_count_up_and_are_forgotten_after_a_quiet_spell(gaps):
+    state, now = ThrottleState(), NOW
+    for gap in gaps:
+        now += timedelta(seconds=gap)
+        before = rules.current_throttle(state, now=now)
+        state = rules.after_failure(state, now=now)
+        assert state.failures == before.failures + 1 and state.last_failure == now
+    later = now + POLICY.forget_after
+    assert rules.current_throttle(state, now=later) == ThrottleState()
+    rules.check_attempt(state, now=later)
+    assert rules.after_success() == ThrottleState()
+
+
+def test_never_an_account_lock():
+    """No number of failures refuses an attempt once the (capped) delay since the last one is over."""
+    state = ThrottleState(failures=10_000, last_failure=NOW)
+    rules.check_attempt(state, now=NOW + POLICY.max_delay)
+    with pytest.raises(rules.LoginThrottled):
+        rules.check_attempt(state, now=NOW + POLICY.max_delay - timedelta(seconds=1))
+
+
+# ------------------------------------------------------------------ API tokens
+
+def test_token_expiry_default_bounds_and_parent_cap():
+    assert rules.token_expiry(now=NOW, days=None) == NOW + timedelta(days=90)
+    assert rules.token_expiry(now=NOW, days=365) == NOW + timedelta(days=365)
+    for bad in (0, -1, 366):
+        with pytest.raises(InvalidInput):
+            rules.token_expiry(now=NOW, days=bad)
+    parent = NOW + timedelta(days=3)
+    assert rules.token_expiry(now=NOW, days=30, not_after=parent) == parent
+    assert rules.token_usable(revoked_at=None, expires_at=NOW + timedelta(seconds=1), now=NOW)
+    assert not rules.token_usable(revoked_at=None, expires_at=NOW, now=NOW)
+    assert not rules.token_usable(revoked_at=NOW, expires_at=NOW + timedelta(days=1), now=NOW)
+
+
+@given(st.integers(0, 600))
+def test_token_last_use_written_at_most_once_a_minute(seconds):
+    last = NOW
+    assert rules.token_touch_due(last_used_at=last, now=NOW + timedelta(seconds=seconds)) == (seconds >= 60)
+    assert rules.token_touch_due(last_used_at=None, now=NOW)
 
 
 def test_format_utc_converts():
