@@ -9,6 +9,6 @@ SUPERVISORS = Disclosure.SUPERVISORS
 
 ACTIONS: tuple[Action, ...] = tuple(Action(name, SUPERVISORS) for name in (
     "organisation.created", "user.created", "user.activated", "user.deactivated", "user.age_recipient_set",
-    "user.password_changed", "user.login_failed", "user.logged_in", "api_token.created", "api_token.revoked",
+    "user.password_changed", "user.login_failed", "user.logged_in", "user.logged_out", "api_token.created", "api_token.revoked",
     "blobs.collected",
 ))

@@ -11,6 +11,7 @@ ACTIONS = {
     "user.age_recipient_set": _l("Age key of a user set"),
     "user.password_changed": _l("Password changed"),
     "user.logged_in": _l("Signed in"),
+    "user.logged_out": _l("Signed out"),
     "user.login_failed": _l("Sign-in failed"),
     "api_token.created": _l("API token created"),
     "api_token.revoked": _l("API token revoked"),
