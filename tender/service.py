@@ -285,10 +285,10 @@ def _make_opening_key(session: Session, t: Tender, settings: rules.RuleSettings,
     age recipient, keep the public recipient and forget the identity (电子招标投标办法 art. 27).
 
     Custodians are the active ones whose role a supervisor approved, chosen one per organisation in turn.
-    Before anything is sealed: no organisation may hold k of the n shares (``rules.check_custodian_spread``),
-    and each custodian's recipient must be the one their proven registration logged, verified in the audit
-    chain (``core.service.verified_registration``), so a recipient written only into the database is refused,
-    never used.  The notice and its audit entry name each custodian and the fingerprint of their recipient."""
+    Before anything is sealed: each custodian's recipient must be the one their proven registration logged,
+    verified in the audit chain (``core.service.verified_registration``), so a recipient written only into the
+    database is refused, never used; and no organisation may hold k of the n shares
+    (``rules.check_custodian_spread``).  The notice and its audit entry name each custodian and the fingerprint of their recipient."""
     from core import rules as core_rules
     from core.models import User
     from core.service import verified_registration
@@ -303,8 +303,8 @@ def _make_opening_key(session: Session, t: Tender, settings: rules.RuleSettings,
     if len(custodians) < n:
         raise InvalidInput(N_("Publication needs %(n)s key custodians with a registered age recipient; "
                               "%(have)s are available."), field="custodians", n=n, have=len(custodians))
-    rules.check_custodian_spread([(u.organisation_id, u.organisation.name) for u in custodians], k=k)
     registrations = [verified_registration(session, u) for u in custodians]
+    rules.check_custodian_spread([(u.organisation_id, u.organisation.name) for u in custodians], k=k)
     key = sealing.new_opening_key()
     recipient = key.recipient
     shares = sealing.split_identity(key.identity, k=k, n=n, tender_ref=t.project_code)
