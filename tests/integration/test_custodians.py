@@ -408,3 +408,17 @@ def test_an_administrator_alone_cannot_get_a_tender_sealed_to_a_key_they_hold(ma
     sealed_to = set(session.scalars(select(KeyShare.recipient)))
     assert not sealed_to & own_recipients
     assert session.get(OpeningKey, t.id) is None
+
+
+def test_the_newest_registration_is_checked_against_the_log_head(make, session, connection):
+    who = _custodian(make)
+    make.register_recipient(who, str(pyrage.x25519.Identity.generate()))
+    user = session.get(User, who.user_id)
+    last = _entries(session, "user.age_recipient_registered", who.user_id)[-1]
+    assert last.seq == session.scalar(select(func.max(AuditEntry.seq)))  # the last entry of the log
+    assert service.verified_registration(session, user) == last.seq
+    session.commit()
+    connection.execute(text("UPDATE audit_head SET hash = :h"), {"h": "f" * 64})  # the entry no longer ends the chain
+    session.expire_all()
+    with pytest.raises(service.UnverifiedCustodian):
+        service.verified_registration(session, session.get(User, who.user_id))
