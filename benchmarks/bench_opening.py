@@ -119,13 +119,13 @@ class World:
         from core.db import unit_of_work
         from tender import service as tenders
 
-        centre = self.org("platform", now)
-        for _ in range(3):
-            who, _ = self.user("custodian", now, org=centre)
+        from core.demo import enrol_custodian
+
+        supervisor, _ = self.user("supervisor", now)
+        for _ in range(3):  # three custodians of three organisations, approved and registered by the proof
+            who, _ = self.user("custodian", now)
             identity = pyrage.x25519.Identity.generate()
-            with unit_of_work(self.s):
-                service.set_age_recipient(self.s, actor=self.system, user_id=who.user_id,
-                                          recipient=str(identity.to_public()), now=now)
+            enrol_custodian(self.s, custodian=who, identity=str(identity), supervisor=supervisor, now=now)
             self.custodian_keys[who.user_id] = (who, str(identity))
         self.agency, _ = self.user("agency", now)
         with unit_of_work(self.s):

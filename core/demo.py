@@ -85,6 +85,29 @@ def _actor(user: User) -> Actor:
                  address="127.0.0.1")
 
 
+def enrol_custodian(session: Session, *, custodian: Actor, identity: str, supervisor: Actor, now: datetime) -> None:
+    """Take a newly created custodian through the real steps: a supervisor approves the role the account was
+    created with, then the custodian asks for a challenge sealed to their recipient, decrypts it with their own
+    identity (as ``age -d -i key.txt`` would) and answers it.  Demo and test data only: a real custodian's
+    identity never reaches the platform."""
+    from core.models import RoleRequest
+
+    with unit_of_work(session):
+        request = session.scalar(select(RoleRequest).where(RoleRequest.user_id == custodian.user_id,
+                                                           RoleRequest.decision.is_(None)))
+        service.decide_role_change(session, actor=supervisor, request_id=request.id, approve=True, now=now)
+    key = pyrage.x25519.Identity.from_str(identity)
+    with unit_of_work(session):
+        challenge = service.issue_recipient_challenge(session, actor=custodian, recipient=str(key.to_public()),
+                                                      now=now)
+    answer = pyrage.decrypt(challenge.sealed, [key]).decode("ascii")
+    with unit_of_work(session):
+        result = service.register_age_recipient(session, actor=custodian, challenge_id=challenge.id, answer=answer,
+                                                now=now)
+    if result.error is not None:  # pragma: no cover - the services disagree with themselves
+        raise result.error
+
+
 def seed_accounts(session: Session, now: datetime, rng: random.Random, keys_dir: Path) -> DemoPeople:
     system = Actor.system("demo-seed")
     pw_hash = service.hash_password(DEMO_PASSWORD)
@@ -109,18 +132,20 @@ def seed_accounts(session: Session, now: datetime, rng: random.Random, keys_dir:
         people.supervisors.append(user(f"supervisor{i}", person_name(rng), "supervisor", centre))
         people.logins.append(("supervisor", f"supervisor{i}", centre.name))
     keys_dir.mkdir(parents=True, exist_ok=True)
-    for i in range(1, 4):
-        custodian = user(f"custodian{i}", person_name(rng), "custodian", centre)
+    # Three custodians of three organisations, so that no organisation holds the 2 shares that open a tender:
+    # the centre, the city's finance bureau and a notary office (platform-side organisations).
+    custodian_orgs = [centre, org("platform", f"{CITY}财政局"), org("platform", f"{CITY}公证处")]
+    for i, home in enumerate(custodian_orgs, start=1):
+        custodian = user(f"custodian{i}", person_name(rng), "custodian", home)
         identity = pyrage.x25519.Identity.generate()  # demo only: a real custodian makes and keeps their own
         key_file = keys_dir / f"custodian{i}.txt"
         key_file.write_text(f"# demo key of custodian{i}\n{identity}\n")
         key_file.chmod(0o600)
-        with unit_of_work(session):
-            service.set_age_recipient(session, actor=system, user_id=custodian.user_id,
-                                      recipient=str(identity.to_public()), now=at)
+        enrol_custodian(session, custodian=custodian, identity=str(identity),
+                        supervisor=people.supervisors[0], now=at)
         people.custodians.append(custodian)
         people.custodian_keys[custodian.name] = str(identity)
-        people.logins.append(("custodian", f"custodian{i}", centre.name))
+        people.logins.append(("custodian", f"custodian{i}", home.name))
     agency_names = [f"{CITY}建设工程招标代理有限公司", f"{CITY}政府采购中心", f"华信项目管理咨询有限公司{CITY}分公司"]
     for a, name in enumerate(agency_names, start=1):
         o = org("agency", name, credit_code(rng))

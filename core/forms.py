@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -57,3 +57,20 @@ class ToggleForm(FlaskForm):
 
 class RecipientForm(FlaskForm):
     age_recipient = StringField(_l("Your age recipient (age1…)"), validators=[DataRequired(), Length(max=100)])
+
+
+class ChallengeAnswerForm(FlaskForm):
+    challenge = HiddenField(validators=[DataRequired()])
+    answer = StringField(_l("What age printed (the challenge's text)"), validators=[DataRequired(), Length(max=200)])
+
+
+class RoleRequestForm(FlaskForm):
+    change = SelectField(_l("Change"), choices=[SelectChoice("grant", _l("Grant the role")),
+                                                SelectChoice("remove", _l("Remove the custodian role"))])
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
+
+
+class RoleDecisionForm(FlaskForm):
+    decision = SelectField(_l("Decision"), choices=[SelectChoice("approve", _l("Approve")),
+                                                    SelectChoice("refuse", _l("Refuse"))])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])

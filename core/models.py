@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime
@@ -34,7 +34,10 @@ class User(Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("core_organisation.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    age_recipient: Mapped[str | None] = mapped_column(String(100))  # a custodian's own age public key
+    age_recipient: Mapped[str | None] = mapped_column(String(100))  # a custodian's own age public key, proven
+    # For the roles a second person grants (core.rules.APPROVED_ROLES): when a supervisor approved the role;
+    # None while it waits for approval or after its removal.  Unused for the other roles.
+    role_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
@@ -102,3 +105,40 @@ class LoginThrottle(Base):
     last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
+
+
+class RoleRequest(Base):
+    """A request to grant or remove a role that needs a second person (custodian, supervisor): asked by an
+    administrator, decided (approved or refused) by a supervisor; it has no effect until approved."""
+
+    __tablename__ = "core_role_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_user.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    change: Mapped[str] = mapped_column(String(8))  # grant | remove
+    reason: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))  # None: the system (CLI)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decision: Mapped[str | None] = mapped_column(String(8))  # approved | refused; None while open
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("core_user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+
+
+class RecipientChallenge(Base):
+    """A random challenge sealed (age) to the recipient a custodian wants to register; only the SHA-256 of its
+    plaintext is kept.  Single use: any answer, right or wrong, uses it up; it expires."""
+
+    __tablename__ = "core_recipient_challenge"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_user.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(100))
+    answer_sha256: Mapped[str] = mapped_column(String(64))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)  # the armored age file handed to the custodian
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -6,6 +6,8 @@ datetime is timezone-aware UTC.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -405,3 +407,71 @@ def bounded_time(value: datetime, *, field: str) -> datetime:
     if not inside:
         raise TimeOutOfRange(field=field)
     return value
+
+
+# Roles a second person grants; custodians' proven age recipients
+# ---------------------------------------------------------------------------
+
+APPROVED_ROLES = frozenset({Role.CUSTODIAN, Role.SUPERVISOR})
+"""Roles that take effect only when a supervisor approves what an administrator asked: a custodian holds a
+share of every new tender's opening key, a supervisor approves these requests."""
+
+ROLE_CHANGES = ("grant", "remove")
+
+
+class NeedsApproval(InvalidInput):
+    code = "role_needs_approval"
+    status = 409
+    default_message = N_("A supervisor must approve this role before the account can be used.")
+
+
+class SameApprover(InvalidInput):
+    code = "four_eyes"
+    status = 403
+    default_message = N_("A role change is approved by a supervisor other than the person who asked for it "
+                         "and the person it concerns.")
+
+
+def check_role_decision(*, approver_id: int | None, approver_role: str, approver_approved: bool,
+                        requester_id: int | None, subject_id: int) -> None:
+    """The four-eyes rule of role changes: an active, approved supervisor decides, who is neither the one who
+    asked nor the one the change is about."""
+    if approver_role != Role.SUPERVISOR or approver_id is None or not approver_approved:
+        raise SameApprover(N_("Only a supervisor decides on a role change."))
+    if approver_id in (requester_id, subject_id):
+        raise SameApprover()
+
+
+def recipient_fingerprint(recipient: str) -> str:
+    """What a tender's notice shows of a custodian's age recipient: the first 16 hex digits (64 bits) of the
+    SHA-256 of the recipient string (``age1…``, in its canonical lower-case form, as ASCII)."""
+    return hashlib.sha256(recipient.strip().encode("ascii")).hexdigest()[:16]
+
+
+CHALLENGE_BYTES = 16
+"""Random bytes in a registration challenge (128 bits, written as 32 hex digits)."""
+CHALLENGE_LIFETIME = timedelta(minutes=30)
+
+
+class ChallengeFailed(InvalidInput):
+    code = "challenge_failed"
+    default_message = N_("This is not the text the challenge holds. The challenge is used up: ask for a new one, "
+                         "decrypt it with your own identity file and paste what it prints.")
+
+
+class ChallengeExpired(InvalidInput):
+    code = "challenge_expired"
+    default_message = N_("This challenge has expired or was used already: ask for a new one.")
+
+
+def challenge_digest(answer: str) -> str:
+    """SHA-256 (hex) of a challenge's plaintext, as stored; whitespace and letter case are ignored."""
+    return hashlib.sha256("".join((answer or "").split()).lower().encode("utf-8")).hexdigest()
+
+
+def check_challenge(*, expected_digest: str, answer: str, used: bool, expires_at: datetime, now: datetime) -> None:
+    """Accept the answer to a registration challenge only once, before it expires, and only the right one."""
+    if used or now >= expires_at:
+        raise ChallengeExpired(field="answer")
+    if not hmac.compare_digest(challenge_digest(answer), expected_digest):
+        raise ChallengeFailed(field="answer")

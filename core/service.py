@@ -6,6 +6,7 @@ its audit event; none commits.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from audit.service import record
 from core import rules
 from core.actor import Actor
 from core.errors import N_, Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
-from core.models import ApiToken, LoginSession, LoginThrottle, Organisation, User
+from core.models import ApiToken, LoginSession, LoginThrottle, Organisation, RecipientChallenge, RoleRequest, User
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 TOKEN_PREFIX = "sb_"
@@ -95,14 +96,32 @@ def create_user(session: Session, *, actor: Actor, username: str, display_name: 
     rules.check_password_strength(password, username=username, context=(display_name or "", org.name))
     if session.scalar(select(func.count()).where(func.lower(User.username) == username.lower())):
         raise Conflict(N_("This user name is taken."), field="username")
+    pending = _needs_approval(actor, role)
     user = User(username=username, display_name=_text(display_name, "display_name", max_len=100),
                 password_hash=_hash_for(password, password_hash), role=role, organisation_id=org.id,
-                active=True, created_at=now)
+                active=not pending, created_at=now,
+                role_approved_at=None if pending else now)
     session.add(user)
     session.flush()
+    payload: dict = {"username": username, "role": role, "organisation_id": org.id}
+    if pending:
+        request = RoleRequest(user_id=user.id, role=role, change="grant", reason="", requested_by=actor.user_id,
+                              requested_at=now, note="")
+        session.add(request)
+        session.flush()
+        payload["role_request"] = request.id  # the account stays inactive until a supervisor approves it
     record(session, actor=actor, action="user.created", object_type="user", object_id=user.id, now=now,
-           payload={"username": username, "role": role, "organisation_id": org.id})
+           payload=payload)
     return user
+
+
+def _needs_approval(actor: Actor, role: str) -> bool:
+    """A custodian always waits for a supervisor's approval; so does a supervisor an administrator creates.
+    Only the installer on the server (the system actor, e.g. ``sunbid create-user``) makes the first
+    supervisors directly: someone has to approve the first request."""
+    if role == rules.Role.CUSTODIAN:
+        return True
+    return role in rules.APPROVED_ROLES and actor.role != "system"
 
 
 def hash_password(password: str) -> str:
@@ -124,6 +143,8 @@ def set_user_active(session: Session, *, actor: Actor, user_id: int, active: boo
         raise NotFound()
     if user.id == actor.user_id and not active:
         raise Conflict(N_("You cannot deactivate your own account."))
+    if active and user.role in rules.APPROVED_ROLES and user.role_approved_at is None:
+        raise rules.NeedsApproval()
     user.active = active
     payload = {} if active else end_all_access(session, user_id=user.id, now=now)
     record(session, actor=actor, action="user.activated" if active else "user.deactivated", object_type="user",
@@ -131,24 +152,225 @@ def set_user_active(session: Session, *, actor: Actor, user_id: int, active: boo
     return user
 
 
-def set_age_recipient(session: Session, *, actor: Actor, user_id: int, recipient: str, now: datetime) -> User:
-    """A key custodian registers the age public key (age1…) that tender key shares are sealed to."""
+# ---------------------------------------------------------------- roles a second person grants
+
+def request_role_change(session: Session, *, actor: Actor, user_id: int, change: str, reason: str,
+                        now: datetime) -> RoleRequest:
+    """An administrator asks to grant (again) or to remove a custodian's role; nothing changes until a
+    supervisor approves (``decide_role_change``)."""
+    _require_admin(actor)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    if change not in rules.ROLE_CHANGES:
+        raise InvalidInput(N_("Choose one of the offered values."), field="change")
+    if user.role not in rules.APPROVED_ROLES:
+        raise InvalidInput(N_("Only the custodian and supervisor roles are granted this way."), field="change")
+    if change == "grant" and user.role_approved_at is not None:
+        raise Conflict(N_("This role is granted already."), field="change")
+    if change == "remove" and (user.role != rules.Role.CUSTODIAN or user.role_approved_at is None):
+        raise Conflict(N_("Only a granted custodian role can be removed this way."), field="change")
+    if session.scalar(select(func.count()).where(RoleRequest.user_id == user.id, RoleRequest.decision.is_(None))):
+        raise Conflict(N_("A request for this account is already waiting for a supervisor."), field="change")
+    request = RoleRequest(user_id=user.id, role=user.role, change=change,
+                          reason=_text(reason, "reason", max_len=2000, required=False), requested_by=actor.user_id,
+                          requested_at=now, note="")
+    session.add(request)
+    session.flush()
+    record(session, actor=actor, action="role.requested", object_type="user", object_id=user.id, now=now,
+           payload={"request": request.id, "role": user.role, "change": change, "reason": request.reason})
+    return request
+
+
+def decide_role_change(session: Session, *, actor: Actor, request_id: int, approve: bool, note: str = "",
+                       now: datetime) -> RoleRequest:
+    """A supervisor (not the one who asked, not the one concerned) approves or refuses a role request.
+    Approving a grant activates the account with its role; approving a removal ends the role and forgets the
+    custodian's recipient, so no new tender's share is sealed to it (shares already sealed stay theirs)."""
+    request = session.get(RoleRequest, request_id)
+    if request is None:
+        raise NotFound()
+    approver = session.get(User, actor.user_id) if actor.user_id is not None else None
+    rules.check_role_decision(approver_id=actor.user_id, approver_role=actor.role,
+                              approver_approved=bool(approver and approver.active and approver.role == actor.role
+                                                     and approver.role_approved_at is not None),
+                              requester_id=request.requested_by, subject_id=request.user_id)
+    if request.decision is not None:
+        raise Conflict(N_("This request was decided already."))
+    user = request.user
+    if user.role != request.role:
+        raise Conflict(N_("The account's role changed since the request."))
+    request.decision, request.decided_by, request.decided_at = ("approved" if approve else "refused"), actor.user_id, now
+    request.note = _text(note, "note", max_len=2000, required=False)
+    payload = {"request": request.id, "role": request.role, "change": request.change, "note": request.note,
+               "requested_by": request.requested_by}
+    if approve and request.change == "grant":
+        user.role_approved_at, user.active = now, True
+    elif approve:
+        user.role_approved_at = None
+        payload["age_recipient_removed"] = user.age_recipient
+        user.age_recipient = None
+    record(session, actor=actor, action="role.approved" if approve else "role.refused", object_type="user",
+           object_id=user.id, now=now, payload=payload)
+    return request
+
+
+def pending_role_requests(session: Session) -> list[RoleRequest]:
+    return list(session.scalars(select(RoleRequest).where(RoleRequest.decision.is_(None)).order_by(RoleRequest.id)))
+
+
+# ---------------------------------------------------------------- custodians' own age recipients
+
+REGISTERED = "user.age_recipient_registered"
+
+
+def _own_custodian(session: Session, actor: Actor) -> User:
+    """The acting custodian's own account: nobody registers a recipient for someone else."""
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None or actor.role != rules.Role.CUSTODIAN or user.role != rules.Role.CUSTODIAN:
+        raise PermissionDenied(N_("Only a key custodian registers their own age recipient, by proving they hold "
+                                  "its identity; nobody can do it for them."))
+    if not user.active or user.role_approved_at is None:
+        raise rules.NeedsApproval()
+    return user
+
+
+def issue_recipient_challenge(session: Session, *, actor: Actor, recipient: str,
+                              now: datetime) -> RecipientChallenge:
+    """Seal a fresh random challenge (128 bits) to the recipient a custodian wants to register.  Only its
+    SHA-256 is stored; the plaintext exists in this function and inside the age file, never in the log.
+    Earlier open challenges of the custodian are used up."""
     import pyrage
 
-    user = session.get(User, user_id)
-    if user is None or (actor.user_id != user.id and actor.role not in ("admin", "system")):
-        raise NotFound()
-    if user.role != "custodian":
-        raise InvalidInput(N_("Only key custodians register an age recipient."), field="age_recipient")
+    user = _own_custodian(session, actor)
     value = (recipient or "").strip()
     try:
         value = str(pyrage.x25519.Recipient.from_str(value))
     except Exception:
         raise InvalidInput(N_("This is not a valid age recipient (age1…)."), field="age_recipient") from None
-    user.age_recipient = value
-    record(session, actor=actor, action="user.age_recipient_set", object_type="user", object_id=user.id, now=now,
-           payload={"age_recipient": value})
-    return user
+    for old in session.scalars(select(RecipientChallenge).where(RecipientChallenge.user_id == user.id,
+                                                                RecipientChallenge.used_at.is_(None))):
+        old.used_at = now
+    plaintext = secrets.token_hex(rules.CHALLENGE_BYTES)
+    sealed = pyrage.encrypt(f"{plaintext}\n".encode("ascii"), [pyrage.x25519.Recipient.from_str(value)],
+                            armored=True)
+    challenge = RecipientChallenge(user_id=user.id, recipient=value, answer_sha256=rules.challenge_digest(plaintext),
+                                   sealed=sealed, created_at=now, expires_at=now + rules.CHALLENGE_LIFETIME)
+    del plaintext
+    session.add(challenge)
+    session.flush()
+    record(session, actor=actor, action="user.age_recipient_challenged", object_type="user", object_id=user.id,
+           now=now, payload={"challenge": challenge.id, "age_recipient": value,
+                             "fingerprint": rules.recipient_fingerprint(value), "expires_at": challenge.expires_at})
+    return challenge
+
+
+def open_recipient_challenge(session: Session, *, actor: Actor, now: datetime) -> RecipientChallenge | None:
+    """The acting custodian's challenge still waiting for its answer, if any."""
+    if actor.user_id is None:
+        return None
+    return session.scalar(select(RecipientChallenge).where(RecipientChallenge.user_id == actor.user_id,
+                                                           RecipientChallenge.used_at.is_(None),
+                                                           RecipientChallenge.expires_at > now)
+                          .order_by(RecipientChallenge.id.desc()).limit(1))
+
+
+@dataclass(frozen=True)
+class RegistrationResult:
+    user: User | None
+    error: DomainError | None
+
+
+def register_age_recipient(session: Session, *, actor: Actor, challenge_id: int, answer: str,
+                           now: datetime) -> RegistrationResult:
+    """The custodian answers the challenge with what ``age -d -i key.txt`` printed.  Any answer uses the
+    challenge up; the right one registers its recipient (one audit entry, the registration publication checks
+    recipients against), a wrong one is logged as a failed proof.  Returned, not raised, so that the use of the
+    challenge commits either way."""
+    user = _own_custodian(session, actor)
+    challenge = session.get(RecipientChallenge, challenge_id)
+    if challenge is None or challenge.user_id != user.id:
+        raise NotFound()
+    try:
+        rules.check_challenge(expected_digest=challenge.answer_sha256, answer=answer,
+                              used=challenge.used_at is not None, expires_at=challenge.expires_at, now=now)
+    except rules.ChallengeExpired as exc:
+        return RegistrationResult(None, exc)
+    except rules.ChallengeFailed as exc:
+        challenge.used_at = now
+        record(session, actor=actor, action="user.age_recipient_proof_failed", object_type="user", object_id=user.id,
+               now=now, payload={"challenge": challenge.id, "fingerprint": rules.recipient_fingerprint(challenge.recipient)})
+        return RegistrationResult(None, exc)
+    challenge.used_at = now
+    previous = user.age_recipient
+    user.age_recipient = challenge.recipient
+    record(session, actor=actor, action=REGISTERED, object_type="user", object_id=user.id, now=now,
+           payload={"challenge": challenge.id, "age_recipient": challenge.recipient,
+                    "fingerprint": rules.recipient_fingerprint(challenge.recipient),
+                    "previous_fingerprint": rules.recipient_fingerprint(previous) if previous else None})
+    return RegistrationResult(user, None)
+
+
+class UnverifiedCustodian(Conflict):
+    code = "custodian_unverified"
+    default_message = N_("Publication is refused: the age recipient of key custodian %(name)s does not match its "
+                         "proven registration in the audit log (it was set or changed outside the platform). "
+                         "The custodian must register their recipient again; a supervisor should look into it.")
+
+
+class UnapprovedCustodian(Conflict):
+    code = "custodian_unapproved"
+    default_message = N_("Publication is refused: the custodian role of %(name)s has no approval by a supervisor "
+                         "in the audit log (it was set outside the platform); a supervisor should look into it.")
+
+
+def _entry_in_chain(session: Session, row) -> bool:
+    """The entry's stored hash recomputes from its fields and links to its neighbours (and to the head when it
+    is the last): an entry edited or inserted only in the database fails."""
+    from audit.models import AuditEntry, AuditHead
+    from audit.rules import GENESIS, ChainBroken, verify_chain
+    from audit.service import to_entry
+
+    rows = list(session.scalars(select(AuditEntry).where(AuditEntry.seq.between(row.seq - 1, row.seq + 1))
+                                .order_by(AuditEntry.seq)))
+    if row.seq > 1 and (not rows or rows[0].seq != row.seq - 1):
+        return False
+    start_prev = rows[0].prev_hash if row.seq > 1 else GENESIS
+    try:
+        verify_chain(((to_entry(r), r.hash) for r in rows), start_prev=start_prev, start_seq=rows[0].seq)
+    except ChainBroken:
+        return False
+    if rows[-1].seq == row.seq:
+        head = session.get(AuditHead, 1)
+        return head is not None and head.hash == row.hash and head.seq == row.seq
+    return True
+
+
+def verified_registration(session: Session, user: User) -> int:
+    """The sequence number of the audit entry that registered ``user``'s current recipient, after checking that
+    the custodian role's latest approval is a grant logged before it, that the custodian registered it
+    themself by the proof, and that both entries verify in the hash chain.  Raises ``UnapprovedCustodian`` or
+    ``UnverifiedCustodian`` (naming the custodian) otherwise."""
+    from audit.models import AuditEntry
+
+    def latest(action: str, keep=lambda payload: True):
+        rows = session.scalars(select(AuditEntry).where(AuditEntry.action == action,
+                                                        AuditEntry.object_type == "user",
+                                                        AuditEntry.object_id == str(user.id))
+                               .order_by(AuditEntry.seq.desc()))
+        return next((r for r in rows if keep(json.loads(r.payload))), None)
+
+    name = f"{user.display_name} ({user.username})"
+    grant = latest("role.approved", lambda p: p.get("role") == rules.Role.CUSTODIAN)
+    if (grant is None or json.loads(grant.payload).get("change") != "grant" or user.role_approved_at is None
+            or not _entry_in_chain(session, grant)):
+        raise UnapprovedCustodian(field="custodians", name=name)
+    registration = latest(REGISTERED)
+    if (registration is None or registration.seq < grant.seq or registration.actor_id != user.id
+            or json.loads(registration.payload).get("age_recipient") != user.age_recipient
+            or not _entry_in_chain(session, registration)):
+        raise UnverifiedCustodian(field="custodians", name=name)
+    return registration.seq
 
 
 def change_password(session: Session, *, actor: Actor, user_id: int, old_password: str | None,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
@@ -14,9 +14,10 @@ from core.config import LOCALES
 from core.errors import DomainError
 from core.i18n import error_dict
 from core.inputs import page_arg
-from core.rules import whole_number
-from core.forms import LoginForm, OrganisationForm, PasswordForm, RecipientForm, TokenForm, ToggleForm, UserForm
-from core.models import ApiToken, Organisation, User
+from core.forms import (ChallengeAnswerForm, LoginForm, OrganisationForm, PasswordForm, RecipientForm, RoleDecisionForm,
+                        RoleRequestForm, TokenForm, ToggleForm, UserForm)
+from core.models import ApiToken, Organisation, RoleRequest, User
+from core.rules import APPROVED_ROLES, recipient_fingerprint, whole_number
 from core.web import actor, client_address, db, now, permission, public, transaction
 
 bp = Blueprint("core", __name__)
@@ -92,16 +93,28 @@ def set_language(code: str):
 @permission()
 def account():
     pw_form, token_form = PasswordForm(prefix="pw"), TokenForm(prefix="tk")
-    age_form = RecipientForm(prefix="age")
+    age_form, answer_form = RecipientForm(prefix="age"), ChallengeAnswerForm(prefix="ch")
     new_token = None
     if request.method == "POST":
         try:
             if "age-age_recipient" in request.form and age_form.validate_on_submit():
                 with transaction() as s:
-                    service.set_age_recipient(s, actor=actor(), user_id=actor().user_id,
-                                              recipient=age_form.age_recipient.data, now=now())
-                flash(_("Your age recipient is registered; new tenders' key shares will be sealed to it."), "success")
-                return redirect(url_for("core.account"))
+                    service.issue_recipient_challenge(s, actor=actor(), recipient=age_form.age_recipient.data,
+                                                      now=now())
+                flash(_("A challenge is sealed to this recipient: decrypt it with your identity file and paste "
+                        "what age prints."), "info")
+                return redirect(url_for("core.account", _anchor="custody"))
+            if "ch-answer" in request.form and answer_form.validate_on_submit():
+                with transaction() as s:
+                    result = service.register_age_recipient(s, actor=actor(), now=now(),
+                                                            challenge_id=int(answer_form.challenge.data),
+                                                            answer=answer_form.answer.data)
+                if result.error is not None:
+                    flash(result.error.to_dict(_)["message"], "danger")
+                else:
+                    flash(_("Your age recipient is registered; new tenders' key shares will be sealed to it."),
+                          "success")
+                return redirect(url_for("core.account", _anchor="custody"))
             if "pw-new_password" in request.form and pw_form.validate_on_submit():
                 me = current_user._get_current_object()
                 with transaction() as s:
@@ -123,13 +136,31 @@ def account():
                 return redirect(url_for("core.account"))
         except DomainError as exc:
             form_errors(age_form if "age-age_recipient" in request.form else
+                        answer_form if "ch-answer" in request.form else
                         pw_form if "pw-new_password" in request.form else token_form, exc)
         except ValueError:
             abort(400)
     tokens = db().scalars(select(ApiToken).where(ApiToken.user_id == actor().user_id)
                           .order_by(ApiToken.id.desc())).all()
+    challenge = service.open_recipient_challenge(db(), actor=actor(), now=now())
+    if challenge is not None:
+        answer_form.challenge.data = str(challenge.id)
+    me = db().get(User, actor().user_id)
     return render_template("core/account.html", pw_form=pw_form, token_form=token_form, tokens=tokens,
-                           new_token=new_token, age_form=age_form, now=now())
+                           new_token=new_token, age_form=age_form, answer_form=answer_form, now=now(), challenge=challenge,
+                           me=me, fingerprint=recipient_fingerprint(me.age_recipient) if me.age_recipient else None,
+                           challenge_fingerprint=recipient_fingerprint(challenge.recipient) if challenge else None)
+
+
+@bp.get("/account/challenge.age")
+@permission("custodian")
+def recipient_challenge():
+    """The custodian's open registration challenge, an age file sealed to the recipient being registered."""
+    challenge = service.open_recipient_challenge(db(), actor=actor(), now=now())
+    if challenge is None:
+        abort(404)
+    return Response(challenge.sealed, mimetype="application/octet-stream", headers={
+        "Content-Disposition": f"attachment; filename=sunbid-challenge-{challenge.id}.age"})
 
 
 @bp.route("/admin/organisations", methods=["GET", "POST"])
@@ -171,7 +202,11 @@ def admin_users():
                                            display_name=form.display_name.data, password=form.password.data,
                                            role=form.role.data, organisation_id=form.organisation_id.data,
                                            now=now())
-            flash(_("User %(name)s created.", name=user.username), "success")
+            if user.active:
+                flash(_("User %(name)s created.", name=user.username), "success")
+            else:
+                flash(_("User %(name)s created. The role takes effect once a supervisor approves it; until then "
+                        "the account cannot be used.", name=user.username), "warning")
             return redirect(url_for("core.admin_users"))
         except DomainError as exc:
             form_errors(form, exc)
@@ -186,7 +221,8 @@ def admin_users():
     total = db().scalar(select(func.count()).select_from(stmt.subquery()))
     users = db().scalars(stmt.limit(50).offset((page - 1) * 50)).all()
     return render_template("core/admin_users.html", form=form, users=users, q=q, role=role, page=page,
-                           pages=max((total + 49) // 50, 1), total=total, now=now())
+                           pages=max((total + 49) // 50, 1), total=total, now=now(), approved_roles=APPROVED_ROLES,
+                           request_form=RoleRequestForm())
 
 
 @bp.route("/admin/users/<id:user_id>/active", methods=["POST"])
@@ -195,8 +231,60 @@ def admin_user_active(user_id: int):
     form = ToggleForm()
     if not form.validate_on_submit():
         abort(400)
-    with transaction() as s:
-        user = service.set_user_active(s, actor=actor(), user_id=user_id, active=bool(form.active.data), now=now())
+    try:
+        with transaction() as s:
+            user = service.set_user_active(s, actor=actor(), user_id=user_id, active=bool(form.active.data),
+                                           now=now())
+    except DomainError as exc:
+        flash(exc.to_dict(_)["message"], "danger")
+        return redirect(url_for("core.admin_users", q=request.args.get("q", ""), page=request.args.get("page", 1)))
     flash(_("User %(name)s is now %(state)s.", name=user.username,
             state=_("active") if user.active else _("inactive")), "info")
     return redirect(url_for("core.admin_users", q=request.args.get("q", ""), page=request.args.get("page", 1)))
+
+
+@bp.post("/admin/users/<id:user_id>/role-request")
+@permission("admin")
+def admin_role_request(user_id: int):
+    """An administrator asks for a custodian (or supervisor) role to be granted or removed; a supervisor decides."""
+    form = RoleRequestForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        with transaction() as s:
+            service.request_role_change(s, actor=actor(), user_id=user_id, change=form.change.data,
+                                        reason=form.reason.data or "", now=now())
+        flash(_("The request is recorded; it takes effect once a supervisor approves it."), "info")
+    except DomainError as exc:
+        flash(exc.to_dict(_)["message"], "danger")
+    return redirect(url_for("core.role_requests"))
+
+
+@bp.get("/role-requests")
+@permission("admin", "supervisor")
+def role_requests():
+    """Role changes waiting for a supervisor, and the latest decisions."""
+    pending = service.pending_role_requests(db())
+    decided = db().scalars(select(RoleRequest).where(RoleRequest.decision.is_not(None))
+                           .order_by(RoleRequest.decided_at.desc(), RoleRequest.id.desc()).limit(50)).all()
+    names = {u.id: u for u in db().scalars(select(User).where(User.id.in_(
+        {r.requested_by for r in [*pending, *decided] if r.requested_by} | {r.decided_by for r in decided if r.decided_by})))}
+    return render_template("core/role_requests.html", pending=pending, decided=decided, names=names,
+                           form=RoleDecisionForm())
+
+
+@bp.post("/role-requests/<id:request_id>/decision")
+@permission("supervisor")
+def decide_role_request(request_id: int):
+    form = RoleDecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        with transaction() as s:
+            req = service.decide_role_change(s, actor=actor(), request_id=request_id,
+                                             approve=form.decision.data == "approve", note=form.note.data or "",
+                                             now=now())
+        flash(_("Approved.") if req.decision == "approved" else _("Refused."), "info")
+    except DomainError as exc:
+        flash(exc.to_dict(_)["message"], "danger")
+    return redirect(url_for("core.role_requests"))

@@ -147,6 +147,8 @@ class KeyShare(Base):
     position: Mapped[int] = mapped_column(Integer)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     sealed_sha256: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str | None] = mapped_column(String(100))  # the custodian's recipient it was sealed to
+    registration_seq: Mapped[int | None] = mapped_column(Integer)  # the audit entry that registered it
 
 
 def new_public_id() -> str:

@@ -612,3 +612,43 @@ def check_can_object(f: TenderFacts, now: datetime, settings: RuleSettings) -> N
         raise OpeningNotDue(status=str(derive_status(f, now)))
     if now > opened + timedelta(minutes=settings.objection_minutes) / settings.accelerator:
         raise ObjectionWindowClosed(minutes=settings.objection_minutes)
+
+
+# ---------------------------------------------------------------- custodians of the opening key
+
+class CustodiansOfOneOrganisation(InvalidInput):
+    code = "custodians_one_organisation"
+    status = 409
+    default_message = N_("Publication is refused: %(count)s of the %(n)s key custodians belong to one organisation "
+                         "(%(organisation)s), enough to reach the opening threshold of %(k)s without anyone else. "
+                         "No single organisation may hold k shares: register custodians of other organisations.")
+
+
+def choose_custodians(candidates: list[tuple[int, int]], n: int) -> list[int]:
+    """The n custodians a new opening key is split among, from (custodian id, organisation id) pairs in the
+    order given: one from each organisation in turn (organisations in the order their first custodian comes),
+    so the shares spread over as many organisations as there are.  Fewer than n when there are fewer."""
+    queues: dict[int, list[int]] = {}
+    for custodian, organisation in candidates:
+        queues.setdefault(organisation, []).append(custodian)
+    chosen: list[int] = []
+    while len(chosen) < n and any(queues.values()):
+        for queue in queues.values():
+            if queue and len(chosen) < n:
+                chosen.append(queue.pop(0))
+    return chosen
+
+
+def check_custodian_spread(organisations: list[tuple[int, str]], *, k: int) -> None:
+    """Refuse an opening key whose k-of-n shares let one organisation open the bids alone: ``organisations``
+    holds the (id, name) of each share's custodian's organisation; if any one organisation holds k or more of
+    the n shares, ``CustodiansOfOneOrganisation``."""
+    counts: dict[int, int] = {}
+    names: dict[int, str] = {}
+    for org_id, name in organisations:
+        counts[org_id] = counts.get(org_id, 0) + 1
+        names[org_id] = name
+    for org_id, count in counts.items():
+        if count >= k:
+            raise CustodiansOfOneOrganisation(field="custodians", count=count, n=len(organisations),
+                                              organisation=names[org_id], k=k)

@@ -129,6 +129,22 @@ def key_share(tender_id: int):
         "Content-Disposition": f"attachment; filename=tender-{tender_id}-share-{share.position}.age"})
 
 
+@bp.get("/custodian/shares")
+@permission("custodian")
+def my_key_shares():
+    """The tenders whose opening-key shares are sealed to this custodian, each with the fingerprint of the
+    recipient it was sealed to, so a custodian sees a share sealed to a key that is not theirs."""
+    from core.models import User
+    from core.rules import recipient_fingerprint
+
+    who = actor()
+    me = db().get(User, who.user_id)
+    mine = recipient_fingerprint(me.age_recipient) if me.age_recipient else None
+    rows = [(share, tender, recipient_fingerprint(share.recipient) if share.recipient else None)
+            for share, tender in service.shares_held_by(db(), actor=who)]
+    return render_template("tender/key_shares.html", rows=rows, mine=mine, now=now(), state=service.status)
+
+
 @bp.post("/tenders/<id:tender_id>/bids")
 @permission("bidder")
 @reads_body_itself

@@ -152,6 +152,7 @@ class Factory:
     clock: FrozenClock
     n: int = 0
     custodian_keys: dict | None = None  # username → age identity, for the custodians made by custodians()
+    approver: Actor | None = None  # the supervisor who approves the custodians made here
 
     def _next(self) -> int:
         self.n += 1
@@ -167,7 +168,9 @@ class Factory:
                                                name=name or f"{kind} org {i}", credit_code=code,
                                                now=self.clock.now())
 
-    def user(self, role: str = "bidder", org=None, username: str | None = None) -> Actor:
+    def user(self, role: str = "bidder", org=None, username: str | None = None, approve: bool = True) -> Actor:
+        """A user made by the system actor; a custodian is then approved by a supervisor (unless ``approve`` is
+        false), since a custodian's role never takes effect without one."""
         from core import service
 
         kind = {"agency": "agency", "bidder": "bidder", "expert": "employer"}.get(role, "platform")
@@ -177,25 +180,67 @@ class Factory:
             u = service.create_user(self.session, actor=Actor.system(), username=username or f"{role}{i}",
                                     display_name=f"{role.title()} {i}", password=PASSWORD, role=role,
                                     organisation_id=org.id, now=self.clock.now())
-        return Actor(user_id=u.id, name=u.username, role=u.role, organisation_id=u.organisation_id,
-                     address="127.0.0.1")
+        who = Actor(user_id=u.id, name=u.username, role=u.role, organisation_id=u.organisation_id,
+                    address="127.0.0.1")
+        if role == "custodian" and approve:
+            self.approve(who)
+        return who
 
-    def custodians(self, count: int = 3) -> dict:
-        """Key custodians with their own age keys (made once); returns username → identity."""
+    def supervisor(self) -> Actor:
+        """The supervisor who approves this factory's custodians (made once)."""
+        if self.approver is None:
+            self.approver = self.user("supervisor")
+        return self.approver
+
+    def approve(self, who: Actor) -> None:
+        """A supervisor approves the custodian role ``who`` was created with (the account becomes active)."""
+        from core import service
+        from core.models import RoleRequest
+
+        supervisor = self.supervisor()
+        with unit_of_work(self.session):
+            request = self.session.scalar(sa.select(RoleRequest).where(RoleRequest.user_id == who.user_id,
+                                                                       RoleRequest.decision.is_(None)))
+            service.decide_role_change(self.session, actor=supervisor, request_id=request.id, approve=True,
+                                       now=self.clock.now())
+
+    def register_recipient(self, who: Actor, identity: str) -> None:
+        """``who`` (an approved custodian) registers the recipient of ``identity`` by answering the challenge
+        sealed to it, decrypted with the real ``age -d``."""
+        import subprocess
+        import tempfile
+
         import pyrage
 
         from core import service
 
+        recipient = str(pyrage.x25519.Identity.from_str(identity).to_public())
+        with unit_of_work(self.session):
+            challenge = service.issue_recipient_challenge(self.session, actor=who, recipient=recipient,
+                                                          now=self.clock.now())
+        with tempfile.NamedTemporaryFile("w", suffix=".txt") as key:
+            key.write(identity + "\n")
+            key.flush()
+            answer = subprocess.run(["age", "-d", "-i", key.name], input=challenge.sealed, capture_output=True,
+                                    check=True).stdout.decode()
+        with unit_of_work(self.session):
+            result = service.register_age_recipient(self.session, actor=who, challenge_id=challenge.id,
+                                                    answer=answer, now=self.clock.now())
+        assert result.error is None, result.error
+
+    def custodians(self, count: int = 3) -> dict:
+        """Key custodians with their own age keys (made once), each of another organisation, approved by a
+        supervisor and registered by the proof; returns username → identity."""
+        import pyrage
+
         if self.custodian_keys is None:
             self.custodian_keys = {}
-            centre = self.org("platform", name="Trading centre")
-            for _ in range(count):
-                who = self.user("custodian", org=centre)
-                identity = pyrage.x25519.Identity.generate()
-                with unit_of_work(self.session):
-                    service.set_age_recipient(self.session, actor=Actor.system(), user_id=who.user_id,
-                                              recipient=str(identity.to_public()), now=self.clock.now())
-                self.custodian_keys[who.name] = str(identity)
+            for c in range(count):
+                home = self.org("platform", name="Trading centre" if c == 0 else f"Custodian office {c}")
+                who = self.user("custodian", org=home)
+                identity = str(pyrage.x25519.Identity.generate())
+                self.register_recipient(who, identity)
+                self.custodian_keys[who.name] = identity
         return self.custodian_keys
 
     def tender_input(self, **overrides):

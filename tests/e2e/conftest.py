@@ -40,14 +40,22 @@ def live_server(tmp_path_factory):
                                 role="agency", organisation_id=org.id, now=clock.now())
             import pyrage
 
-            centre = service.create_organisation(s, actor=Actor.system(), kind="platform", name="交易中心",
-                                                 now=clock.now())
-            for i in range(3):  # publication seals the opening key's shares to three custodians
+            from core.demo import _actor, enrol_custodian
+
+            supervisor = _actor(service.create_user(s, actor=Actor.system(), username="overseer",
+                                                    display_name="监督员", password=PASSWORD, role="supervisor",
+                                                    organisation_id=service.create_organisation(
+                                                        s, actor=Actor.system(), kind="platform", name="监督处",
+                                                        now=clock.now()).id, now=clock.now()))
+        for i in range(3):  # publication seals the opening key's shares to three custodians of three offices
+            with unit_of_work(s):
+                office = service.create_organisation(s, actor=Actor.system(), kind="platform",
+                                                     name=f"交易中心{i}", now=clock.now())
                 u = service.create_user(s, actor=Actor.system(), username=f"keeper{i}", display_name=f"保管人{i}",
-                                        password=PASSWORD, role="custodian", organisation_id=centre.id,
+                                        password=PASSWORD, role="custodian", organisation_id=office.id,
                                         now=clock.now())
-                service.set_age_recipient(s, actor=Actor.system(), user_id=u.id, now=clock.now(),
-                                          recipient=str(pyrage.x25519.Identity.generate().to_public()))
+            enrol_custodian(s, custodian=_actor(u), identity=str(pyrage.x25519.Identity.generate()),
+                            supervisor=supervisor, now=clock.now())
         s.close()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -122,3 +122,27 @@ def test_the_home_page_promises_only_what_exists(client):
     zh = client.get("/?lang=zh_CN").get_data(as_text=True)
     assert "sealed bids" in en and "密封投标" in zh
     assert "expert" not in en.lower() and "专家" not in zh
+
+
+def test_create_supervisor_command_makes_a_first_supervisor_who_is_approved(tmp_path, monkeypatch):
+    from core.cli import main
+    from core.db import make_engine, make_sessionmaker
+
+    url = f"sqlite:///{tmp_path / 'sup.db'}"
+    monkeypatch.setenv("SUNBID_DATABASE_URL", url)
+    monkeypatch.setenv("SUNBID_DATA_DIR", str(tmp_path))
+    assert CliRunner().invoke(main, ["db", "upgrade"]).exit_code == 0
+    centre = "滨海市公共资源交易中心"
+    assert CliRunner().invoke(main, ["create-admin", "--username", "root", "--name", "管理员", "--centre", centre,
+                                     "--password", "Strong-Admin-2026"]).exit_code == 0
+    missing = CliRunner().invoke(main, ["create-supervisor", "--username", "sup", "--name", "监督员",
+                                        "--organisation", "nowhere", "--password", "Watchful-Eye-2026"])
+    assert missing.exit_code != 0 and "nowhere" in missing.output
+    ok = CliRunner().invoke(main, ["create-supervisor", "--username", "sup", "--name", "监督员",
+                                   "--organisation", centre, "--password", "Watchful-Eye-2026"])
+    assert ok.exit_code == 0, ok.output
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s:
+        user = s.scalar(select(User).where(User.username == "sup"))
+        assert user.role == "supervisor" and user.active and user.role_approved_at is not None
+    engine.dispose()

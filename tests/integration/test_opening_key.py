@@ -1,13 +1,18 @@
 """Publication makes an opening key that only k custodians together can rebuild."""
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import subprocess
 
+import pyrage
 import pytest
 from sqlalchemy import select, text
 
+from audit.models import AuditEntry
 from core.db import unit_of_work
+from core.models import User
 from tender import sealing, service
 from tender.models import KeyShare, OpeningKey
 from tests.conftest import login
@@ -20,8 +25,25 @@ def test_published_tender_has_a_recipient_and_sealed_shares(make, session, clien
     shares = session.scalars(select(KeyShare).where(KeyShare.tender_id == t.id).order_by(KeyShare.position)).all()
     assert len(shares) == 3
     public = client.get(f"/api/v1/tenders/{t.id}").json
-    assert public["opening_key"] == {"recipient": key.recipient, "threshold": 2, "shares": 3}
-    assert key.recipient in client.get(f"/tenders/{t.id}").get_data(as_text=True)
+    keys = make.custodians()
+    holders = [session.get(User, s.custodian_id) for s in shares]
+    # the notice names each share's custodian and the fingerprint of the recipient it is sealed to: the first
+    # 16 hex digits of SHA-256 over the recipient string, which anyone recomputes from a custodian's own key
+    fingerprints = [hashlib.sha256(pyrage.x25519.Identity.from_str(keys[u.username]).to_public().__str__()
+                                   .encode()).hexdigest()[:16] for u in holders]
+    assert public["opening_key"] == {"recipient": key.recipient, "threshold": 2, "shares": 3, "custodians": [
+        {"position": i, "name": u.display_name, "organisation": u.organisation.name, "recipient_fingerprint": f}
+        for i, (u, f) in enumerate(zip(holders, fingerprints), start=1)]}
+    page = client.get(f"/tenders/{t.id}").get_data(as_text=True)
+    assert key.recipient in page
+    for u, f in zip(holders, fingerprints):
+        assert u.display_name in page and u.organisation.name in page and f in page
+    # the publication's audit entry names them too
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "tender.published",
+                                                    AuditEntry.tender_id == t.id))
+    logged = json.loads(entry.payload)["opening_key"]["custodians"]
+    assert [(c["name"], c["organisation"], c["recipient_fingerprint"]) for c in logged] == [
+        (u.display_name, u.organisation.name, f) for u, f in zip(holders, fingerprints)]
 
 
 def test_two_custodians_rebuild_the_identity_and_open_a_bid_sealed_with_real_age(make, session, tmp_path):
