@@ -137,16 +137,18 @@ def wait_ready(port: int, server: subprocess.Popen, tender_id: int, workers: int
             time.sleep(0.2)
 
 
-def gunicorn_shape(server: subprocess.Popen) -> tuple[int, int]:
-    """(workers, threads per worker) as running: the master's children, and the largest thread count."""
-    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-    threads = 0
-    for pid in children:
-        try:
-            threads = max(threads, len(os.listdir(f"/proc/{pid}/task")))
-        except OSError:
-            pass
-    return len(children), threads
+def gunicorn_shape(server: subprocess.Popen) -> int:
+    """The number of worker processes running: the master's children (every thread's, read from /proc)."""
+    children = set()
+    for task in Path(f"/proc/{server.pid}/task").iterdir():
+        children.update((task / "children").read_text().split())
+    return len(children)
+
+
+def configured_threads(threads: int | None) -> int:
+    from core.cli import serve as command
+
+    return threads or next(p.default for p in command.params if p.name == "threads")
 
 
 def submit(port: int, tender_id: int, client: dict, at: float, timeout: float) -> dict:
@@ -269,10 +271,8 @@ def run(work: Path, args) -> None:
     log = work / "server.log"
     port, server = serve(env, args.workers, args.threads, log)
     try:
-        time.sleep(1)
-        workers, threads = gunicorn_shape(server) if server.poll() is None else (0, 0)
-        wait_ready(port, server, tender_id, max(workers, 1))
-        workers, threads_seen = gunicorn_shape(server)
+        wait_ready(port, server, tender_id, args.workers or 2 * (os.cpu_count() or 1) + 1)
+        workers, threads = gunicorn_shape(server), configured_threads(args.threads)
         load_before = os.getloadavg()
         n = len(clients)
         start = time.monotonic() + 1.0
@@ -300,8 +300,7 @@ def run(work: Path, args) -> None:
     lost = sum(1 for p in problems if "no current bid" in p)
     late = max(r["late"] for r in results)
     p99 = pct(lat, 99)
-    print(f"server: sunbid serve, {workers} workers × {args.threads or 'default'} threads "
-          f"(threads per worker process seen: {threads_seen}); cores: {os.cpu_count()}")
+    print(f"server: sunbid serve, {workers} workers × {threads} threads; cores: {os.cpu_count()}")
     print(f"load average before / after: {' '.join(f'{x:.2f}' for x in load_before)} / "
           f"{' '.join(f'{x:.2f}' for x in load_after)}")
     print(f"latency: p50 {pct(lat, 50):.2f} s  p95 {pct(lat, 95):.2f} s  p99 {p99:.2f} s  max {max(lat):.2f} s  "
@@ -317,7 +316,7 @@ def run(work: Path, args) -> None:
     for e in errors[:10]:
         print(f"  server: {e}")
     print("== SUMMARY")
-    print(f"rush {n} × {args.mb} MB in {args.window:g} s, {workers}×{args.threads or 'default'} on "
+    print(f"rush {n} × {args.mb} MB in {args.window:g} s, {workers}×{threads} on "
           f"{os.cpu_count()} cores: p99 {p99:.2f} s (goal < 2 s: {'OK' if p99 < 2 else 'MISSED'}), "
           f"lost {lost}, 5xx {five} (goal 0: {'OK' if lost == 0 and five == 0 and not problems else 'MISSED'}); "
           f"cat + sync {cat_s:.2f} s")
