@@ -243,6 +243,8 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=120, help="per request, seconds")
     ap.add_argument("--database-url", default=os.environ.get("BENCH_RUSH_DATABASE_URL", DEFAULT_URL))
     ap.add_argument("--keep", action="store_true", help="keep the work directory (printed)")
+    ap.add_argument("--profile", metavar="FILE", help="record the server's workers with py-spy during the rush "
+                    "into FILE (collapsed stacks, idle threads included); run with uv run --with py-spy")
     args = ap.parse_args()
     if not 1 <= args.bidders <= 2000 or not 1 <= args.clients <= 1000 or not 0 <= args.window <= 600:
         raise SystemExit("--bidders 1..2000, --clients 1..1000, --window 0..600")
@@ -273,6 +275,13 @@ def run(work: Path, args) -> None:
     try:
         wait_ready(port, server, tender_id, args.workers or 2 * (os.cpu_count() or 1) + 1)
         workers, threads = gunicorn_shape(server), configured_threads(args.threads)
+        spy = None
+        if args.profile:
+            spy = subprocess.Popen([shutil.which("py-spy") or "py-spy", "record", "--pid", str(server.pid),
+                                    "--subprocesses", "--idle", "--threads", "--format", "raw", "--rate", "50",
+                                    "--output", args.profile, "--nonblocking"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(2)
         load_before = os.getloadavg()
         n = len(clients)
         start = time.monotonic() + 1.0
@@ -282,6 +291,9 @@ def run(work: Path, args) -> None:
             futures = [pool.submit(submit, port, tender_id, c, at, args.timeout) for c, at in zip(clients, times)]
             results = [f.result() for f in futures]
         load_after = os.getloadavg()
+        if spy is not None:
+            spy.send_signal(2)  # py-spy writes its output on SIGINT
+            spy.wait(60)
     finally:
         server.terminate()
         try:
