@@ -65,7 +65,7 @@ def random_file(path: Path, mb: int) -> None:
 class World:
     """A migrated database and data directory with custodians and one published tender (made through the services)."""
 
-    def __init__(self, work: Path, created: datetime):
+    def __init__(self, work: Path, created: datetime, url: str | None = None):
         from core import service
         from core.actor import Actor
         from core.blobs import BlobStore
@@ -74,7 +74,7 @@ class World:
 
         self.work, self.data = work, work / "data"
         work.mkdir(parents=True, exist_ok=True)
-        self.url = f"sqlite:///{work / 'bench.db'}"
+        self.url = url or f"sqlite:///{work / 'bench.db'}"
         upgrade(self.url)
         self.engine = make_engine(self.url)
         self.s = make_sessionmaker(self.engine)()
