@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from audit import service
 from audit.models import AuditCheckpoint, AuditCosignature, AuditEntry
 from core.errors import N_, InvalidInput
+from core.inputs import int_arg
 from core.web import acting_user, db, now, platform, public, transaction
 
 bp = Blueprint("audit_api", __name__, url_prefix="/api/v1/audit")
@@ -20,18 +21,7 @@ MAX_ENTRIES = 1000
 
 
 def _int(name: str, *, minimum: int = 0, default: int | None = None) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        if default is not None:
-            return default
-        raise InvalidInput(N_("The parameter %(name)s is required."), field=name, name=name)
-    if not raw.isdigit() or len(raw) > 18:
-        raise InvalidInput(N_("The parameter %(name)s must be a whole number."), field=name, name=name)
-    value = int(raw)
-    if value < minimum:
-        raise InvalidInput(N_("The parameter %(name)s must be at least %(min)s."), field=name, name=name,
-                           min=minimum)
-    return value
+    return int_arg(name, default, minimum=minimum, maximum=10**18)
 
 
 def _size_within_log(size: int, field: str) -> None:

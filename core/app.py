@@ -126,18 +126,33 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
     @app.after_request
     def _checkpoint(resp):
         # Side effect after the operation committed: sign a checkpoint when one is due (key act, count, time).
+        # On the request's own session and connection: its transaction (the view's reads after it committed)
+        # is ended first, so the checkpoint never waits on a lock its own request holds.  On SQLite it waits
+        # at most a moment for another thread's write; when the lock is not free it is left for a later post.
         if request.method == "POST" and resp.status_code < 400:
             from audit.service import checkpoint_if_due
-            from core.db import unit_of_work
+            from core.db import LOCK_WAIT_OPTION, is_lock_timeout, unit_of_work
 
             platform = app.extensions["sunbid"]
+            own = g.get("db_session")
+            s = own if own is not None else platform.sessions()
             try:
-                with platform.sessions() as s, unit_of_work(s):
+                if s.in_transaction():
+                    s.rollback()  # the view's work is committed; what is left open only read
+                if platform.engine is not None and platform.engine.dialect.name == "sqlite":
+                    s.connection(execution_options={LOCK_WAIT_OPTION: 100})
+                with unit_of_work(s):
                     checkpoint_if_due(s, signer=platform.signer, origin=settings.log_origin,
                                       now=platform.clock.now(), every_entries=settings.checkpoint_every,
                                       every_seconds=settings.checkpoint_seconds)
-            except Exception:  # never fail the request that already succeeded; the next one retries
-                app.logger.exception("checkpoint not issued")
+            except Exception as exc:  # never fail the request that already succeeded; the next one retries
+                if is_lock_timeout(exc):
+                    app.logger.info("checkpoint deferred: the database is busy")
+                else:
+                    app.logger.exception("checkpoint not issued")
+            finally:
+                if own is None:
+                    s.close()
         return resp
 
     @app.after_request
@@ -202,9 +217,11 @@ def _wants_json() -> bool:
 
 
 def _error_handlers(app: Flask) -> None:
+    from core import i18n
+
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
-        body = exc.to_dict(gettext)
+        body = i18n.error_dict(exc)
         if _wants_json():
             return jsonify(error=body), exc.status
         return render_template("error.html", status=exc.status, message=body["message"]), exc.status

@@ -49,6 +49,16 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+SQLITE_BUSY_MS = 5000
+"""How long a SQLite write waits for another thread's transaction before "database is locked".  Requests'
+transactions last milliseconds (a long upload ends its transaction before reading the body, core.web.idle_db),
+so this is reached only under a pile-up; no request waits on a transaction of its own (the after-request
+checkpoint reuses the request's connection).  Work that may be left for later asks for a shorter wait with
+the execution option ``sqlite_lock_wait_ms`` (see ``try_soon``)."""
+
+LOCK_WAIT_OPTION = "sqlite_lock_wait_ms"
+
+
 def _sqlite_setup(engine: Engine) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINTs; let SQLAlchemy emit BEGIN
     # (the recipe from SQLAlchemy's SQLite dialect documentation).
@@ -57,7 +67,7 @@ def _sqlite_setup(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
         if engine.url.database not in (None, "", ":memory:"):
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -65,6 +75,11 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
+        wait = conn.get_execution_options().get(LOCK_WAIT_OPTION)
+        if wait is not None or conn.info.pop("lock_wait_changed", False):
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_MS if wait is None else int(wait)}")
+            if wait is not None:
+                conn.info["lock_wait_changed"] = True
         # IMMEDIATE: take the write lock when the transaction starts.  A deferred transaction that read
         # first and writes later fails at once with "database is locked" when another writer committed
         # in between (busy_timeout does not apply to that upgrade), so concurrent writers would error.
@@ -81,6 +96,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def make_sessionmaker(bind: Any, **kwargs: Any) -> sessionmaker[Session]:
     return sessionmaker(bind=bind, expire_on_commit=False, **kwargs)
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """SQLite's "database is locked" / "database is busy": the write lock was not free in time."""
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(exc, OperationalError) and any(
+        word in str(exc.orig) for word in ("database is locked", "database is busy"))
 
 
 @contextmanager

@@ -6,6 +6,8 @@ parameters, a stable ``code`` and the HTTP status it maps to.
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 
 def N_(message: str) -> str:
     """Mark a string for translation without translating it (used in pure modules)."""
@@ -22,20 +24,30 @@ class DomainError(Exception):
         self.message = message or self.default_message
         self.field = field
         self.params = params
-        super().__init__(self.message % params if params else self.message)
+        super().__init__(self.message % _formatted(params, _utc) if params else self.message)
 
     default_message = N_("The request was refused.")
 
-    def to_dict(self, translate=lambda s: s) -> dict:
+    def to_dict(self, translate=lambda s: s, format_time=None) -> dict:
+        """Code, translated message and field.  Times among the parameters are aware datetimes, written by
+        ``format_time`` (the web layer's writes them in the platform's time zone; without one, in UTC)."""
         text = translate(self.message)
         try:
-            text = text % self.params if self.params else text
+            text = text % _formatted(self.params, format_time or _utc) if self.params else text
         except (KeyError, ValueError, TypeError):
             pass
         out = {"code": self.code, "message": text}
         if self.field:
             out["field"] = self.field
         return out
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _formatted(params: dict, format_time) -> dict:
+    return {k: format_time(v) if isinstance(v, datetime) else v for k, v in params.items()}
 
 
 class InvalidInput(DomainError):

@@ -35,6 +35,13 @@ def platform_tz() -> ZoneInfo:
     return ZoneInfo(current_app.extensions["sunbid"].settings.timezone)
 
 
+def error_dict(exc) -> dict:
+    """A domain error's code, message (translated, its times in the platform's zone) and field."""
+    from flask_babel import gettext
+
+    return exc.to_dict(gettext, lambda v: format_datetime(v, "yyyy-MM-dd HH:mm"))
+
+
 def parse_local_datetime(text: str | None, *, field: str, tz: ZoneInfo) -> datetime:
     """A ``YYYY-MM-DDTHH:MM`` value typed in the platform time zone, as an aware datetime."""
     text = (text or "").strip()

@@ -22,9 +22,9 @@ PAGE_MAX = 100_000
 
 
 class IdConverter(BaseConverter):
-    """``<id:tender_id>``: 0 … 2^63 − 1 written in ASCII digits."""
+    """``<id:tender_id>``: 0 … 2^31 − 1 (core.rules.MAX_ID) written in ASCII digits."""
 
-    regex = r"[0-9]{1,19}"
+    regex = r"[0-9]{1,10}"
     weight = 50
     part_isolating = True
 

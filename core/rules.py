@@ -182,7 +182,7 @@ class AccountLocked(TooManyAttempts):
 def check_login_allowed(*, locked_until: datetime | None, now: datetime) -> None:
     """Refuse a sign-in attempt while the account is locked."""
     if locked_until is not None and now < locked_until:
-        raise AccountLocked(until=format_utc(locked_until))
+        raise AccountLocked(until=locked_until)
 
 
 def register_failure(*, failures: int, now: datetime,
@@ -254,8 +254,8 @@ def check_role_org(role: Role | str, org_kind: OrgKind | str) -> None:
 # Numbers and times as they arrive from outside (URLs, query strings, forms)
 # ---------------------------------------------------------------------------
 
-MAX_ID = 2**63 - 1
-"""The largest database integer on every backend (SQLite INTEGER, PostgreSQL BIGINT)."""
+MAX_ID = 2**31 - 1
+"""The largest id every backend's integer columns hold (PostgreSQL INTEGER; SQLite's go further)."""
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)

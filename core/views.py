@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from core import service
 from core.config import LOCALES
 from core.errors import DomainError
+from core.i18n import error_dict
 from core.inputs import page_arg
 from core.rules import whole_number
 from core.forms import LoginForm, OrganisationForm, PasswordForm, RecipientForm, TokenForm, ToggleForm, UserForm
@@ -29,7 +30,7 @@ def _safe_next(target: str | None) -> str:
 
 def form_errors(form, exc: DomainError) -> None:
     """Attach a domain error to the form field it names (or flash it) so nothing typed is lost."""
-    message = exc.to_dict(_)["message"]
+    message = error_dict(exc)["message"]
     field = getattr(form, exc.field, None) if exc.field else None
     if field is not None:
         field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
@@ -52,7 +53,7 @@ def login():
                 session["lang"] = lang
             login_user(result.user)
             return redirect(_safe_next(request.args.get("next")))
-        flash(result.error.to_dict(_)["message"], "danger")
+        flash(error_dict(result.error)["message"], "danger")
         status = result.error.status
         return render_template("core/login.html", form=form), status
     return render_template("core/login.html", form=form)

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from core.errors import N_, InvalidInput, InvalidTransition
-from core.rules import format_utc, require_aware
+from core.rules import require_aware
 
 CENT = Decimal("0.01")
 MAX_YUAN = Decimal(10) ** 13
@@ -241,13 +241,13 @@ def check_schedule(s: Schedule, *, now: datetime, settings: RuleSettings) -> Non
         raise DeadlineTooSoon(
             N_("The bid deadline must be at least %(days)s days after the documents are first issued, "
                "so %(earliest)s or later (招标投标法 art. 24)."),
-            field="deadline", days=settings.min_issue_days, earliest=format_utc(earliest))
+            field="deadline", days=settings.min_issue_days, earliest=earliest)
     earliest_end = issue + settings.period(settings.min_download_days)
     if s.download_end < earliest_end:
         raise DownloadWindowTooShort(
             N_("The documents must be available for at least %(days)s days, so until %(earliest)s or later "
                "(实施条例 art. 16)."),
-            field="download_end", days=settings.min_download_days, earliest=format_utc(earliest_end))
+            field="download_end", days=settings.min_download_days, earliest=earliest_end)
 
 
 def amended_deadline(*, now: datetime, deadline: datetime, requested_deadline: datetime | None,
@@ -264,7 +264,7 @@ def amended_deadline(*, now: datetime, deadline: datetime, requested_deadline: d
         require_aware(requested_deadline, "new_deadline")
         if requested_deadline < deadline:
             raise InvalidSchedule(N_("An amendment cannot bring the bid deadline forward (now %(deadline)s)."),
-                                  field="new_deadline", deadline=format_utc(deadline))
+                                  field="new_deadline", deadline=deadline)
         target = requested_deadline
     return max(target, now + settings.period(settings.amendment_notice_days))
 
@@ -380,9 +380,9 @@ def check_can_download(f: TenderFacts, now: datetime) -> None:
     is open from publication to the deadline).  No sign-up gates it (电子招标投标办法 art. 21)."""
     _require(f, now, Status.PUBLISHED)
     if f.download_start is not None and now < f.download_start:
-        raise DownloadNotOpen(opens=format_utc(f.download_start))
+        raise DownloadNotOpen(opens=f.download_start)
     if f.download_end is not None and now >= f.download_end:
-        raise DownloadClosed(closed=format_utc(f.download_end))
+        raise DownloadClosed(closed=f.download_end)
 
 
 def downloaders_visible(f: TenderFacts, now: datetime) -> bool:

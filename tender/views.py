@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from wtforms.validators import ValidationError
 
 from core.errors import DomainError
-from core.i18n import platform_tz
+from core.i18n import error_dict, platform_tz
 from core.inputs import check_text, page_arg, reads_body_itself
 from core.rules import whole_number
 from core.web import acting_user, actor, db, idle_db, now, permission, platform, public, transaction
@@ -33,7 +33,7 @@ PER_PAGE = 20
 
 
 def _error_message(exc: DomainError) -> str:
-    return exc.to_dict(_)["message"]
+    return error_dict(exc)["message"]
 
 
 def _upload_limit() -> int:
@@ -183,7 +183,7 @@ def submit_bid(tender_id: int):
         raise
     except DomainError as exc:
         formupload.discard(upload)
-        if exc.status == 404:
+        if exc.status == 404 or exc.code == "nul_in_text":
             raise
         flash(_error_message(exc), "danger")
     return redirect(url_for("tender.detail", tender_id=tender_id, _anchor="bid"))
@@ -277,7 +277,7 @@ def _json_error(code: str, message: str, status: int):
 
 @uploads_bp.errorhandler(DomainError)
 def _uploads_domain_error(exc: DomainError):
-    return jsonify(error=exc.to_dict(_)), exc.status
+    return jsonify(error=error_dict(exc)), exc.status
 
 
 @uploads_bp.errorhandler(CSRFError)

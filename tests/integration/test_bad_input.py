@@ -138,3 +138,27 @@ def test_bad_values_on_the_api_are_4xx_json(client):
     resp = client.get("/api/v1/nothing-here")
     assert resp.status_code == 404 and resp.json["error"]["code"] == "not_found"
     assert client.post("/api/v1/tenders").status_code == 405
+
+
+def _alerts(body: str) -> str:
+    import re
+
+    return " ".join(re.findall(r'class="alert[^"]*"[^>]*>(.*?)<', body, re.S))
+
+
+def test_times_in_refusals_are_in_the_platform_zone(client, make, clock, session):
+    """A refusal that names a time writes it as every page does, in Asia/Shanghai, in both languages."""
+    t, agency = make.tender(deadline=clock.now() + timedelta(days=19))  # 20 days are needed
+    login(client, agency.name)
+    earliest = "2026-03-22 10:00"  # 20 days after the documents' 2026-03-02 02:00 UTC, read in Beijing time
+    for lang in ("en", "zh_CN"):
+        alerts = _alerts(client.post(f"/agency/tenders/{t.id}/publish?lang={lang}",
+                                     follow_redirects=True).get_data(as_text=True))
+        assert earliest in alerts and "UTC" not in alerts, alerts
+    assert "招标投标法" in alerts
+    anonymous = client.application.test_client()
+    make.user("bidder", username="locked")
+    for _ in range(12):
+        resp = anonymous.post("/login", data={"username": "locked", "password": "wrong"})
+    text = resp.get_data(as_text=True)
+    assert "2026-03-02 09:" in text and "UTC" not in _alerts(text) + text.split("Asia/Shanghai")[0][-3000:], text[-3000:]

@@ -249,7 +249,10 @@ def test_login_allowed_boundaries():
         check_login_allowed(locked_until=until, now=until - timedelta(microseconds=1))
     assert isinstance(e.value, TooManyAttempts)
     assert e.value.code == "account_locked" and e.value.status == 429
-    assert e.value.params["until"] == "2026-03-02 01:15 UTC"
+    assert e.value.params["until"] == until  # the instant itself: the web layer writes it in the platform's zone
+    assert "2026-03-02 01:15 UTC" in str(e.value)
+    shanghai = e.value.to_dict(format_time=lambda v: v.astimezone(timezone(timedelta(hours=8))).strftime("%H:%M"))
+    assert shanghai["message"].endswith("locked until 09:15.")
 
 
 def test_format_utc_converts():

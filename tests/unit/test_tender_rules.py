@@ -270,7 +270,7 @@ def test_deadline_exactly_20_days_ok_one_second_less_refused():
     with pytest.raises(DeadlineTooSoon) as e:
         check_schedule(sched(deadline=NOW + 20 * DAY - SEC), now=NOW, settings=LEGAL)
     assert e.value.code == "deadline_too_soon" and e.value.field == "deadline"
-    assert e.value.params["earliest"] == "2026-03-22 01:00 UTC" and e.value.params["days"] == 20
+    assert e.value.params["earliest"] == NOW + 20 * DAY and e.value.params["days"] == 20
     assert "招标投标法 art. 24" in str(e.value)
 
 
@@ -569,7 +569,7 @@ def test_download_window_boundaries():
     facts = replace(PUBLISHED, download_start=NOW + DAY, download_end=NOW + 6 * DAY)
     with pytest.raises(DownloadNotOpen) as e:
         check_can_download(facts, NOW + DAY - US)
-    assert e.value.code == "download_not_open" and e.value.params["opens"] == "2026-03-03 01:00 UTC"
+    assert e.value.code == "download_not_open" and e.value.params["opens"] == NOW + DAY
     check_can_download(facts, NOW + DAY)
     check_can_download(facts, NOW + 6 * DAY - US)
     with pytest.raises(DownloadClosed) as e:
