@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from audit import service
 from audit.models import AuditCheckpoint, AuditCosignature, AuditEntry
 from core.errors import N_, InvalidInput
-from core.inputs import int_arg
+from core.inputs import int_arg, page_arg
 from core.web import acting_user, db, now, platform, public, transaction
 
 bp = Blueprint("audit_api", __name__, url_prefix="/api/v1/audit")
@@ -54,7 +54,7 @@ def checkpoint():
 @bp.get("/checkpoints")
 @public
 def checkpoints():
-    page = _int("page", minimum=1, default=1)
+    page = page_arg()  # bounded (PAGE_MAX): a huge page overflowed the OFFSET (5xx)
     per_page = min(_int("per_page", minimum=1, default=50), 200)
     s = db()
     total = s.scalar(select(func.count()).select_from(AuditCheckpoint)) or 0

@@ -17,34 +17,42 @@ from core.openapi import (
     string,
 )
 
+AUDIT_MAX = 10**18
+"""The largest number the audit API's parameters take (audit/api.py ``_int``)."""
+
+
+def big(minimum: int = 0):
+    return integer(minimum, AUDIT_MAX)
+
+
 TAGS = ["audit log"]
 HASH = string(pattern="^[0-9a-f]{64}$")
-SIZE = integer(1)
+SIZE = big(1)
 
-CHECKPOINT = obj({"id": integer(), "tree_size": integer(), "root": HASH, "reason": string(),
+CHECKPOINT = obj({"id": big(), "tree_size": big(), "root": HASH, "reason": string(),
                   "created_at": string(format="date-time"), "note": string(description="The C2SP signed note."),
-                  "cosignatures": array(obj({"witness": string(), "timestamp": integer(), "line": string()}))})
-ENTRY = obj({"index": integer(), "leaf_hash": HASH, "hash": HASH, "prev_hash": HASH,
+                  "cosignatures": array(obj({"witness": string(), "timestamp": big(), "line": string()}))})
+ENTRY = obj({"index": big(), "leaf_hash": HASH, "hash": HASH, "prev_hash": HASH,
              "entry": {"type": "object", "description": "The entry's document (supervisors and administrators)."},
-             "tender_id": nullable(integer())},
+             "tender_id": nullable(big())},
             required=("index", "leaf_hash", "hash", "prev_hash"))
 
 PATHS = {
     "/api/v1/audit/checkpoints": {
         "get": operation("Signed checkpoints, newest first, with their cosignatures", tags=TAGS, errors=[400],
                          parameters=[query("page", integer(1, PAGE_MAX), "The page, from 1."),
-                                     query("per_page", integer(1), "Items per page (default 50, at most 200).")],
+                                     query("per_page", big(1), "Items per page (default 50, at most 200 returned).")],
                          ok={200: json_response("A page of checkpoints.", obj({
-                             "items": array(CHECKPOINT), "page": integer(1), "per_page": integer(1, 200),
-                             "total": integer(), "pages": integer(1)}))}),
+                             "items": array(CHECKPOINT), "page": big(1), "per_page": integer(1, 200),
+                             "total": big(), "pages": big(1)}))}),
     },
     "/api/v1/audit/proof/inclusion": {
         "get": operation("RFC 9162 inclusion proof of entry `index` in the tree of `size` entries", tags=TAGS,
                          errors=[400],
-                         parameters=[query("index", integer(), "The entry's index, from 0.", required=True),
+                         parameters=[query("index", big(), "The entry's index, from 0.", required=True),
                                      query("size", SIZE, "The tree size (a checkpoint's).", required=True)],
                          ok={200: json_response("The proof.", obj({
-                             "index": integer(), "tree_size": SIZE, "leaf_hash": HASH, "proof": array(HASH),
+                             "index": big(), "tree_size": SIZE, "leaf_hash": HASH, "proof": array(HASH),
                              "root": HASH}))}),
     },
     "/api/v1/audit/proof/consistency": {
@@ -58,11 +66,11 @@ PATHS = {
     "/api/v1/audit/entries": {
         "get": operation("Entries `start` < seq ≤ `end` (at most 1000): hashes for everyone, documents for "
                          "supervisors and administrators", tags=TAGS, errors=[400], security=OPTIONAL_BEARER,
-                         parameters=[query("start", integer(), "Entries after this many (default 0)."),
-                                     query("end", integer(1), "Up to this entry (default start + 100).")],
+                         parameters=[query("start", big(), "Entries after this many (default 0)."),
+                                     query("end", big(1), "Up to this entry (default start + 100).")],
                          ok={200: json_response("The entries.", obj({
-                             "entries": array(ENTRY), "start": integer(), "end": integer(1),
-                             "detailed": {"type": "boolean"}, "tree_size": integer()}))}),
+                             "entries": array(ENTRY), "start": big(), "end": {"type": "integer", "minimum": 1},
+                             "detailed": {"type": "boolean"}, "tree_size": big()}))}),
     },
     "/api/v1/audit/cosignatures": {
         "post": operation("A registered witness delivers its cosignature of a checkpoint", tags=TAGS,
@@ -71,6 +79,6 @@ PATHS = {
                                             "The checkpoint's signed note with the witness's cosignature line "
                                             "appended."),
                           ok={201: json_response("The cosignature recorded.", obj({
-                              "checkpoint_id": integer(), "witness": string(), "timestamp": integer()}))}),
+                              "checkpoint_id": big(), "witness": string(), "timestamp": big()}))}),
     },
 }

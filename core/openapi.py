@@ -74,7 +74,7 @@ def page_of(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def path_id(name: str, description: str) -> dict[str, Any]:
-    """A database id in the path (the ``<id:…>`` URL converter: ASCII digits, 0 … 2^63 − 1)."""
+    """A database id in the path (the ``<id:…>`` URL converter: ASCII digits, 0 … ``core.rules.MAX_ID``)."""
     return {"name": name, "in": "path", "required": True, "description": description,
             "schema": integer(0, MAX_ID)}
 
