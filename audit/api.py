@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from audit import service
 from audit.models import AuditCheckpoint, AuditCosignature, AuditEntry
 from core.errors import N_, InvalidInput
-from core.inputs import int_arg, page_arg
+from core.inputs import check_text, int_arg, page_arg
 from core.web import acting_user, db, now, platform, public, transaction
 
 bp = Blueprint("audit_api", __name__, url_prefix="/api/v1/audit")
@@ -126,6 +126,7 @@ def cosignature():
     body = request.get_data(as_text=True, cache=False)
     if not body or len(body) > 64 * 1024:
         raise InvalidInput(N_("Send the cosigned checkpoint note as the request body."))
+    check_text([("body", body)])  # a text body: no NUL (PostgreSQL cannot compare it, no note holds one)
     with transaction() as s:
         cosig = service.add_cosignature(s, cosigned_note=body, now=now())
         result = {"checkpoint_id": cosig.checkpoint_id, "witness": cosig.witness, "timestamp": cosig.timestamp}
