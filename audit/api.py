@@ -15,7 +15,7 @@ from audit.disclosure import SUPERVISING
 from audit.models import AuditCheckpoint, AuditCosignature, AuditEntry
 from audit.rules import withheld
 from core.errors import N_, InvalidInput
-from core.inputs import int_arg
+from core.inputs import check_text, int_arg, page_arg
 from core.web import acting_user, db, now, platform, public, transaction
 
 bp = Blueprint("audit_api", __name__, url_prefix="/api/v1/audit")
@@ -64,7 +64,7 @@ def checkpoint():
 @bp.get("/checkpoints")
 @public
 def checkpoints():
-    page = _int("page", minimum=1, default=1)
+    page = page_arg()  # bounded (PAGE_MAX): a huge page overflowed the OFFSET (5xx)
     per_page = min(_int("per_page", minimum=1, default=50), 200)
     with transaction() as s:
         _keep_schedule(s)
@@ -144,6 +144,7 @@ def cosignature():
     body = request.get_data(as_text=True, cache=False)
     if not body or len(body) > 64 * 1024:
         raise InvalidInput(N_("Send the cosigned checkpoint note as the request body."))
+    check_text([("body", body)])  # a text body: no NUL (PostgreSQL cannot compare it, no note holds one)
     with transaction() as s:
         cosig = service.add_cosignature(s, cosigned_note=body, now=now())
         result = {"checkpoint_id": cosig.checkpoint_id, "witness": cosig.witness, "timestamp": cosig.timestamp}

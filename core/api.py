@@ -1,15 +1,15 @@
-"""Core JSON API: who am I (token check), the caller's API tokens."""
+"""Core JSON API: who am I (token check), the caller's API tokens, and the API's OpenAPI description."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
 from core import service
 from core.errors import N_, InvalidInput
 from core.models import ApiToken
-from core.web import acting_user, actor, db, now, permission, transaction
+from core.web import acting_user, actor, db, now, permission, public, transaction
 
 bp = Blueprint("core_api", __name__, url_prefix="/api/v1")
 
@@ -58,3 +58,15 @@ def create_token():
                                                     days=days, not_after=g.api_token.expires_at, now=now())
         out = {**_token_dict(token), "token": plaintext}
     return jsonify(out), 201
+
+
+@bp.get("/openapi.json")
+@public
+def openapi():
+    """The OpenAPI 3.1 description of /api/v1, put together from the areas' tables (``core.openapi``)."""
+    from core.openapi import document
+
+    ext = current_app.extensions
+    if "sunbid_openapi_document" not in ext:
+        ext["sunbid_openapi_document"] = document(ext["sunbid_openapi"])
+    return jsonify(ext["sunbid_openapi_document"])

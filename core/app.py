@@ -160,6 +160,11 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
     for bp in (core_api, tender_api, audit_api):
         csrf.exempt(bp)  # the API authenticates by bearer token only, never by cookie (core.web.acting_user)
     _rate_limits(app, settings)
+    from audit.openapi import PATHS as audit_paths
+    from core.openapi import PATHS as core_paths
+    from tender.openapi import PATHS as tender_paths
+
+    app.extensions["sunbid_openapi"] = (core_paths, tender_paths, audit_paths)  # served by core.api.openapi
 
     from core.forms import ORG_KIND_LABELS, ROLE_LABELS
 
