@@ -29,13 +29,15 @@ TAGS = ["audit log"]
 HASH = string(pattern="^[0-9a-f]{64}$")
 SIZE = big(1)
 
-CHECKPOINT = obj({"id": big(), "tree_size": big(), "root": HASH, "reason": string(),
+CHECKPOINT = obj({"id": big(), "tree_size": big(), "root": HASH,
                   "created_at": string(format="date-time"), "note": string(description="The C2SP signed note."),
                   "cosignatures": array(obj({"witness": string(), "timestamp": big(), "line": string()}))})
 ENTRY = obj({"index": big(), "leaf_hash": HASH, "hash": HASH, "prev_hash": HASH,
-             "entry": {"type": "object", "description": "The entry's document (supervisors and administrators)."},
+             "entry": {"type": "object", "description": "The entry's document, once its disclosure rule lets the "
+                                                        "caller read it (supervisors: always)."},
              "tender_id": nullable(big())},
-            required=("index", "leaf_hash", "hash", "prev_hash"))
+            required=("index", "leaf_hash"))
+"""An entry not yet disclosed to the caller has its index and leaf hash only (docs/audit.md)."""
 
 PATHS = {
     "/api/v1/audit/checkpoints": {

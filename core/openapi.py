@@ -155,7 +155,24 @@ PATHS: dict[str, dict[str, Any]] = {
             obj({"username": string(), "display_name": string(), "role": string(),
                  "organisation": obj({"id": integer(), "name": string(), "credit_code": nullable(string())})}))}),
     },
+    "/api/v1/tokens": {
+        "get": operation("The caller's API tokens", tags=["accounts"], security=BEARER, ok={200: json_response(
+            "Each token, newest first: when it expires and when it was last used (to the minute).",
+            obj({"items": array(ref("Token"))}))}),
+        "post": operation(
+            "A new API token of the caller", tags=["accounts"], security=BEARER, errors=[400, 429],
+            description="It never outlives the token that makes it. The plaintext is in this answer only.",
+            request_body=body("application/json", obj({"name": string(maxLength=100),
+                                                       "expires_in_days": integer(1, 365)}, required=("name",)),
+                              "The token's name and how many days it is valid (default 90)."),
+            ok={201: json_response("The token, with its plaintext.",
+                                   {"allOf": [ref("Token"), obj({"token": string()})]})}),
+    },
 }
+
+TOKEN_SCHEMA = obj({"id": integer(), "name": string(), "prefix": string(), "created_at": string(),
+                    "expires_at": nullable(string()), "last_used_at": nullable(string()),
+                    "revoked_at": nullable(string())})
 
 
 def document(tables: Iterable[Mapping[str, dict[str, Any]]], *, version: str = "1") -> dict[str, Any]:
@@ -177,7 +194,7 @@ def document(tables: Iterable[Mapping[str, dict[str, Any]]], *, version: str = "
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "An API token made on the account page (sb_…)."}},
-            "schemas": {"Error": ERROR_SCHEMA},
+            "schemas": {"Error": ERROR_SCHEMA, "Token": TOKEN_SCHEMA},
             "responses": responses,
         },
     }

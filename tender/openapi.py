@@ -43,7 +43,7 @@ TENDER = obj({
     "status": string(enum=[s.value for s in Status]), "currency": string(), "estimated_price": MONEY,
     "deposit": MONEY, "published_at": nullable(TIME), "download_start": TIME, "download_end": TIME,
     "deadline": TIME, "cancelled_at": nullable(TIME)})
-TENDER_ITEM = {**TENDER, "properties": {**TENDER["properties"], "url": string(format="uri")},
+TENDER_ITEM = {**TENDER, "properties": {**TENDER["properties"], "url": string(format="uri-reference")},
                "required": [*TENDER["required"], "url"]}
 TENDER_DETAIL = {**TENDER, "properties": {
     **TENDER["properties"],
@@ -143,7 +143,7 @@ PATHS = {
                         header("Upload-Length", SIZE, "The size of the sealed bid in bytes (not 0, not over "
                                                       "Tus-Max-Size).", required=True)],
             ok={201: empty_response("Created.", {
-                **TUS_ANSWER, "Location": response_header(string(format="uri"), "The upload's address."),
+                **TUS_ANSWER, "Location": response_header(string(format="uri-reference"), "The upload's address."),
                 "Upload-Offset": response_header(integer(0, 0), "0")})}),
     },
     "/api/v1/uploads/{upload_id}": {
@@ -170,5 +170,14 @@ PATHS = {
         "delete": operation("tus termination: close the upload and delete its bytes", tags=TUS_TAGS,
                             security=BEARER, errors=[404, 409, 412], parameters=[UPLOAD_ID, TUS_RESUMABLE],
                             ok={204: empty_response("Terminated.", TUS_ANSWER)}),
+        "post": operation(
+            "tus: another method through X-HTTP-Method-Override", tags=TUS_TAGS, security=BEARER,
+            errors=[400, 404, 405, 409, 410, 412, 413, 415, 423],
+            description="For clients and proxies that send only GET and POST: the request acts as the method "
+                        "the header names (PATCH, DELETE, HEAD, GET); a plain POST is 405.",
+            parameters=[UPLOAD_ID, TUS_RESUMABLE,
+                        header("X-HTTP-Method-Override", string(enum=["PATCH", "DELETE", "HEAD", "GET"]),
+                               "The method this request stands for.", required=True)],
+            ok={200: empty_response("As HEAD or GET."), 204: empty_response("As PATCH or DELETE.", TUS_ANSWER)}),
     },
 }
