@@ -536,7 +536,10 @@ def _refused(head: bytes, match: str | None = None) -> S.NotAgeFile:
 
 def test_random_bytes_are_refused():
     for size in (1, 64, 4096, S.HEADER_LIMIT):
-        _refused(os.urandom(size), "does not start")
+        data = os.urandom(size)
+        if data[:1] in (b"a", b"-"):  # could begin the age intro or an armor line: another message
+            data = b"\x00" + data[1:]
+        _refused(data, "does not start")
 
 
 @given(st.binary(max_size=600))
