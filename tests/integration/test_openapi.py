@@ -137,6 +137,12 @@ def _fuzz(app, make, session, clock) -> Tally:
     callers = {"bidder": make.api_token(bidder), "supervisor": make.api_token(supervisor), "anonymous": {}}
     known = {"tender_id": t.id, "upload_id": upload_id, "bid_id": 1}
 
+    # The fuzzer sends thousands of malformed tokens from one address: lift the per-address limit on bad
+    # tokens for this run, or nearly every answer would be a 429 and nothing past it would be tried.
+    from limits import parse_many
+
+    limiter, _rate = app.extensions["sunbid"].bad_token_limit
+    app.extensions["sunbid"].bad_token_limit = (limiter, parse_many("1000000 per minute"))
     schema = schemathesis.openapi.from_wsgi(SPEC_URL, app)
     tally = Tally()
     checks = [not_a_server_error, response_schema_conformance]
@@ -165,6 +171,7 @@ def test_schemathesis_finds_no_server_error_and_every_answer_matches_the_descrip
     with capsys.disabled():
         print(f"\nschemathesis on {backend}: {tally.requests} requests, statuses {dict(sorted(tally.status.items()))}")
     assert tally.requests > 300
+    assert tally.status.get(429, 0) < tally.requests // 10  # the operations were reached, not throttled
     assert not tally.server_errors, "\n".join(tally.server_errors[:20])
     assert not tally.nonconforming, "\n".join(tally.nonconforming[:20])
 
