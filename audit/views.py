@@ -13,7 +13,7 @@ from audit.replay import replay_tender
 from audit.rules import ChainBroken
 from core.i18n import platform_tz
 from core.rules import bounded_time
-from core.inputs import int_arg, page_arg
+from core.inputs import page_arg
 from core.web import db, now, permission, platform
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")

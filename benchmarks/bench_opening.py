@@ -115,7 +115,6 @@ class World:
     def make_tender(self, now: datetime) -> None:
         import pyrage
 
-        from core import service
         from core.db import unit_of_work
         from tender import service as tenders
 

@@ -11,7 +11,6 @@ import os
 import re
 from collections import Counter
 
-import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable

@@ -19,7 +19,6 @@ import threading
 import time
 import tracemalloc
 import uuid
-import zipfile
 from pathlib import Path
 
 import pytest
