@@ -66,7 +66,7 @@ class World:
     """A migrated database and data directory with custodians and one published tender (made through the services)."""
 
     def __init__(self, work: Path, created: datetime, url: str | None = None):
-        from core import service
+        from accounts import service
         from core.actor import Actor
         from core.blobs import BlobStore
         from core.db import make_engine, make_sessionmaker
@@ -90,7 +90,8 @@ class World:
         return self.n
 
     def org(self, kind: str, now: datetime):
-        from core import rules, service
+        from core import rules
+        from accounts import service
         from core.db import unit_of_work
 
         i = self._next()
@@ -100,7 +101,7 @@ class World:
                                                credit_code=code, now=now)
 
     def user(self, role: str, now: datetime, org=None):
-        from core import service
+        from accounts import service
         from core.actor import Actor
         from core.db import unit_of_work
 
@@ -118,7 +119,7 @@ class World:
         from core.db import unit_of_work
         from tender import service as tenders
 
-        from core.demo import enrol_custodian
+        from accounts.demo import enrol_custodian
 
         supervisor, _ = self.user("supervisor", now)
         for _ in range(3):  # three custodians of three organisations, approved and registered by the proof
@@ -289,7 +290,7 @@ def bench_opening(work: Path, n_bids: int, bid_mb: int) -> dict:
 
 
 def bench_ingest(work: Path, mb: int, repeat: int = 3) -> dict:
-    from core import service
+    from accounts import service
     from core.db import unit_of_work
 
     now = datetime.now(UTC).replace(microsecond=0)

@@ -63,7 +63,7 @@ def setup(work: Path, url: str, bidders: int, mb: int) -> dict:
     import pyrage
 
     from audit.keys import load_or_create
-    from core import service
+    from accounts import service
     from core.config import Settings
     from core.db import unit_of_work
 
@@ -106,7 +106,7 @@ def baseline(work: Path, files: list[Path], target: Path) -> float:
 
 def serve(env: dict[str, str], workers: int | None, threads: int | None, log: Path):
     port = free_port()
-    cmd = [sys.executable, "-m", "core.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [sys.executable, "-m", "sunbid.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     if workers:
         cmd += ["--workers", str(workers)]
     if threads:
@@ -145,7 +145,7 @@ def gunicorn_shape(server: subprocess.Popen) -> int:
 
 
 def configured_threads(threads: int | None) -> int:
-    from core.cli import serve as command
+    from sunbid.cli import serve as command
 
     return threads or next(p.default for p in command.params if p.name == "threads")
 

@@ -52,7 +52,7 @@ def run(work: Path, mb: int) -> None:
     from decimal import Decimal
 
     from core import rules as core_rules
-    from core import service
+    from accounts import service
     from core.actor import Actor
     from core.db import make_engine, make_sessionmaker, unit_of_work
     from core.migrate import upgrade

@@ -2,7 +2,7 @@
 from alembic import context
 
 import audit.models  # noqa: F401
-import core.models  # noqa: F401
+import accounts.models  # noqa: F401
 import tender.models  # noqa: F401
 from core.db import Base, make_engine
 

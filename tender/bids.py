@@ -18,7 +18,7 @@ from audit.service import issue_checkpoint, record, to_entry
 from core.actor import Actor
 from core.blobs import BlobStore, StoredBlob
 from core.errors import N_, InvalidInput, NotFound, PermissionDenied
-from core.models import Organisation
+from accounts.models import Organisation
 from tender import rules, sealing
 from tender.models import Bid, OpeningKey, Tender, new_public_id
 from tender.receipts import sign_receipt

@@ -57,7 +57,7 @@ def sealed_bid(session: Session, *, tender_id: int, bidder: Any, rng: random.Ran
     import tempfile
     from pathlib import Path
 
-    from core.models import Organisation
+    from accounts.models import Organisation
     from tender import bidpackage, bids, sealing
     from tender.models import OpeningKey, Tender
 

@@ -1,5 +1,5 @@
 """How the audit screens name the tender area's actions, objects and replayed fields, and show their
-values (registered with audit.labels by core.app)."""
+values (registered with audit.labels by sunbid.app)."""
 from __future__ import annotations
 
 from typing import Any

@@ -18,7 +18,7 @@ from audit.service import record
 from core.actor import Actor
 from core.blobs import BlobStore
 from core.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
-from core.models import Organisation
+from accounts.models import Organisation
 from tender import rules, sealing, unseal
 from tender.models import Bid, KeyShare, OpeningKey, OpeningObjection, OpeningResult, OpeningShare, Tender
 from tender.service import facts, settings_of

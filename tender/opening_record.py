@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit.models import AuditEntry
-from core.models import Organisation, User
+from accounts.models import Organisation, User
 from tender.models import Bid, OpeningObjection, OpeningResult, Tender
 
 

@@ -24,7 +24,7 @@ from audit.service import record
 from core.actor import Actor
 from core.blobs import BlobStore
 from core.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
-from core.models import Organisation
+from accounts.models import Organisation
 from core.rules import bounded_time, whole_number
 from tender import rules
 from tender.models import (Amendment, Bid, Document, Download, KeyShare, Lot, OpeningKey, OpeningResult, Question,
@@ -316,12 +316,12 @@ def _make_opening_key(session: Session, t: Tender, settings: rules.RuleSettings,
 
     Custodians are the active ones whose role a supervisor approved, chosen one per organisation in turn.
     Before anything is sealed: each custodian's recipient must be the one their proven registration logged,
-    verified in the audit chain (``core.service.verified_registration``), so a recipient written only into the
+    verified in the audit chain (``accounts.service.verified_registration``), so a recipient written only into the
     database is refused, never used; and no organisation may hold k of the n shares
     (``rules.check_custodian_spread``).  The notice and its audit entry name each custodian and the fingerprint of their recipient."""
     from core import rules as core_rules
-    from core.models import User
-    from core.service import verified_registration
+    from accounts.models import User
+    from accounts.service import verified_registration
     from tender import sealing
 
     k, n = settings.opening_threshold, settings.opening_custodians
@@ -359,7 +359,7 @@ def key_custodians(session: Session, tender_id: int) -> list[dict[str, Any]]:
     """Who holds the shares of a tender's opening key, for its public notice: position, custodian's name and
     organisation, and the fingerprint of the recipient the share was sealed to (``core.rules.recipient_fingerprint``)."""
     from core import rules as core_rules
-    from core.models import User
+    from accounts.models import User
 
     rows = session.execute(select(KeyShare, User).join(User, User.id == KeyShare.custodian_id)
                            .where(KeyShare.tender_id == tender_id).order_by(KeyShare.position)).all()

@@ -134,7 +134,7 @@ def key_share(tender_id: int):
 def my_key_shares():
     """The tenders whose opening-key shares are sealed to this custodian, each with the fingerprint of the
     recipient it was sealed to, so a custodian sees a share sealed to a key that is not theirs."""
-    from core.models import User
+    from accounts.models import User
     from core.rules import recipient_fingerprint
 
     who = actor()

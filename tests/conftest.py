@@ -107,7 +107,7 @@ def settings(tmp_path) -> Settings:
 
 @pytest.fixture
 def app(settings, clock, connection):
-    from core.app import create_app
+    from sunbid.app import create_app
 
     app = create_app(settings, clock=clock, bind=connection,
                      session_options={"join_transaction_mode": "create_savepoint"})
@@ -118,7 +118,7 @@ def app(settings, clock, connection):
 @pytest.fixture
 def csrf_app(settings, clock, connection):
     """The app with CSRF checks on, as in production."""
-    from core.app import create_app
+    from sunbid.app import create_app
 
     return create_app(settings, clock=clock, bind=connection,
                       session_options={"join_transaction_mode": "create_savepoint"})
@@ -159,7 +159,8 @@ class Factory:
         return self.n
 
     def org(self, kind: str = "bidder", name: str | None = None):
-        from core import rules, service
+        from accounts import service
+        from core import rules
 
         i = self._next()
         code = rules.make_credit_code(f"91350200{i:09d}") if kind in ("agency", "bidder") else None
@@ -171,7 +172,7 @@ class Factory:
     def user(self, role: str = "bidder", org=None, username: str | None = None, approve: bool = True) -> Actor:
         """A user made by the system actor; a custodian is then approved by a supervisor (unless ``approve`` is
         false), since a custodian's role never takes effect without one."""
-        from core import service
+        from accounts import service
 
         kind = {"agency": "agency", "bidder": "bidder", "expert": "employer"}.get(role, "platform")
         org = org or self.org(kind)
@@ -194,8 +195,8 @@ class Factory:
 
     def approve(self, who: Actor) -> None:
         """A supervisor approves the custodian role ``who`` was created with (the account becomes active)."""
-        from core import service
-        from core.models import RoleRequest
+        from accounts import service
+        from accounts.models import RoleRequest
 
         supervisor = self.supervisor()
         with unit_of_work(self.session):
@@ -212,7 +213,7 @@ class Factory:
 
         import pyrage
 
-        from core import service
+        from accounts import service
 
         recipient = str(pyrage.x25519.Identity.from_str(identity).to_public())
         with unit_of_work(self.session):
@@ -288,7 +289,7 @@ class Factory:
 
     def api_token(self, who: Actor, name: str = "tests") -> dict[str, str]:
         """The Authorization header of a new API token of ``who``."""
-        from core import service
+        from accounts import service
 
         with unit_of_work(self.session):
             _row, token = service.create_api_token(self.session, actor=who, name=name, now=self.clock.now())
@@ -299,7 +300,7 @@ def standalone(data_dir, start: datetime = T0, **settings):
     """An app of its own — migrated SQLite file and data dir under ``data_dir``, clock frozen at ``start`` — with
     a session and a Factory on it: what a live server in a thread needs (close the session before serving, as
     on SQLite an open transaction holds the write lock)."""
-    from core.app import create_app
+    from sunbid.app import create_app
     from core.migrate import upgrade
 
     url = f"sqlite:///{data_dir / 'live.db'}"

@@ -20,8 +20,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    from core import service
-    from core.app import create_app
+    from accounts import service
+    from sunbid.app import create_app
     from core.migrate import upgrade
 
     data = tmp_path_factory.mktemp("live")
@@ -40,7 +40,7 @@ def live_server(tmp_path_factory):
                                 role="agency", organisation_id=org.id, now=clock.now())
             import pyrage
 
-            from core.demo import _actor, enrol_custodian
+            from accounts.demo import _actor, enrol_custodian
 
             supervisor = _actor(service.create_user(s, actor=Actor.system(), username="overseer",
                                                     display_name="监督员", password=PASSWORD, role="supervisor",

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.e2e,
 @pytest.fixture(scope="module")
 def bid_server(tmp_path_factory):
     """A real server with a published tender and a bidder who obtained its documents."""
-    from core.models import Organisation
+    from accounts.models import Organisation
     from tender.models import OpeningKey
 
     app, s, _clock, make = standalone(tmp_path_factory.mktemp("live-bids"))
@@ -31,7 +31,7 @@ def bid_server(tmp_path_factory):
 
 
 def test_bidder_uploads_a_package_sealed_on_the_server(page, bid_server, tmp_path, request):
-    from core.models import User
+    from accounts.models import User
     from tender import bidpackage, sealing
     from tender.models import Bid, KeyShare
 

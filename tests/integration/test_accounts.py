@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from audit.service import verify
-from core import service
+from accounts import service
 from core.actor import Actor
 from core.db import unit_of_work
 from core.errors import DomainError
@@ -95,7 +95,7 @@ def test_an_unknown_user_is_answered_exactly_as_a_wrong_password(client, make, s
 def test_the_per_address_limit_answers_429_in_both_languages(settings, clock, connection, make):
     import dataclasses
 
-    from core.app import create_app
+    from sunbid.app import create_app
 
     make.user("bidder", username="erin")
     app = create_app(dataclasses.replace(settings, login_rate_limit="3 per minute"), clock=clock, bind=connection,
@@ -198,7 +198,7 @@ def test_api_token_shown_once_stored_hashed_and_revocable(client, make, session)
     assert token.startswith("sb_")
     from sqlalchemy import select
 
-    from core.models import ApiToken
+    from accounts.models import ApiToken
 
     stored = session.scalars(select(ApiToken)).all()
     assert len(stored) == 1 and token not in (stored[0].token_hash, stored[0].prefix)
@@ -221,7 +221,7 @@ def test_admin_pages_create_org_and_user(client, make, session):
     assert "滨海宏达建设工程有限公司" in listing
     from sqlalchemy import select
 
-    from core.models import Organisation
+    from accounts.models import Organisation
 
     org = session.scalar(select(Organisation).where(Organisation.credit_code == "91350100M000100Y43"))
     resp = client.post("/admin/users", data={"username": "newbidder", "display_name": "新用户", "role": "bidder",
@@ -247,7 +247,7 @@ def test_the_logged_address_is_the_proxys_client_only_when_proxies_are_trusted(s
     from sqlalchemy import select
 
     from audit.models import AuditEntry
-    from core.app import create_app
+    from sunbid.app import create_app
 
     user = make.user("agency")
     app = create_app(dataclasses.replace(settings, proxy_hops=hops), clock=clock, bind=connection,
@@ -271,7 +271,7 @@ def _new_token(client, **data) -> str:
 def test_a_token_expires_when_chosen_at_creation(client, make, clock, session):
     from sqlalchemy import select
 
-    from core.models import ApiToken
+    from accounts.models import ApiToken
 
     make.user("bidder", username="hana")
     login(client, "hana")
@@ -292,7 +292,7 @@ def test_a_token_expires_when_chosen_at_creation(client, make, clock, session):
 
 
 def test_last_use_is_written_at_most_once_a_minute(app, make, clock, session):
-    from core.models import ApiToken
+    from accounts.models import ApiToken
 
     who = make.user("bidder", username="ivan")
     auth = make.api_token(who)

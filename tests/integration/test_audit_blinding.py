@@ -21,7 +21,7 @@ from audit.disclosure import Action, Actions
 from audit.models import AuditEntry
 from audit.rules import Disclosure, Entry, canonical
 from core.db import unit_of_work
-from core.models import Organisation, User
+from accounts.models import Organisation, User
 from tender.models import Bid, Document, OpeningKey
 
 ROOT = Path(__file__).resolve().parents[2]

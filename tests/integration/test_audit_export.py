@@ -33,7 +33,7 @@ def log(app, session, clock):
 
 def export(app, *extra: str) -> list[str]:
     """A supervisor's export (everything), unless ``extra`` asks for another mode."""
-    from core.cli import main
+    from sunbid.cli import main
 
     if "--mode" not in extra:
         extra = ("--mode", "supervisor", *extra)
@@ -64,7 +64,7 @@ def test_clean_export_verifies_offline(app, log, tmp_path):
     assert report.entries == 30 and report.tree_size == 30 and report.checkpoints == 2
     (tmp_path / "log.jsonl").write_text("\n".join(lines) + "\n")
     (tmp_path / "platform.pub").write_text(vkey + "\n")
-    from core.cli import main
+    from sunbid.cli import main
 
     out = CliRunner().invoke(main, ["audit", "verify", str(tmp_path / "log.jsonl"), "--key",
                                     str(tmp_path / "platform.pub")])
@@ -266,7 +266,7 @@ def test_a_public_export_withholds_what_is_not_disclosed_and_still_verifies(app,
     # the command line says OK too
     (tmp_path / "public.jsonl").write_text("\n".join(lines) + "\n")
     (tmp_path / "platform.pub").write_text(vkey + "\n")
-    from core.cli import main
+    from sunbid.cli import main
 
     out = CliRunner().invoke(main, ["audit", "verify", str(tmp_path / "public.jsonl"), "--key",
                                     str(tmp_path / "platform.pub")])
@@ -309,7 +309,7 @@ def test_a_public_tender_export_neither_shows_nor_counts_what_is_withheld(app, m
 
 
 def test_the_checkpoint_command_keeps_the_schedule(app, mixed, clock, session):
-    from core.cli import main
+    from sunbid.cli import main
 
     def run() -> str:
         with app.app_context():

@@ -115,8 +115,8 @@ def test_entries_hashes_for_everyone_payload_for_supervisors(client, make, sessi
     public = client.get("/api/v1/audit/entries?start=0&end=3").json
     assert [e["index"] for e in public["entries"]] == [0, 1, 2] and "entry" not in public["entries"][0]
     make.user("supervisor", username="sup")
-    from core import service as accounts
-    from core.models import User
+    from accounts import service as accounts
+    from accounts.models import User
 
     sup = session.scalar(select(User).where(User.username == "sup"))
     with unit_of_work(session):

@@ -73,7 +73,7 @@ def test_replay_pages_are_for_supervisors_only(client, make, session, clock):
 
 
 def test_replay_command_and_pdf(app, make, session, clock, tmp_path):
-    from core.cli import main
+    from sunbid.cli import main
 
     t = _busy_tender(make, session, clock)
     out = tmp_path / "replay.pdf"

@@ -69,7 +69,7 @@ def opened(ceremony, session, clock, app, make):  # noqa: F811
     if shutil.which("age") is None:
         pytest.skip("the age binary is not installed")
     from core.actor import Actor
-    from core.models import User
+    from accounts.models import User
     from tender.models import Bid
 
     t, agency, shares = ceremony
@@ -163,9 +163,9 @@ def test_replay_pdf_wraps_its_hashes_and_reads_in_chinese(opened, client, sessio
 def test_verifying_the_whole_chain_is_quick_on_the_embedded_database(tmp_path, clock):
     """Thousands of entries verify in about the time the offline verifier takes, through the page."""
     from audit.service import record
-    from core import service
+    from accounts import service
     from core.actor import Actor
-    from core.app import create_app
+    from sunbid.app import create_app
     from core.migrate import upgrade
 
     url = f"sqlite:///{tmp_path / 'log.db'}"

@@ -91,7 +91,7 @@ def test_platform_stores_registered_witness_cosignatures_only(app, client, sessi
 
 def test_witness_command_against_a_live_server(app, session, clock, tmp_path):
     """`sunbid audit witness` over real HTTP: cosigns, keeps state, and cosigns again after growth."""
-    from core.cli import main
+    from sunbid.cli import main
 
     _append(session, clock, 4)
     runner = CliRunner()

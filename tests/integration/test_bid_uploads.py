@@ -23,9 +23,9 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from audit.models import AuditEntry
-from core import service as accounts
+from accounts import service as accounts
 from core.db import unit_of_work
-from core.models import Organisation
+from accounts.models import Organisation
 from tender import service, uploads
 from tender.models import Bid, BidUpload, OpeningKey
 from tender.receipts import verify_receipt
@@ -770,7 +770,7 @@ def test_a_sealed_bid_posted_in_one_request_is_stored_byte_for_byte(live, tmp_pa
 
 
 def test_submit_command_resumes_after_the_connection_breaks(live, tmp_path):
-    from core.cli import main
+    from sunbid.cli import main
 
     bid, data = big_bid(live, tmp_path, "resume")
     sha = hashlib.sha256(data).hexdigest()
@@ -816,7 +816,7 @@ def wait_until_idle(live, upload_id: str, seconds: float = 10) -> None:
 
 
 def test_running_the_command_again_after_a_crash_resumes_from_the_state_file(live, tmp_path):
-    from core.cli import main
+    from sunbid.cli import main
 
     bid, data = big_bid(live, tmp_path, "crash")
     sha = hashlib.sha256(data).hexdigest()
@@ -824,7 +824,7 @@ def test_running_the_command_again_after_a_crash_resumes_from_the_state_file(liv
     proxy = Proxy(live["port"], stall_after=2_300_000)  # the network hangs inside the third chunk…
     env = {**os.environ, "SUNBID_DATA_DIR": str(tmp_path / "client-instance"), "SUNBID_API_TOKEN": live["token"]}
     args = [a for a in submit_args(live, proxy.url, bid) if a not in ("--token", live["token"])]
-    run = subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()", *args], cwd=ROOT, env=env,
+    run = subprocess.Popen([sys.executable, "-c", "from sunbid.cli import main; main()", *args], cwd=ROOT, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         assert proxy.stalled.wait(60), "the upload never reached the stall"
@@ -891,7 +891,7 @@ def test_two_transfers_to_one_upload_never_interleave(live, tmp_path):
 
 
 def test_submit_command_refuses_an_unsealed_file_before_sending_anything(tmp_path):
-    from core.cli import main
+    from sunbid.cli import main
 
     plain = tmp_path / "bid.zip"
     plain.write_bytes(b"PK\x03\x04 not sealed")

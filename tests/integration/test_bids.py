@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from core import service as accounts
+from accounts import service as accounts
 from core.db import make_sessionmaker, unit_of_work
 from tender import service
 from tender.models import Bid, OpeningKey
@@ -57,7 +57,7 @@ def test_submit_over_the_api_with_a_verifiable_receipt(client, app, open_tender,
     (tmp_path / "r.json").write_text(receipt)
     (tmp_path / "p.pub").write_text(vkey)
     (tmp_path / "b.age").write_bytes(body)
-    from core.cli import main
+    from sunbid.cli import main
 
     out = CliRunner().invoke(main, ["receipt", "verify", str(tmp_path / "r.json"), "--key", str(tmp_path / "p.pub"),
                                     "--file", str(tmp_path / "b.age")])
@@ -124,7 +124,7 @@ def test_web_form_upload(client, open_tender, tmp_path):
 def test_bid_seal_command_opens_with_the_real_age(tmp_path):
     import pyrage
 
-    from core.cli import main
+    from sunbid.cli import main
 
     identity = pyrage.x25519.Identity.generate()
     (tmp_path / "bid.zip").write_bytes(b"PK\x03\x04 offline")
@@ -196,7 +196,7 @@ def test_concurrent_submissions_leave_one_current_bid(engines, tmp_path_factory,
 
 
 def test_bid_pack_command_builds_a_valid_package(tmp_path):
-    from core.cli import main
+    from sunbid.cli import main
     from tender import bidpackage
 
     folder = tmp_path / "files"
@@ -218,7 +218,7 @@ def test_bid_pack_command_builds_a_valid_package(tmp_path):
 def test_a_bid_over_the_bid_limit_is_413_naming_that_limit(settings, clock, connection, open_tender, session):
     import dataclasses
 
-    from core.app import create_app
+    from sunbid.app import create_app
 
     t, _bidder, auth, _recipient = open_tender
     app = create_app(dataclasses.replace(settings, bid_limit_mb=3), clock=clock, bind=connection,  # documents: 2 MB

@@ -16,11 +16,11 @@ from sqlalchemy import func, select, text
 
 from audit.models import AuditEntry
 from core import rules as core_rules
-from core import service
+from accounts import service
 from core.actor import Actor
 from core.db import unit_of_work
 from core.errors import DomainError, PermissionDenied
-from core.models import RecipientChallenge, RoleRequest, User
+from accounts.models import RecipientChallenge, RoleRequest, User
 from tender import rules as tender_rules
 from tender import service as tenders
 from tender.models import KeyShare, OpeningKey

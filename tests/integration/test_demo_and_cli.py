@@ -11,14 +11,14 @@ from sqlalchemy import func, select
 from audit.models import AuditEntry
 from audit.service import verify
 from core import rules
-from core.demo import is_seeded, seed
-from core.models import Organisation, User
+from accounts.demo import is_seeded, seed
+from accounts.models import Organisation, User
 from tender import service
 from tender.models import OpeningResult, Tender
 
 
 def test_demo_seeds_every_state_once(app, session):
-    from core.demo import context_for
+    from accounts.demo import context_for
 
     now = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
     counts = seed(session, now, context_for(app.extensions["sunbid"]))
@@ -72,7 +72,7 @@ def test_status_sql_matches_the_rule(app, session, make, clock):
 
 
 def test_serve_refuses_the_development_secret(monkeypatch):
-    from core.cli import main
+    from sunbid.cli import main
 
     monkeypatch.delenv("SUNBID_SECRET_KEY", raising=False)
     result = CliRunner().invoke(main, ["serve"])
@@ -84,7 +84,7 @@ def test_serve_refuses_the_development_secret(monkeypatch):
 
 
 def test_db_upgrade_command(tmp_path, monkeypatch):
-    from core.cli import main
+    from sunbid.cli import main
     from core.migrate import current
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
@@ -96,7 +96,7 @@ def test_db_upgrade_command(tmp_path, monkeypatch):
 
 
 def test_create_admin_command(tmp_path, monkeypatch):
-    from core.cli import main
+    from sunbid.cli import main
     from core.db import make_engine, make_sessionmaker
 
     url = f"sqlite:///{tmp_path / 'admin.db'}"
@@ -125,7 +125,7 @@ def test_the_home_page_promises_only_what_exists(client):
 
 
 def test_create_supervisor_command_makes_a_first_supervisor_who_is_approved(tmp_path, monkeypatch):
-    from core.cli import main
+    from sunbid.cli import main
     from core.db import make_engine, make_sessionmaker
 
     url = f"sqlite:///{tmp_path / 'sup.db'}"

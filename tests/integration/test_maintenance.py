@@ -13,7 +13,7 @@ from sqlalchemy import select
 from audit.models import AuditEntry
 from core.actor import Actor
 from core.db import unit_of_work
-from core.maintenance import collect_blobs
+from sunbid.maintenance import collect_blobs
 
 TWO_DAYS_AGO = time.time() - 2 * 86400
 
@@ -65,7 +65,7 @@ def test_a_blob_stored_again_after_it_was_found_is_kept(app, session, clock):
 
 def test_blobs_gc_command(tmp_path, monkeypatch):
     from core.blobs import BlobStore
-    from core.cli import main
+    from sunbid.cli import main
 
     monkeypatch.setenv("SUNBID_DATABASE_URL", f"sqlite:///{tmp_path / 'gc.db'}")
     monkeypatch.setenv("SUNBID_DATA_DIR", str(tmp_path))

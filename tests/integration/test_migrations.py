@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 import audit.models  # noqa: F401
-import core.models  # noqa: F401
+import accounts.models  # noqa: F401
 import tender.models  # noqa: F401
 from core.db import Base, UTCDateTime
 from core.migrate import downgrade, upgrade

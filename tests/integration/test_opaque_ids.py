@@ -120,7 +120,7 @@ def test_no_bidder_facing_answer_carries_the_internal_id(app, client, make, sess
     path = tmp_path / "receipt.json"
     path.write_text(rows[1].receipt)
     (tmp_path / "platform.pub").write_text(app.extensions["sunbid"].signer.vkey())
-    from core.cli import main
+    from sunbid.cli import main
 
     out = CliRunner().invoke(main, ["receipt", "verify", str(path), "--key", str(tmp_path / "platform.pub")])
     assert out.exit_code == 0 and out.output.startswith(f"OK: bid {second} "), out.output

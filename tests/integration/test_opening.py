@@ -29,7 +29,7 @@ def _package(tmp_path, t, org, price: str, name: str):
 
 
 def _bid(session, app, clock, t, tmp_path, name, price, recipient, make):
-    from core.models import Organisation
+    from accounts.models import Organisation
 
     bidder = make.user("bidder")
     with unit_of_work(session):
@@ -58,7 +58,7 @@ def ceremony(app, make, session, clock, tmp_path):
         _bid(session, app, clock, t, tmp_path, f"b{i}", price, recipient, make)
     wrong = str(sealing.new_opening_key().recipient)  # a bidder who sealed to the wrong key
     _bid(session, app, clock, t, tmp_path, "wrong", "900000", wrong, make)
-    from core.models import User
+    from accounts.models import User
 
     shares = {}
     for row in session.scalars(select(KeyShare).where(KeyShare.tender_id == t.id)):
@@ -157,7 +157,7 @@ def test_too_few_valid_bids_fail_the_tender(app, make, session, clock, tmp_path)
     for i in range(2):
         _bid(session, app, clock, t, tmp_path, f"f{i}", "1000", recipient, make)
     clock.set(t.deadline + timedelta(minutes=1))
-    from core.models import User
+    from accounts.models import User
 
     for row in list(session.scalars(select(KeyShare).where(KeyShare.tender_id == t.id)))[:2]:
         user = session.get(User, row.custodian_id)
@@ -219,7 +219,7 @@ def test_bidders_confirm_or_object_within_the_window(ceremony, session, clock, a
 
     t, agency, shares = ceremony
     _present_and_open(session, clock, app, t, agency, shares)
-    from core.models import User
+    from accounts.models import User
 
     submitters = [session.scalar(select(User).where(User.id == b.user_id)) for b in
                   session.scalars(select(Bid).where(Bid.tender_id == t.id))]
@@ -302,7 +302,7 @@ def test_an_opening_refuses_to_start_while_workers_of_an_earlier_one_live(ceremo
 
 
 def test_start_up_sweeps_what_interrupted_openings_left(settings, tmp_path):
-    from core.app import create_app
+    from sunbid.app import create_app
     from tender import unseal
 
     root = unseal.work_root(settings.data_dir)

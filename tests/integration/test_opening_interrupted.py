@@ -147,7 +147,7 @@ def prepared(tmp_path):
     work = tmp_path / "packing"
     for i in range(BIDS):
         bidder = make.bidder_of(t)
-        org = session.get(__import__("core.models", fromlist=["Organisation"]).Organisation, bidder.organisation_id)
+        org = session.get(__import__("accounts.models", fromlist=["Organisation"]).Organisation, bidder.organisation_id)
         folder = work / f"b{i}"
         folder.mkdir(parents=True)
         (folder / "投标函.txt").write_bytes(marker + b" bid %d" % i)
@@ -165,7 +165,7 @@ def prepared(tmp_path):
     subprocess.run(["rm", "-rf", str(work)], check=True)  # no plaintext of the bids left but the platform's
     clock.set(t.deadline)
     from core.actor import Actor
-    from core.models import User
+    from accounts.models import User
 
     presented = []
     for row in list(session.scalars(select(KeyShare).where(KeyShare.tender_id == t.id)))[:2]:

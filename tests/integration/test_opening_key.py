@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 
 from audit.models import AuditEntry
 from core.db import unit_of_work
-from core.models import User
+from accounts.models import User
 from tender import sealing, service
 from tender.models import KeyShare, OpeningKey
 from tests.conftest import login
@@ -51,7 +51,7 @@ def test_two_custodians_rebuild_the_identity_and_open_a_bid_sealed_with_real_age
     keys = make.custodians()
     key = session.get(OpeningKey, t.id)
     rows = session.scalars(select(KeyShare).where(KeyShare.tender_id == t.id).order_by(KeyShare.position)).all()
-    from core.models import User
+    from accounts.models import User
 
     opened = []
     for row in rows[1:]:  # custodians 2 and 3 come; custodian 1 is away

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from core.actor import Actor
 from core.db import unit_of_work
-from core.models import Organisation, User
+from accounts.models import Organisation, User
 from tender import opening
 from tender.models import Bid, OpeningResult, Tender
 from tests.integration.test_opening import _present_and_open, ceremony  # noqa: F401 (a fixture)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from audit.models import AuditEntry
 from core import rules as core_rules
 from core.db import unit_of_work
-from core.models import Organisation
+from accounts.models import Organisation
 from tender import bidpackage, opening, sealing, service
 from tender.models import Bid, BidUpload, KeyShare, OpeningKey
 from tender.service import LotInput
@@ -214,7 +214,7 @@ def test_the_bid_pages_resumable_upload_needs_the_confirmation_too(web, two_lots
 def test_sealed_packages_for_another_tender_or_lot_fail_at_the_opening_as_the_bidders_fault(
         app, client, make, session, clock, tmp_path):
     from core.actor import Actor
-    from core.models import User
+    from accounts.models import User
 
     t, agency = make.tender(publish=True, lots=(LotInput("一标段", Decimal("500000")),
                                                 LotInput("二标段", Decimal("500000"))))

@@ -40,7 +40,7 @@ def submit(client, t, auth, recipient, content: bytes = b"PK\x03\x04 bid") -> tu
 
 def run_verify(tmp_path, monkeypatch, receipt: str, vkey: str, name: str = "receipt.json"):
     """`sunbid receipt verify` with no database: the configured one is unreachable and the app is never made."""
-    from core.cli import main
+    from sunbid.cli import main
 
     def no_app():
         raise AssertionError("receipt verify must not create the application")

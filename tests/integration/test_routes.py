@@ -27,7 +27,7 @@ def test_language_switch_and_both_languages(client):
 
 
 def test_sandbox_banner_on_every_page(settings, clock, connection):
-    from core.app import create_app
+    from sunbid.app import create_app
 
     app = create_app(settings.with_(sandbox=True), clock=clock, bind=connection,
                      session_options={"join_transaction_mode": "create_savepoint"})

@@ -20,7 +20,7 @@ FORGED = {"Host": "evil.example"}
 
 
 def _app(settings, clock, connection, **changes):
-    from core.app import create_app
+    from sunbid.app import create_app
 
     app = create_app(dataclasses.replace(settings, **changes), clock=clock, bind=connection,
                      session_options={"join_transaction_mode": "create_savepoint"})
@@ -53,7 +53,7 @@ def test_serve_and_the_wsgi_entry_refuse_a_key_that_is_not_random(key, monkeypat
     import subprocess
     import sys
 
-    from core.cli import main
+    from sunbid.cli import main
 
     monkeypatch.setenv("SUNBID_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("SUNBID_SECRET_KEY", key)
@@ -70,7 +70,7 @@ def test_serve_and_the_wsgi_entry_refuse_a_key_that_is_not_random(key, monkeypat
 
 
 def test_serve_binds_the_loopback_address_unless_told():
-    from core.cli import serve
+    from sunbid.cli import serve
 
     host = next(p for p in serve.params if p.name == "host")
     assert host.default == "127.0.0.1"

@@ -104,7 +104,7 @@ def test_download_recorded_and_names_hidden_from_agency_until_deadline(client, m
     resp = bc.get(f"/tenders/{t.id}/documents/{t.documents[0].id}")
     assert resp.status_code == 200 and resp.data.startswith(b"%PDF-")
     assert session.scalar(select(func.count()).select_from(Download)) == 1
-    bidder_org = session.get(__import__("core.models", fromlist=["Organisation"]).Organisation,
+    bidder_org = session.get(__import__("accounts.models", fromlist=["Organisation"]).Organisation,
                              bidder.organisation_id).name
     ac = client.application.test_client()
     login(ac, agency.name)

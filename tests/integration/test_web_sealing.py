@@ -146,7 +146,7 @@ def web(csrf_app):
 @pytest.fixture
 def open_tender(make, session, clock, web):
     """A published tender, a logged-in bidder who obtained its documents, and the bidder's company."""
-    from core.models import Organisation
+    from accounts.models import Organisation
 
     _app, client, _platform = web
     t, _agency = make.tender(publish=True)
@@ -161,7 +161,7 @@ def open_tender(make, session, clock, web):
 def tender_key_file(session, make, t, tmp_path) -> Path:
     """The tender's age identity rebuilt from two custodians' shares (as at the opening), in a key file."""
     keys = make.custodians()
-    from core.models import User
+    from accounts.models import User
 
     shares = [sealing.open_share(row.sealed, identity=keys[session.get(User, row.custodian_id).username])
               for row in session.scalars(select(KeyShare).where(KeyShare.tender_id == t.id))]

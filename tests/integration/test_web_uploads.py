@@ -12,7 +12,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from core import service as accounts
+from accounts import service as accounts
 from core.db import unit_of_work
 from tender import service, uploads
 from tender.models import Bid, BidUpload, OpeningKey
@@ -274,7 +274,7 @@ def test_only_bidders(web, bidding, make):
 
 
 def test_only_the_creator_may_touch_an_upload(web, bidding, make, session, clock):
-    from core.models import Organisation
+    from accounts.models import Organisation
 
     app, client, _platform = web
     t, bidder, recipient, tus = bidding

@@ -158,7 +158,7 @@ def _append(session, clock, n):
 def pushing(settings, clock, connection, tmp_path):
     """Sunbid's app with SUNBID_WITNESSES naming the bundled witness, served live."""
     from audit.keys import load_or_create
-    from core.app import create_app
+    from sunbid.app import create_app
 
     signer = load_or_create(settings.key_file, settings.log_origin)
     w = LiveWitness(tmp_path, [KnownLog.of(settings.log_origin, [signer.vkey()])])
@@ -214,8 +214,8 @@ def test_a_witness_that_lost_its_state_answers_409_and_the_push_resumes_from_its
 
 
 def test_an_unreachable_witness_is_retried_by_the_cli(settings, clock, connection, tmp_path):
-    from core.app import create_app
-    from core.cli import main
+    from sunbid.app import create_app
+    from sunbid.cli import main
 
     skey, vkey = notes.generate_witness("witness.example/late")
     port_holder = make_server("127.0.0.1", 0, lambda env, start: [], threaded=False)
@@ -254,7 +254,7 @@ def test_an_unreachable_witness_is_retried_by_the_cli(settings, clock, connectio
 
 def test_a_cosignature_from_another_key_is_not_kept(settings, clock, connection, tmp_path):
     """The witness answers with a line signed by a key other than the configured one: refused, nothing stored."""
-    from core.app import create_app
+    from sunbid.app import create_app
 
     from audit.keys import load_or_create
 

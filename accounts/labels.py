@@ -1,4 +1,4 @@
-"""Labels of the kernel's audit actions and objects for the audit screens (registered by core.app)."""
+"""Labels of the kernel's audit actions and objects for the audit screens (registered by sunbid.app)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l

@@ -20,7 +20,7 @@ from audit.service import record
 from core import rules
 from core.actor import Actor
 from core.errors import N_, Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
-from core.models import ApiToken, LoginSession, LoginThrottle, Organisation, RecipientChallenge, RoleRequest, User
+from accounts.models import ApiToken, LoginSession, LoginThrottle, Organisation, RecipientChallenge, RoleRequest, User
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 TOKEN_PREFIX = "sb_"

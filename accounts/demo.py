@@ -19,11 +19,12 @@ import pyrage
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import rules, service
+from accounts import service
+from core import rules
 from core.actor import Actor
 from core.blobs import BlobStore
 from core.db import unit_of_work
-from core.models import Organisation, User
+from accounts.models import Organisation, User
 
 DEMO_PASSWORD = "Sunbid-demo-2026"
 CITY = "滨海市"
@@ -90,7 +91,7 @@ def enrol_custodian(session: Session, *, custodian: Actor, identity: str, superv
     created with, then the custodian asks for a challenge sealed to their recipient, decrypts it with their own
     identity (as ``age -d -i key.txt`` would) and answers it.  Demo and test data only: a real custodian's
     identity never reaches the platform."""
-    from core.models import RoleRequest
+    from accounts.models import RoleRequest
 
     with unit_of_work(session):
         request = session.scalar(select(RoleRequest).where(RoleRequest.user_id == custodian.user_id,
@@ -232,7 +233,7 @@ def demo_command(host: str, port: int, reset: bool, no_serve: bool, sandbox: boo
     """Migrate the database, seed a demo city platform once, print the logins and serve."""
     import os
 
-    from core.app import create_app
+    from sunbid.app import create_app
     from core.migrate import downgrade, upgrade
 
     if sandbox:

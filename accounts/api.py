@@ -6,9 +6,9 @@ from datetime import datetime
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from core import service
+from accounts import service
 from core.errors import N_, InvalidInput
-from core.models import ApiToken
+from accounts.models import ApiToken
 from core.web import acting_user, actor, db, now, permission, public, transaction
 
 bp = Blueprint("core_api", __name__, url_prefix="/api/v1")

@@ -132,19 +132,19 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
     from audit.api import bp as audit_api
     from audit.api import text_bp as audit_text
     from audit.views import bp as audit_views
-    from core.api import bp as core_api
-    from core.views import bp as core_views
+    from accounts.api import bp as core_api
+    from accounts.views import bp as core_views
     from tender.api import bp as tender_api
     from tender.views import bp as tender_views
 
     from audit.replay import Replayer
     from audit.replay import register as register_replayer
-    from core.demo import register_seeder
+    from accounts.demo import register_seeder
     from tender import replay as tender_replay
     from tender import service as tender_service
     from tender.demo import seed as seed_tenders
 
-    from core.actions import ACTIONS as core_actions
+    from accounts.actions import ACTIONS as core_actions
     from tender.actions import ACTIONS as tender_actions
     from tender.actions import subjects as tender_subjects
 
@@ -164,9 +164,9 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
     from core.openapi import PATHS as core_paths
     from tender.openapi import PATHS as tender_paths
 
-    app.extensions["sunbid_openapi"] = (core_paths, tender_paths, audit_paths)  # served by core.api.openapi
+    app.extensions["sunbid_openapi"] = (core_paths, tender_paths, audit_paths)  # served by accounts.api.openapi
 
-    from core.forms import ORG_KIND_LABELS, ROLE_LABELS
+    from accounts.forms import ORG_KIND_LABELS, ROLE_LABELS
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
@@ -227,8 +227,8 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
 def _register_audit_labels() -> None:
     """What the audit screens call each area's actions, objects, roles and replayed fields."""
     from audit import labels
-    from core import labels as core_labels
-    from core.forms import ROLE_LABELS
+    from accounts import labels as core_labels
+    from accounts.forms import ROLE_LABELS
     from tender import labels as tender_labels
 
     labels.register_roles(ROLE_LABELS)
@@ -244,7 +244,7 @@ def _register_audit_labels() -> None:
 def register_commands(group) -> None:
     """Every area's commands on the ``sunbid`` group (core imports areas only here)."""
     from audit.cli import audit_group
-    from core.demo import demo_command
+    from accounts.demo import demo_command
     from tender.cli import bid_group, receipt_group
 
     for command in (demo_command, audit_group, bid_group, receipt_group):
@@ -278,7 +278,7 @@ def _rate_limits(app: Flask, settings: config_mod.Settings) -> None:
 
 
 def _login_manager(app: Flask) -> None:
-    from core.service import token_for, user_for_session
+    from accounts.service import token_for, user_for_session
     from core.web import client_address, db
 
     lm = LoginManager(app)
@@ -290,7 +290,7 @@ def _login_manager(app: Flask) -> None:
 
     @lm.user_loader
     def _load(user_id: str):
-        # The cookie names a server-side session (core.models.LoginSession): ended by logging out, a password
+        # The cookie names a server-side session (accounts.models.LoginSession): ended by logging out, a password
         # change or deactivation, after which the same cookie signs no one in.
         try:
             uid = int(user_id)

@@ -9,14 +9,14 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
-from core import service
+from accounts import service
 from core.config import LOCALES
 from core.errors import DomainError
 from core.i18n import error_dict
 from core.inputs import page_arg
-from core.forms import (ChallengeAnswerForm, LoginForm, OrganisationForm, PasswordForm, RecipientForm, RoleDecisionForm,
+from accounts.forms import (ChallengeAnswerForm, LoginForm, OrganisationForm, PasswordForm, RecipientForm, RoleDecisionForm,
                         RoleRequestForm, TokenForm, ToggleForm, UserForm)
-from core.models import ApiToken, Organisation, RoleRequest, User
+from accounts.models import ApiToken, Organisation, RoleRequest, User
 from core.rules import APPROVED_ROLES, recipient_fingerprint, whole_number
 from core.web import actor, client_address, db, now, permission, public, transaction
 

@@ -13,7 +13,7 @@ import sys
 import click
 from flask.cli import FlaskGroup, with_appcontext
 
-from core.app import create_app
+from sunbid.app import create_app
 
 
 def _create_app():
@@ -72,11 +72,11 @@ def create_admin(username: str, display_name: str, centre: str, password: str) -
     from flask import current_app
     from sqlalchemy import select
 
-    from core import service
+    from accounts import service
     from core.actor import Actor
     from core.db import unit_of_work
     from core.errors import DomainError
-    from core.models import Organisation
+    from accounts.models import Organisation
 
     platform = current_app.extensions["sunbid"]
     installer = Actor.system("install")
@@ -108,11 +108,11 @@ def create_supervisor(username: str, display_name: str, organisation: str, passw
     from flask import current_app
     from sqlalchemy import select
 
-    from core import service
+    from accounts import service
     from core.actor import Actor
     from core.db import unit_of_work
     from core.errors import DomainError
-    from core.models import Organisation
+    from accounts.models import Organisation
 
     platform = current_app.extensions["sunbid"]
     with platform.sessions() as session:
@@ -149,7 +149,7 @@ def blobs_gc(min_age_hours: int, dry_run: bool) -> None:
 
     from core.actor import Actor
     from core.db import unit_of_work
-    from core.maintenance import collect_blobs
+    from sunbid.maintenance import collect_blobs
 
     platform = current_app.extensions["sunbid"]
     with platform.sessions() as session:
@@ -199,7 +199,7 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     App().run()
 
 
-from core.app import register_commands  # noqa: E402
+from sunbid.app import register_commands  # noqa: E402
 
 register_commands(main)
 
