@@ -21,7 +21,5 @@ ACTIONS = {
     "user.login_failed": _l("Sign-in failed"),
     "api_token.created": _l("API token created"),
     "api_token.revoked": _l("API token revoked"),
-    "blobs.collected": _l("Unreferenced files removed"),
 }
-OBJECTS = {"organisation": _l("Organisation"), "user": _l("User"), "api_token": _l("API token"),
-           "blob_store": _l("File store")}
+OBJECTS = {"organisation": _l("Organisation"), "user": _l("User"), "api_token": _l("API token")}

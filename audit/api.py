@@ -44,7 +44,8 @@ def _keep_schedule(s) -> None:
     kept by whoever reads them, never by a write, so a checkpoint's time is not the time of an act."""
     settings = platform().settings
     service.checkpoint_if_due(s, signer=platform().signer, origin=settings.log_origin, now=now(),
-                              every_entries=settings.checkpoint_every, every_seconds=settings.checkpoint_seconds)
+                              every_entries=settings.checkpoint_every, every_seconds=settings.checkpoint_seconds,
+                              key_actions=platform().audit_actions.key_actions)
 
 
 @text_bp.get("/checkpoint")

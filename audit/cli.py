@@ -118,7 +118,8 @@ def checkpoint_command() -> None:
         with unit_of_work(s):
             cp = service.checkpoint_if_due(s, signer=platform.signer, origin=settings.log_origin,
                                            now=platform.clock.now(), every_entries=settings.checkpoint_every,
-                                           every_seconds=settings.checkpoint_seconds)
+                                           every_seconds=settings.checkpoint_seconds,
+                                           key_actions=platform.audit_actions.key_actions)
             message = (f"Signed a checkpoint at tree size {cp.size}." if cp is not None
                        else "No checkpoint due.")
     click.echo(message)
@@ -317,7 +318,8 @@ def replay_command(tender_id: int, pdf_path: str | None) -> None:
 
     platform = current_app.extensions["sunbid"]
     with current_app.test_request_context("/"), platform.sessions() as s:
-        result = replay_tender(s, tender_id, platform.clock.now())
+        result = replay_tender(s, tender_id, platform.clock.now(),
+                               replayers=platform.audit_actions.replayers)
         if not result.timeline and result.live is None:
             raise click.ClickException(f"tender {tender_id} is neither in the log nor in the database")
         for e in result.timeline:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -23,18 +24,22 @@ Resolver = Callable[[Session, Collection[int]], Mapping[int, Subject]]
 
 @dataclass(frozen=True)
 class Action:
-    """An audit action as its area declares it: its dotted name and its disclosure rule."""
+    """An audit action as its area declares it: its dotted name, its disclosure rule and whether it is a
+    key act (a public milestone: the request that records it signs a checkpoint once it committed)."""
 
     name: str
     disclosure: Disclosure
+    key: bool = False
 
 
 class Actions:
-    """The registered audit actions and subject resolvers of one application."""
+    """The registered audit actions, subject resolvers and replay handlers of one application."""
 
     def __init__(self) -> None:
         self._rules: dict[str, Disclosure] = {}
+        self._key: set[str] = set()
         self._resolvers: list[Resolver] = []
+        self._replayers: dict[str, Any] = {}
 
     def register(self, *actions: Action) -> None:
         for action in actions:
@@ -44,6 +49,24 @@ class Actions:
             if known is not None and known is not action.disclosure:
                 raise ValueError(f"audit action {action.name} is registered twice with different rules")
             self._rules[action.name] = action.disclosure
+            if action.key:
+                self._key.add(action.name)
+
+    @property
+    def key_actions(self) -> frozenset[str]:
+        """The key acts: each one recorded makes its request sign a checkpoint."""
+        return frozenset(self._key)
+
+    def add_replayer(self, key: str, replayer: Any) -> None:
+        """How replay folds one part of a subject's state (``audit.replay.Replayer``); a key folded twice
+        is refused."""
+        if key in self._replayers:
+            raise ValueError(f"replay key {key} is folded twice")
+        self._replayers[key] = replayer
+
+    @property
+    def replayers(self) -> Mapping[str, Any]:
+        return dict(self._replayers)
 
     def resolve_subjects(self, resolver: Resolver) -> None:
         """``resolver`` tells the current deadline (and evaluation end) of the tenders it knows."""

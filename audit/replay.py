@@ -1,5 +1,6 @@
 """Replay: a tender's history from the audit log alone, its state recomputed from the events and
-compared with the live database.  Areas register how to fold their events (audit imports no area)."""
+compared with the live database.  Areas declare how to fold their events (``core.area.Area.replayers``);
+the application keeps them (``Actions.replayers``), so audit imports no area."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
@@ -23,13 +24,6 @@ class Replayer:
     diff: Diff
 
 
-REPLAYERS: dict[str, Replayer] = {}
-
-
-def register(name: str, replayer: Replayer) -> None:
-    REPLAYERS[name] = replayer
-
-
 @dataclass
 class Replay:
     tender_id: int
@@ -43,10 +37,10 @@ class Replay:
         return not self.mismatches
 
 
-def replay_tender(session: Session, tender_id: int, now: datetime) -> Replay:
+def replay_tender(session: Session, tender_id: int, now: datetime, *, replayers: Mapping[str, Replayer]) -> Replay:
     docs = [to_entry(row).document() for row in events_for(session, tender_id=tender_id)]
     result = Replay(tender_id=tender_id, timeline=docs)
-    for replayer in REPLAYERS.values():
+    for replayer in replayers.values():
         replayed = replayer.fold(docs, now)
         live = replayer.snapshot(session, tender_id, now)
         result.replayed.update(replayed)

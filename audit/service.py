@@ -11,7 +11,7 @@ import functools
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -65,8 +65,8 @@ def record(session: Session, *, actor: Actor, action: str, object_type: str, obj
     Every entry is written in format version 2: with 32 random bytes (``salt``) inside its hashed bytes, so
     that its published leaf hash cannot be matched against guesses of its fields."""
     session.flush()  # the change being recorded must be valid before it is logged
-    if action in KEY_ACTIONS:  # the request that made it signs a checkpoint once it committed
-        session.info[MILESTONE] = True
+    # the request that made it signs a checkpoint once it committed, when the app counts it a key act
+    session.info.setdefault(RECORDED, set()).add(action)
     salt = secrets.token_hex(SALT_BYTES)
     draft = Entry(seq=0, at=now, actor_id=actor.user_id, actor=actor.name, role=actor.role,
                   address=actor.address, action=action, object_type=object_type, object_id=str(object_id),
@@ -277,9 +277,7 @@ def events_for(session: Session, *, tender_id: int) -> list[AuditEntry]:
 
 # ---------------------------------------------------------------- checkpoints
 
-MILESTONE = "audit.milestone"  # session.info flag: this session recorded a key act
-KEY_ACTIONS = frozenset({"tender.published", "tender.cancelled", "bid.opened", "opening.completed",
-                         "experts.drawn", "award.issued"})
+RECORDED = "audit.recorded"  # session.info: the actions this session recorded (the app pops it after a request)
 
 
 def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
@@ -307,7 +305,7 @@ def issue_checkpoint(session: Session, *, signer: notes.Signer, origin: str, now
 
 
 def checkpoint_if_due(session: Session, *, signer: notes.Signer, origin: str, now: datetime,
-                      every_entries: int, every_seconds: int,
+                      every_entries: int, every_seconds: int, key_actions: Collection[str],
                       milestones_only: bool = False) -> AuditCheckpoint | None:
     """A new public checkpoint when entries arrived since the last one and: a key act (a public
     milestone) is among them, or ``every_entries`` have accumulated, or the last one is ``every_seconds``
@@ -320,7 +318,7 @@ def checkpoint_if_due(session: Session, *, signer: notes.Signer, origin: str, no
     if size == done:
         return None
     key_act = session.scalar(select(AuditEntry.action).where(AuditEntry.seq > done,
-                                                             AuditEntry.action.in_(KEY_ACTIONS)).limit(1))
+                                                             AuditEntry.action.in_(sorted(key_actions))).limit(1))
     if key_act is not None:
         reason = key_act
     elif milestones_only:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -123,7 +123,7 @@ def entry(seq: int):
 @bp.get("/tenders/<id:tender_id>/replay")
 @permission("supervisor")  # the replay names who downloaded and bid, before the deadline too
 def replay(tender_id: int):
-    result = replay_tender(db(), tender_id, now())
+    result = replay_tender(db(), tender_id, now(), replayers=_replayers())
     if not result.timeline and result.live is None:
         return render_template("error.html", status=404, message=_("The page or object was not found.")), 404
     return render_template("audit/replay.html", result=result, pdf=False)
@@ -132,7 +132,7 @@ def replay(tender_id: int):
 @bp.get("/tenders/<id:tender_id>/replay.pdf")
 @permission("supervisor")
 def replay_pdf(tender_id: int):
-    result = replay_tender(db(), tender_id, now())
+    result = replay_tender(db(), tender_id, now(), replayers=_replayers())
     if not result.timeline and result.live is None:
         return render_template("error.html", status=404, message=_("The page or object was not found.")), 404
     return Response(render_replay_pdf(result), mimetype="application/pdf",
@@ -144,3 +144,7 @@ def render_replay_pdf(result) -> bytes:
 
     html = render_template("audit/replay.html", result=result, pdf=True)
     return HTML(string=html).write_pdf()
+
+
+def _replayers():
+    return current_app.extensions["sunbid"].audit_actions.replayers

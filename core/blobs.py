@@ -37,16 +37,6 @@ class BlobMissing(DomainError):
     default_message = N_("The file is not available.")
 
 
-BLOB_REFERENCES: list = []
-"""Model columns that hold blob SHA-256s; ``register_reference`` adds one.  A blob none of them names is
-unreferenced (an upload whose transaction failed, a bid refused after its bytes arrived)."""
-
-
-def register_reference(column) -> None:
-    """Declare that ``column`` (a mapped attribute) names blobs, so the collector keeps them."""
-    BLOB_REFERENCES.append(column)
-
-
 @dataclass(frozen=True)
 class StoredBlob:
     sha256: str

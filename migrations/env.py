@@ -1,10 +1,14 @@
 """Alembic environment: every area's models share core.db.Base.metadata."""
+import importlib
+
 from alembic import context
 
-import audit.models  # noqa: F401
-import accounts.models  # noqa: F401
-import tender.models  # noqa: F401
 from core.db import Base, make_engine
+from sunbid.areas import AREAS
+
+for area in AREAS:
+    if area.models is not None:
+        importlib.import_module(area.models)
 
 config = context.config
 target_metadata = Base.metadata

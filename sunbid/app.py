@@ -1,7 +1,12 @@
-"""The application factory: the one place that imports every area."""
+"""The application factory: builds one app from a list of areas (``sunbid.areas.AREAS`` by default).
+
+Everything an area declares (``core.area.Area``) is read here and kept on the app it makes — blueprints,
+CSRF exemptions, audit actions, key acts, replay handlers, OpenAPI paths, navigation — after the areas were
+checked against each other (``core.area.check_areas``, ``check_urls``)."""
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Flask, g, jsonify, render_template, request, session
@@ -13,6 +18,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from core import config as config_mod
+from core.area import Area, NavEntry, check_areas, check_urls
 from core.blobs import BlobStore
 from core.clock import Clock
 from core.db import make_engine, make_sessionmaker
@@ -55,7 +61,7 @@ class Platform:
     """What the app holds for the services: settings, engine, session factory, clock, blobs."""
 
     def __init__(self, settings: config_mod.Settings, clock: Clock | None = None, bind: Any = None,
-                 session_options: dict[str, Any] | None = None):
+                 session_options: dict[str, Any] | None = None, areas: Sequence[Area] = ()):
         self.settings = settings
         self.engine = make_engine(settings.database_url) if bind is None else None
         self.sessions = make_sessionmaker(bind if bind is not None else self.engine, **(session_options or {}))
@@ -63,9 +69,18 @@ class Platform:
         self.blobs = BlobStore(settings.data_dir)
         self.bad_token_limit: Any = None  # (Flask-Limiter, limits) for bad bearer tokens, set by create_app
         self._signer = None
-        from audit.disclosure import default_actions
+        from audit.disclosure import Actions
 
-        self.audit_actions = default_actions()  # each area registers its actions (and disclosure rules) here
+        self.areas: tuple[Area, ...] = tuple(areas)
+        self.audit_actions = Actions()  # each area's actions (disclosure rules, key acts) and replay handlers
+        for area in self.areas:
+            self.audit_actions.register(*area.actions)
+            if area.subjects is not None:
+                self.audit_actions.resolve_subjects(area.subjects)
+            for key, replayer in area.replayers.items():
+                self.audit_actions.add_replayer(key, replayer)
+        self.nav: tuple[NavEntry, ...] = tuple(sorted((e for a in self.areas for e in a.nav),
+                                                      key=lambda e: e.position))
 
     @property
     def signer(self):
@@ -78,7 +93,18 @@ class Platform:
 
 
 def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, clock: Clock | None = None,
-               bind: Any = None, session_options: dict[str, Any] | None = None) -> Flask:
+               bind: Any = None, session_options: dict[str, Any] | None = None,
+               areas: Sequence[Area] | None = None) -> Flask:
+    if areas is None:
+        from sunbid.areas import AREAS
+
+        areas = AREAS
+    import importlib
+
+    for area in areas:  # the models first: the checks read their tables, the collector their columns
+        if area.models is not None:
+            importlib.import_module(area.models)
+    check_areas(areas)
     if config is None:
         settings = config_mod.from_env()
     elif isinstance(config, dict):
@@ -87,10 +113,6 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
         settings = config
     settings.check()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    from tender.unseal import sweep, work_root
-
-    sweep(work_root(settings.data_dir))  # what an opening interrupted by a crash left (tender.unseal)
-
     app = SunbidFlask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -108,10 +130,11 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.session_interface = _SessionInterface()
-    app.extensions["sunbid"] = Platform(settings, clock=clock, bind=bind, session_options=session_options)
-    from audit import witness_push
-
-    witness_push.install(app.extensions["sunbid"])  # checkpoints pushed to SUNBID_WITNESSES after commit
+    app.extensions["sunbid"] = Platform(settings, clock=clock, bind=bind, session_options=session_options,
+                                        areas=areas)
+    for area in areas:
+        if area.setup is not None:
+            area.setup(app)
     if settings.proxy_hops:  # the client's address and scheme as the trusted proxies saw them (the audit log keeps it)
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -129,42 +152,16 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
     i18n.register_filters(app)
     _error_handlers(app)
 
-    from audit.api import bp as audit_api
-    from audit.api import text_bp as audit_text
-    from audit.views import bp as audit_views
-    from accounts.api import bp as core_api
-    from accounts.views import bp as core_views
-    from tender.api import bp as tender_api
-    from tender.views import bp as tender_views
-
-    from audit.replay import Replayer
-    from audit.replay import register as register_replayer
-    from accounts.demo import register_seeder
-    from tender import replay as tender_replay
-    from tender import service as tender_service
-    from tender.demo import seed as seed_tenders
-
-    from accounts.actions import ACTIONS as core_actions
-    from tender.actions import ACTIONS as tender_actions
-    from tender.actions import subjects as tender_subjects
-
-    actions = app.extensions["sunbid"].audit_actions
-    actions.register(*core_actions, *tender_actions)
-    actions.resolve_subjects(tender_subjects)
-    register_seeder("tenders", seed_tenders)
-    register_replayer("tender", Replayer(tender_replay.fold, tender_service.snapshot, tender_replay.diff))
-    _register_audit_labels()
-
-    for bp in (core_views, core_api, tender_views, tender_api, audit_api, audit_text, audit_views):
-        app.register_blueprint(bp)
-    for bp in (core_api, tender_api, audit_api):
-        csrf.exempt(bp)  # the API authenticates by bearer token only, never by cookie (core.web.acting_user)
+    for area in areas:
+        if area.labels is not None:
+            area.labels()
+        for bp in area.blueprints:
+            app.register_blueprint(bp)
+        for bp in area.api_blueprints:
+            csrf.exempt(bp)  # the API authenticates by bearer token only, never by cookie (core.web.acting_user)
+    check_urls(app, areas)
     _rate_limits(app, settings)
-    from audit.openapi import PATHS as audit_paths
-    from core.openapi import PATHS as core_paths
-    from tender.openapi import PATHS as tender_paths
-
-    app.extensions["sunbid_openapi"] = (core_paths, tender_paths, audit_paths)  # served by accounts.api.openapi
+    app.extensions["sunbid_openapi"] = tuple(area.openapi for area in areas if area.openapi)  # accounts.api.openapi
 
     from accounts.forms import ORG_KIND_LABELS, ROLE_LABELS
 
@@ -173,7 +170,7 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
         return {"sandbox": settings.sandbox, "accelerator": settings.accelerator,
                 "current_locale": i18n.current_locale(), "locales": config_mod.LOCALES,
                 "role_labels": ROLE_LABELS, "role_label": lambda r: ROLE_LABELS.get(r, r),
-                "org_kind_label": lambda k: ORG_KIND_LABELS.get(k, k)}
+                "org_kind_label": lambda k: ORG_KIND_LABELS.get(k, k), "nav_entries": _nav_entries}
 
     @app.after_request
     def _checkpoint(resp):
@@ -183,10 +180,11 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
         # On the request's own session and connection: its transaction (the view's reads after it committed)
         # is ended first, so the checkpoint never waits on a lock its own request holds.  On SQLite it waits
         # at most a moment for another thread's write; when the lock is not free it is left for a later act.
-        from audit.service import MILESTONE
+        from audit.service import RECORDED
 
         own = g.get("db_session")
-        if own is not None and own.info.pop(MILESTONE, False) and resp.status_code < 400:
+        key_act = own is not None and bool(own.info.pop(RECORDED, set()) & app.extensions["sunbid"].audit_actions.key_actions)
+        if key_act and resp.status_code < 400:
             from audit.service import checkpoint_if_due
             from core.db import LOCK_WAIT_OPTION, is_lock_timeout, unit_of_work
 
@@ -200,7 +198,8 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
                 with unit_of_work(s):
                     checkpoint_if_due(s, signer=platform.signer, origin=settings.log_origin,
                                       now=platform.clock.now(), every_entries=settings.checkpoint_every,
-                                      every_seconds=settings.checkpoint_seconds, milestones_only=True)
+                                      every_seconds=settings.checkpoint_seconds, milestones_only=True,
+                                      key_actions=platform.audit_actions.key_actions)
             except Exception as exc:  # never fail the request that already succeeded; the next one retries
                 if is_lock_timeout(exc):
                     app.logger.info("checkpoint deferred: the database is busy")
@@ -224,31 +223,11 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
     return app
 
 
-def _register_audit_labels() -> None:
-    """What the audit screens call each area's actions, objects, roles and replayed fields."""
-    from audit import labels
-    from accounts import labels as core_labels
-    from accounts.forms import ROLE_LABELS
-    from tender import labels as tender_labels
+def _nav_entries(role: str | None) -> list[NavEntry]:
+    """The navigation of every area for a reader of ``role`` (None: not signed in), in position order."""
+    from flask import current_app
 
-    labels.register_roles(ROLE_LABELS)
-    labels.register_actions(core_labels.ACTIONS)
-    labels.register_objects(core_labels.OBJECTS)
-    labels.register_actions(tender_labels.ACTIONS)
-    labels.register_objects(tender_labels.OBJECTS)
-    labels.register_fields(tender_labels.FIELDS, tender_labels.PRESENTERS)
-    if tender_labels.find_tender not in labels.TENDER_FINDERS:
-        labels.register_tender_finder(tender_labels.find_tender)
-
-
-def register_commands(group) -> None:
-    """Every area's commands on the ``sunbid`` group (core imports areas only here)."""
-    from audit.cli import audit_group
-    from accounts.demo import demo_command
-    from tender.cli import bid_group, receipt_group
-
-    for command in (demo_command, audit_group, bid_group, receipt_group):
-        group.add_command(command)
+    return [e for e in current_app.extensions["sunbid"].nav if e.shown_to(role)]
 
 
 def _env_strings() -> dict[str, str]:

@@ -14,6 +14,8 @@ import click
 from flask.cli import FlaskGroup, with_appcontext
 
 from sunbid.app import create_app
+from sunbid.areas import AREAS
+from sunbid.demo import demo_command
 
 
 def _create_app():
@@ -61,76 +63,7 @@ def db_current() -> None:
     click.echo(current(current_app.extensions["sunbid"].settings.database_url) or "(empty)")
 
 
-@main.command("create-admin")
-@click.option("--username", required=True)
-@click.option("--name", "display_name", required=True, help="the administrator's full name")
-@click.option("--centre", required=True, help="the trading centre's name (created when missing)")
-@click.password_option(help="prompted for when not given")
-@with_appcontext
-def create_admin(username: str, display_name: str, centre: str, password: str) -> None:
-    """Create the first administrator (and the trading centre organisation)."""
-    from flask import current_app
-    from sqlalchemy import select
-
-    from accounts import service
-    from core.actor import Actor
-    from core.db import unit_of_work
-    from core.errors import DomainError
-    from accounts.models import Organisation
-
-    platform = current_app.extensions["sunbid"]
-    installer = Actor.system("install")
-    with platform.sessions() as session:
-        try:
-            with unit_of_work(session):
-                org = session.scalar(select(Organisation).where(Organisation.kind == "platform",
-                                                                Organisation.name == centre))
-                if org is None:
-                    org = service.create_organisation(session, actor=installer, kind="platform", name=centre,
-                                                      now=platform.clock.now())
-                service.create_user(session, actor=installer, username=username, display_name=display_name,
-                                    password=password, role="admin", organisation_id=org.id,
-                                    now=platform.clock.now())
-        except DomainError as exc:
-            raise click.ClickException(str(exc)) from exc
-    click.echo(f"Administrator {username} created.")
-
-
-@main.command("create-supervisor")
-@click.option("--username", required=True)
-@click.option("--name", "display_name", required=True, help="the supervisor's full name")
-@click.option("--organisation", required=True, help="name of an existing trading-centre (platform) organisation")
-@click.password_option(help="prompted for when not given")
-@with_appcontext
-def create_supervisor(username: str, display_name: str, organisation: str, password: str) -> None:
-    """Create a supervisor on the server itself.  Supervisors an administrator creates wait for an existing
-    supervisor's approval; the first ones are made here, by whoever installs the platform."""
-    from flask import current_app
-    from sqlalchemy import select
-
-    from accounts import service
-    from core.actor import Actor
-    from core.db import unit_of_work
-    from core.errors import DomainError
-    from accounts.models import Organisation
-
-    platform = current_app.extensions["sunbid"]
-    with platform.sessions() as session:
-        try:
-            with unit_of_work(session):
-                org = session.scalar(select(Organisation).where(Organisation.kind == "platform",
-                                                                Organisation.name == organisation))
-                if org is None:
-                    raise click.ClickException(f"No trading-centre organisation named {organisation!r}.")
-                service.create_user(session, actor=Actor.system("install"), username=username,
-                                    display_name=display_name, password=password, role="supervisor",
-                                    organisation_id=org.id, now=platform.clock.now())
-        except DomainError as exc:
-            raise click.ClickException(str(exc)) from exc
-    click.echo(f"Supervisor {username} created.")
-
-
-@main.group("blobs")
+@click.group("blobs")
 def blobs_group() -> None:
     """The blob store (documents and sealed bids, by SHA-256)."""
 
@@ -156,7 +89,7 @@ def blobs_gc(min_age_hours: int, dry_run: bool) -> None:
         with unit_of_work(session):
             found = collect_blobs(session, store=platform.blobs, actor=Actor.system("maintenance"),
                                   now=platform.clock.now(), min_age=timedelta(hours=min_age_hours),
-                                  dry_run=dry_run)
+                                  dry_run=dry_run, areas=platform.areas)
     removed = 0 if dry_run else found.delete()
     verb = "Would remove" if dry_run else "Removed"
     click.echo(f"{verb} {len(found.blobs)} unreferenced blob(s), {found.bytes / 1024 / 1024:.1f} MB, and "
@@ -199,9 +132,11 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     App().run()
 
 
-from sunbid.app import register_commands  # noqa: E402
-
-register_commands(main)
+main.add_command(blobs_group)
+main.add_command(demo_command)
+for _area in AREAS:  # every area's commands
+    for _command in _area.commands:
+        main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

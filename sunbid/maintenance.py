@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import select
@@ -18,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from audit.service import record
 from core.actor import Actor
-from core.blobs import BLOB_REFERENCES, BlobStore
+from core.area import Area
+from core.blobs import BlobStore
 
 LISTED = 1000  # blob hashes named in the audit event, at most
 
@@ -45,22 +47,35 @@ class Collected:
         return removed
 
 
-def referenced(session: Session) -> set[str]:
+def references(areas: Sequence[Area]) -> list:
+    """The columns that name blobs, as the areas declare them (``Area.blob_columns``).  Refuses
+    (``AreaNotLoaded``) when an area's models were never imported: its blobs would look unreferenced."""
+    return [column for area in areas for column in area.blob_references()]
+
+
+def referenced(session: Session, areas: Sequence[Area]) -> set[str]:
+    """Every blob a record names.  A blob none of them names is unreferenced (an upload whose transaction
+    failed, a bid refused after its bytes arrived)."""
     names: set[str] = set()
-    for column in BLOB_REFERENCES:
+    for column in references(areas):
         names.update(session.scalars(select(column).distinct()))
     return names
 
 
 def collect_blobs(session: Session, *, store: BlobStore, actor: Actor, now: datetime,
                   min_age: timedelta = timedelta(hours=24), dry_run: bool = False,
-                  wall_clock: float | None = None) -> Collected:
+                  wall_clock: float | None = None, areas: Sequence[Area] | None = None) -> Collected:
     """Find unreferenced blobs and upload leftovers last modified before ``now - min_age`` and record one
     audit event (``blobs.collected``) naming them; the caller commits, then calls ``delete()`` on the
     result.  ``dry_run`` only reports.  File ages are judged by the wall clock (``wall_clock``, default
-    now), the time files are stamped with."""
+    now), the time files are stamped with.  ``areas`` (default: ``sunbid.areas.AREAS``) declare which
+    columns name blobs."""
+    if areas is None:
+        from sunbid.areas import AREAS
+
+        areas = AREAS
     cutoff = (time.time() if wall_clock is None else wall_clock) - min_age.total_seconds()
-    keep = referenced(session)
+    keep = referenced(session, areas)
     found = Collected()
     for sha, path in store.stored():
         stat = path.stat()

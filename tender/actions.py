@@ -21,9 +21,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("document.added", AFTER_DEADLINE),
     Action("document.removed", AFTER_DEADLINE),
     # the public notices
-    Action("tender.published", PUBLIC),
+    Action("tender.published", PUBLIC, key=True),
     Action("tender.amended", PUBLIC),
-    Action("tender.cancelled", PUBLIC),
+    Action("tender.cancelled", PUBLIC, key=True),
     # who takes part, and how many: secret until the deadline
     Action("document.downloaded", AFTER_DEADLINE),
     Action("question.asked", AFTER_DEADLINE),
@@ -35,8 +35,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("bid.withdrawn", AFTER_DEADLINE),
     # the opening happens after the deadline, in public
     Action("opening.share_presented", AFTER_DEADLINE),
-    Action("opening.completed", AFTER_DEADLINE),
-    Action("bid.opened", AFTER_DEADLINE),
+    Action("opening.completed", AFTER_DEADLINE, key=True),
+    Action("bid.opened", AFTER_DEADLINE, key=True),
     Action("opening.confirmed", AFTER_DEADLINE),
     Action("opening.objection", AFTER_DEADLINE),
     Action("opening.objection_answered", AFTER_DEADLINE),

@@ -11,7 +11,6 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.blobs import register_reference
 from core.db import Base, UTCDateTime
 
 
@@ -256,6 +255,3 @@ class BidUpload(Base):
     bid_id: Mapped[int | None] = mapped_column(ForeignKey("tender_bid.id"))
     bid: Mapped[Bid | None] = relationship()
 
-
-register_reference(Document.sha256)
-register_reference(Bid.sha256)

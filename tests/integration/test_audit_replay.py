@@ -10,6 +10,7 @@ from pypdf import PdfReader
 from sqlalchemy import text
 
 from audit.replay import replay_tender
+from tender.area import AREA as TENDER
 from core.db import unit_of_work
 from tender import service
 from tests.conftest import login
@@ -35,13 +36,13 @@ def _busy_tender(make, session, clock):
 
 def test_replay_matches_then_shows_a_database_edit(make, session, clock, connection):
     t = _busy_tender(make, session, clock)
-    result = replay_tender(session, t.id, clock.now())
+    result = replay_tender(session, t.id, clock.now(), replayers=TENDER.replayers)
     assert result.consistent, result.mismatches
     assert result.replayed["status"] == "published" and result.replayed["amendments"] == 1
     assert result.replayed["downloads"] == 1 and result.replayed["answered"] == 1
     connection.execute(text("UPDATE tender_tender SET deposit_fen = 1 WHERE id = :i"), {"i": t.id})
     session.expire_all()
-    result = replay_tender(session, t.id, clock.now())
+    result = replay_tender(session, t.id, clock.now(), replayers=TENDER.replayers)
     assert [m[0] for m in result.mismatches] == ["deposit_fen"]
 
 
@@ -106,9 +107,9 @@ def test_replay_follows_bids(make, session, clock, app, tmp_path, connection):
         with unit_of_work(session):
             bids.submit_bid(session, actor=bidder, tender_id=t.id, lot=1, stored=StoredBlob(f"{i:064x}", 10),
                             now=clock.now(), signer=signer)
-    result = replay_tender(session, t.id, clock.now())
+    result = replay_tender(session, t.id, clock.now(), replayers=TENDER.replayers)
     assert result.consistent, result.mismatches
     assert sorted(v.split()[0] for v in result.replayed["bids"].values()) == ["current", "superseded"]
     connection.execute(text("UPDATE tender_bid SET status = 'current'"))  # both "current": tampering
     session.expire_all()
-    assert [m[0] for m in replay_tender(session, t.id, clock.now()).mismatches] == ["bids"]
+    assert [m[0] for m in replay_tender(session, t.id, clock.now(), replayers=TENDER.replayers).mismatches] == ["bids"]

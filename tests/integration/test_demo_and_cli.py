@@ -11,14 +11,14 @@ from sqlalchemy import func, select
 from audit.models import AuditEntry
 from audit.service import verify
 from core import rules
-from accounts.demo import is_seeded, seed
+from sunbid.demo import is_seeded, seed
 from accounts.models import Organisation, User
 from tender import service
 from tender.models import OpeningResult, Tender
 
 
 def test_demo_seeds_every_state_once(app, session):
-    from accounts.demo import context_for
+    from sunbid.demo import context_for
 
     now = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
     counts = seed(session, now, context_for(app.extensions["sunbid"]))

@@ -203,10 +203,11 @@ def test_opening_record_pdf_reads_back_in_chinese(ceremony, session, clock, app,
 
 def test_replay_recomputes_the_opening(ceremony, session, clock, app):
     from audit.replay import replay_tender
+    from tender.area import AREA as TENDER
 
     t, agency, shares = ceremony
     _present_and_open(session, clock, app, t, agency, shares)
-    result = replay_tender(session, t.id, clock.now())
+    result = replay_tender(session, t.id, clock.now(), replayers=TENDER.replayers)
     assert result.consistent, result.mismatches
     assert result.replayed["status"] == "opened" and len(result.replayed["opening"]) == 4
 

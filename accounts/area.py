@@ -1,0 +1,45 @@
+"""The accounts area as the composition root sees it.
+
+Its tables and blueprints keep the prefix ``core`` they had before accounts left core (``core_user``,
+``core.login``, ``core_api.create_token``): renaming them would change every endpoint name and the schema
+for nothing a user sees, so the area declares ``prefix="core"``.
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from accounts.actions import ACTIONS
+from accounts.api import bp as api_bp
+from accounts.cli import create_admin, create_supervisor
+from accounts.views import bp as views_bp
+from core.area import Area, NavEntry
+from core.openapi import PATHS
+
+ADMIN = frozenset({"admin"})
+
+
+def _labels() -> None:
+    from accounts import labels
+    from accounts.forms import ROLE_LABELS
+    from audit import labels as audit_labels
+
+    audit_labels.register_roles(ROLE_LABELS)
+    audit_labels.register_actions(labels.ACTIONS)
+    audit_labels.register_objects(labels.OBJECTS)
+
+
+AREA = Area(
+    name="accounts",
+    prefix="core",
+    blueprints=(views_bp, api_bp),
+    api_blueprints=(api_bp,),
+    commands=(create_admin, create_supervisor),
+    models="accounts.models",
+    actions=ACTIONS,
+    nav=(NavEntry("core.role_requests", _l("Role requests"), 40, frozenset({"admin", "supervisor"})),
+         NavEntry("core.admin_organisations", _l("Organisations"), 60, ADMIN),
+         NavEntry("core.admin_users", _l("Users"), 61, ADMIN)),
+    pure=("core.rules",),
+    openapi=PATHS,
+    labels=_labels,
+)

@@ -1,0 +1,156 @@
+"""How an area declares itself to the composition root (``sunbid.areas``).
+
+Each area writes one ``AREA = Area(...)`` in ``<area>/area.py``: its blueprints, the API blueprints that
+authenticate by bearer token (exempt from the form CSRF check), its CLI commands, its models module and
+the columns there that name blobs, its audit actions and replay handlers, its demo steps, its navigation
+entries and the modules it declares pure.  ``sunbid.app.create_app(areas=...)`` reads the declarations of
+the areas it is given, checks them against each other (``check_areas``) and keeps what they register on the
+application, never in module globals.  core imports no area: it only defines the shape.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class AreaConflict(ValueError):
+    """An area's declaration breaks a rule of the seam (a table without its prefix, a blueprint named
+    otherwise, an action, replay key or URL another area has)."""
+
+
+class AreaNotLoaded(RuntimeError):
+    """An area's models module was not imported, so the columns it declares cannot be read."""
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """A link in the top navigation: shown to signed-in users of ``roles`` (empty: to everyone), at
+    ``position`` among the entries of every area (lower first)."""
+
+    endpoint: str
+    label: Any  # a lazily translated string
+    position: int
+    roles: frozenset[str] = frozenset()
+
+    def shown_to(self, role: str | None) -> bool:
+        return not self.roles or (role is not None and role in self.roles)
+
+
+DemoStep = Callable[..., Mapping[str, int]]
+"""``step(session, people, now, rng, context) -> counts``: an area's demo data, made through its services."""
+
+
+@dataclass(frozen=True)
+class Area:
+    """One area's declaration.  ``prefix`` (default: ``name``) starts every table name (``<prefix>_...``)
+    and every blueprint name (``<prefix>`` or ``<prefix>_...``)."""
+
+    name: str
+    prefix: str = ""
+    blueprints: Sequence[Any] = ()
+    api_blueprints: Sequence[Any] = ()  # among ``blueprints``: bearer-token only, exempt from form CSRF
+    commands: Sequence[Any] = ()  # click commands added to the ``sunbid`` group
+    models: str | None = None  # the models module, e.g. "tender.models"
+    blob_columns: Sequence[str] = ()  # "Class.attribute" in ``models`` holding blob SHA-256s
+    actions: Sequence[Any] = ()  # audit.disclosure.Action constants
+    subjects: Callable[..., Any] | None = None  # audit.disclosure.Resolver for its tender-bound rules
+    replayers: Mapping[str, Any] = field(default_factory=dict)  # replay key -> audit.replay.Replayer
+    demo_steps: Sequence[DemoStep] = ()
+    nav: Sequence[NavEntry] = ()
+    pure: Sequence[str] = ()  # modules (dotted names) free of Flask, SQLAlchemy sessions and clock reads
+    openapi: Mapping[str, Any] = field(default_factory=dict)  # its part of the OpenAPI description's paths
+    labels: Callable[[], None] | None = None  # registers its audit labels (actions, objects, fields)
+    setup: Callable[[Any], None] | None = None  # called with the app before its blueprints are registered
+
+    def __post_init__(self) -> None:
+        if not self.prefix:
+            object.__setattr__(self, "prefix", self.name)
+
+    def owns_blueprint(self, name: str) -> bool:
+        return name == self.prefix or name.startswith(self.prefix + "_")
+
+    def models_module(self):
+        """The imported models module (None when the area has no models); ``AreaNotLoaded`` when it was
+        never imported."""
+        if self.models is None:
+            return None
+        module = sys.modules.get(self.models)
+        if module is None:
+            raise AreaNotLoaded(f"area {self.name}: its models module {self.models} was not loaded")
+        return module
+
+    def tables(self) -> list[str]:
+        """The names of the tables its models module maps."""
+        module = self.models_module()
+        if module is None:
+            return []
+        from core.db import Base
+
+        return sorted({m.class_.__table__.name for m in Base.registry.mappers
+                       if m.class_.__module__ == module.__name__ and m.local_table is not None})
+
+    def blob_references(self) -> list[Any]:
+        module = self.models_module()
+        found = []
+        for ref in self.blob_columns:
+            cls_name, _, attr = ref.partition(".")
+            found.append(getattr(getattr(module, cls_name), attr))
+        return found
+
+
+def check_areas(areas: Sequence[Area]) -> None:
+    """Refuse a list of areas that contradict each other or their own prefix (``AreaConflict``)."""
+    names: dict[str, str] = {}
+    prefixes: dict[str, str] = {}
+    actions: dict[str, str] = {}
+    replay_keys: dict[str, str] = {}
+    for area in areas:
+        if area.name in names:
+            raise AreaConflict(f"area {area.name} is listed twice")
+        names[area.name] = area.name
+        if area.prefix in prefixes:
+            raise AreaConflict(f"areas {prefixes[area.prefix]} and {area.name} share the prefix {area.prefix}")
+        prefixes[area.prefix] = area.name
+        for table in area.tables():
+            if not table.startswith(area.prefix + "_"):
+                raise AreaConflict(f"area {area.name}: table {table} does not start with {area.prefix}_")
+        for bp in area.blueprints:
+            if not area.owns_blueprint(bp.name):
+                raise AreaConflict(f"area {area.name}: blueprint {bp.name} is not named {area.prefix} "
+                                   f"or {area.prefix}_...")
+        for bp in area.api_blueprints:
+            if bp not in area.blueprints:
+                raise AreaConflict(f"area {area.name}: API blueprint {bp.name} is not among its blueprints")
+        for action in area.actions:
+            other = actions.get(action.name)
+            if other is not None:
+                raise AreaConflict(f"audit action {action.name} is registered by {other} and {area.name}")
+            actions[action.name] = area.name
+        for key in area.replayers:
+            other = replay_keys.get(key)
+            if other is not None:
+                raise AreaConflict(f"replay key {key} is folded by {other} and {area.name}")
+            replay_keys[key] = area.name
+
+
+def check_urls(app: Any, areas: Sequence[Area]) -> None:
+    """Refuse two areas answering the same URL and method (after their blueprints were registered)."""
+    owner_of = {}
+    for area in areas:
+        for bp in area.blueprints:
+            owner_of[bp.name] = area.name
+    seen: dict[tuple[str, str], str] = {}
+    for rule in app.url_map.iter_rules():
+        blueprint = rule.endpoint.split(".")[0]
+        owner = owner_of.get(blueprint)
+        if owner is None:
+            continue  # the static files, Flask's own
+        for method in rule.methods or ():
+            if method in ("HEAD", "OPTIONS"):
+                continue
+            other = seen.setdefault((rule.rule, method), owner)
+            if other != owner:
+                raise AreaConflict(f"{method} {rule.rule} is answered by areas {other} and {owner}")
+

@@ -1,0 +1,55 @@
+"""The tender area as the composition root sees it."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from audit.replay import Replayer
+from core.area import Area, NavEntry
+from tender import replay, service
+from tender.actions import ACTIONS, subjects
+from tender.api import bp as api_bp
+from tender.cli import bid_group, receipt_group
+from tender.demo import seed
+from tender.openapi import PATHS
+from tender.views import bp as views_bp
+
+AGENCY = frozenset({"agency"})
+
+
+def _setup(app) -> None:
+    from tender.unseal import sweep, work_root
+
+    sweep(work_root(app.extensions["sunbid"].settings.data_dir))  # what an opening interrupted by a crash left
+
+
+def _labels() -> None:
+    from audit import labels
+    from tender import labels as tender_labels
+
+    labels.register_actions(tender_labels.ACTIONS)
+    labels.register_objects(tender_labels.OBJECTS)
+    labels.register_fields(tender_labels.FIELDS, tender_labels.PRESENTERS)
+    if tender_labels.find_tender not in labels.TENDER_FINDERS:
+        labels.register_tender_finder(tender_labels.find_tender)
+
+
+AREA = Area(
+    name="tender",
+    blueprints=(views_bp, api_bp),
+    api_blueprints=(api_bp,),
+    commands=(bid_group, receipt_group),
+    models="tender.models",
+    blob_columns=("Document.sha256", "Bid.sha256"),
+    actions=ACTIONS,
+    subjects=subjects,
+    replayers={"tender": Replayer(replay.fold, service.snapshot, replay.diff)},
+    demo_steps=(seed,),
+    nav=(NavEntry("tender.tender_list", _l("Tenders"), 10),
+         NavEntry("tender.my_tenders", _l("My tenders"), 20, AGENCY),
+         NavEntry("tender.new_tender", _l("New tender"), 21, AGENCY),
+         NavEntry("tender.my_key_shares", _l("My key shares"), 50, frozenset({"custodian"}))),
+    pure=("tender.rules", "tender.replay", "tender.sealing", "tender.receipts", "tender.bidpackage"),
+    openapi=PATHS,
+    labels=_labels,
+    setup=_setup,
+)
