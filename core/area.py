@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+KERNEL_PURE = ("core.rules",)
+"""The kernel's own pure modules (the areas declare theirs in ``Area.pure``)."""
+
+
 class AreaConflict(ValueError):
     """An area's declaration breaks a rule of the seam (a table without its prefix, a blueprint named
     otherwise, an action, replay key or URL another area has)."""
@@ -82,14 +86,13 @@ class Area:
         return module
 
     def tables(self) -> list[str]:
-        """The names of the tables its models module maps."""
+        """The names of the tables the mapped classes of its models module define."""
         module = self.models_module()
         if module is None:
             return []
-        from core.db import Base
-
-        return sorted({m.class_.__table__.name for m in Base.registry.mappers
-                       if m.class_.__module__ == module.__name__ and m.local_table is not None})
+        return sorted({value.__table__.name for value in vars(module).values()
+                       if isinstance(value, type) and value.__module__ == module.__name__
+                       and getattr(value, "__table__", None) is not None})
 
     def blob_references(self) -> list[Any]:
         module = self.models_module()

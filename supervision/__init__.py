@@ -1,0 +1,1 @@
+"""Sunbid supervision area: alerts, complaints, credit records, OCDS and statistics (to come)."""

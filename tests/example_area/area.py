@@ -1,0 +1,17 @@
+"""The example area's declaration: all the platform needs to know of it."""
+from __future__ import annotations
+
+from audit.disclosure import Action
+from audit.rules import Disclosure
+from core.area import Area, NavEntry
+from tests.example_area.views import bp
+
+AREA = Area(
+    name="example",
+    blueprints=(bp,),
+    models="tests.example_area.models",
+    blob_columns=("Note.sha256",),
+    actions=(Action("example.noted", Disclosure.SUPERVISORS),),
+    nav=(NavEntry("example.notes", "Example notes", 70, frozenset({"admin"})),),
+    pure=("tests.example_area.rules",),
+)

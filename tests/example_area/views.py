@@ -1,0 +1,23 @@
+"""The example area's page: its notes, and a form to add one."""
+from __future__ import annotations
+
+from flask import Blueprint, redirect, request, url_for
+from sqlalchemy import select
+
+from core.db import unit_of_work
+from core.web import actor, db, now, permission
+from tests.example_area import rules, service
+from tests.example_area.models import Note
+
+bp = Blueprint("example", __name__, url_prefix="/example")
+
+
+@bp.route("/notes", methods=["GET", "POST"])
+@permission("admin")
+def notes():
+    if request.method == "POST":
+        with unit_of_work(db()):
+            service.add_note(db(), actor=actor(), text=rules.tidy(request.form.get("text", "")), now=now())
+        return redirect(url_for("example.notes"))
+    texts = db().scalars(select(Note.text).order_by(Note.id))
+    return "\n".join(texts), 200, {"Content-Type": "text/plain; charset=utf-8"}

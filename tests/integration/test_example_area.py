@@ -1,0 +1,72 @@
+"""Adding an area is its own folder plus one line of the areas list: the test-only example area
+(tests/example_area/) is passed to ``create_app(areas=[*AREAS, EXAMPLE])`` and is then served, navigated
+to, audited and kept by the blob collector, with nothing else changed."""
+from __future__ import annotations
+
+import io
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from audit.models import AuditEntry
+from audit.service import verify
+from core.actor import Actor
+from core.db import unit_of_work
+from sunbid.app import create_app
+from sunbid.areas import AREAS
+from sunbid.maintenance import collect_blobs, references
+from tests.conftest import login
+from tests.example_area.area import AREA as EXAMPLE
+from tests.example_area.models import ExampleBase, Note
+
+
+@pytest.fixture
+def app(settings, clock, connection):
+    ExampleBase.metadata.create_all(connection)  # in the test's transaction, rolled back after it
+    app = create_app(settings, clock=clock, bind=connection,
+                     session_options={"join_transaction_mode": "create_savepoint"}, areas=[*AREAS, EXAMPLE])
+    app.config["WTF_CSRF_ENABLED"] = False
+    return app
+
+
+def test_the_example_area_is_served_navigated_and_audited(app, client, make, session):
+    admin = make.user("admin")
+    bidder = make.user("bidder")
+    login(client, admin.name)
+    home = client.get("/tenders").get_data(as_text=True)
+    assert 'href="/example/notes"' in home and "Example notes" in home  # its nav entry, for its role
+    assert client.post("/example/notes", data={"text": "  first   note "}).status_code == 302
+    assert client.get("/example/notes").get_data(as_text=True) == "first note"  # its pure rule tidied it
+    entry = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
+    assert (entry.action, entry.object_type) == ("example.noted", "example_note")
+    assert verify(session) >= 1
+    assert app.extensions["sunbid"].audit_actions.rules["example.noted"].name == "SUPERVISORS"
+
+    other = app.test_client()
+    login(other, bidder.name)
+    assert "Example notes" not in other.get("/tenders").get_data(as_text=True)
+    assert other.get("/example/notes").status_code == 403  # the permission its route declares
+
+
+def test_the_platform_without_it_knows_nothing_of_it(settings, clock, connection, make):
+    plain = create_app(settings, clock=clock, bind=connection,
+                       session_options={"join_transaction_mode": "create_savepoint"})
+    assert "example.notes" not in plain.view_functions
+    assert "example.noted" not in plain.extensions["sunbid"].audit_actions.rules
+    assert all(e.endpoint != "example.notes" for e in plain.extensions["sunbid"].nav)
+
+
+def test_the_collector_keeps_the_blobs_its_columns_name(app, session, clock, settings):
+    store = app.extensions["sunbid"].blobs
+    kept = store.put_stream(io.BytesIO(b"named by a note"), limit=1024)
+    gone = store.put_stream(io.BytesIO(b"named by nobody"), limit=1024)
+    with unit_of_work(session):
+        session.add(Note(text="with a file", sha256=kept.sha256, created_at=clock.now()))
+    assert Note.sha256 in references([*AREAS, EXAMPLE])
+    later = clock.now() + timedelta(days=2)
+    with unit_of_work(session):
+        found = collect_blobs(session, store=store, actor=Actor.system("maintenance"), now=later,
+                              wall_clock=time.time() + 2 * 86400, dry_run=True, areas=[*AREAS, EXAMPLE])
+    assert gone.sha256 in found.blobs and kept.sha256 not in found.blobs
