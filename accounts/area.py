@@ -18,10 +18,9 @@ from core.openapi import PATHS
 ADMIN = frozenset({"admin"})
 
 
-def _labels() -> None:
+def _labels(audit_labels) -> None:
     from accounts import labels
     from accounts.forms import ROLE_LABELS
-    from audit import labels as audit_labels
 
     audit_labels.register_roles(ROLE_LABELS)
     audit_labels.register_actions(labels.ACTIONS)

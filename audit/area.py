@@ -7,6 +7,7 @@ from audit.api import bp as api_bp
 from audit.api import text_bp
 from audit.cli import audit_group
 from audit.disclosure import AUDIT_ACTIONS
+from audit.labels import register_own
 from audit.openapi import PATHS
 from audit.views import bp as views_bp
 from core.area import Area, NavEntry
@@ -28,5 +29,6 @@ AREA = Area(
     nav=(NavEntry("audit.log", _l("Audit log"), 30, frozenset({"admin", "supervisor"})),),
     pure=("audit.rules", "audit.merkle", "audit.notes", "audit.proofs"),
     openapi=PATHS,
+    labels=register_own,
     setup=_setup,
 )

@@ -65,7 +65,7 @@ class Area:
     nav: Sequence[NavEntry] = ()
     pure: Sequence[str] = ()  # modules (dotted names) free of Flask, SQLAlchemy sessions and clock reads
     openapi: Mapping[str, Any] = field(default_factory=dict)  # its part of the OpenAPI description's paths
-    labels: Callable[[], None] | None = None  # registers its audit labels (actions, objects, fields)
+    labels: Callable[[Any], None] | None = None  # registers its labels on the app's audit.labels.Labels
     setup: Callable[[Any], None] | None = None  # called with the app before its blueprints are registered
 
     def __post_init__(self) -> None:

@@ -70,8 +70,10 @@ class Platform:
         self.bad_token_limit: Any = None  # (Flask-Limiter, limits) for bad bearer tokens, set by create_app
         self._signer = None
         from audit.disclosure import Actions
+        from audit.labels import Labels
 
         self.areas: tuple[Area, ...] = tuple(areas)
+        self.labels = Labels()  # what the audit screens call each area's actions, objects, roles and fields
         self.audit_actions = Actions()  # each area's actions (disclosure rules, key acts) and replay handlers
         for area in self.areas:
             self.audit_actions.register(*area.actions)
@@ -154,7 +156,7 @@ def create_app(config: config_mod.Settings | dict[str, Any] | None = None, *, cl
 
     for area in areas:
         if area.labels is not None:
-            area.labels()
+            area.labels(app.extensions["sunbid"].labels)
         for bp in area.blueprints:
             app.register_blueprint(bp)
         for bp in area.api_blueprints:

@@ -6,10 +6,8 @@ from audit.rules import Disclosure
 from core.area import Area
 
 
-def _labels() -> None:
+def _labels(labels) -> None:
     from flask_babel import lazy_gettext as _l
-
-    from audit import labels
 
     labels.register_actions({"blobs.collected": _l("Unreferenced files removed")})
     labels.register_objects({"blob_store": _l("File store")})

@@ -22,15 +22,13 @@ def _setup(app) -> None:
     sweep(work_root(app.extensions["sunbid"].settings.data_dir))  # what an opening interrupted by a crash left
 
 
-def _labels() -> None:
-    from audit import labels
+def _labels(labels) -> None:
     from tender import labels as tender_labels
 
     labels.register_actions(tender_labels.ACTIONS)
     labels.register_objects(tender_labels.OBJECTS)
     labels.register_fields(tender_labels.FIELDS, tender_labels.PRESENTERS)
-    if tender_labels.find_tender not in labels.TENDER_FINDERS:
-        labels.register_tender_finder(tender_labels.find_tender)
+    labels.register_tender_finder(tender_labels.find_tender)
 
 
 AREA = Area(

@@ -6,6 +6,11 @@ from audit.rules import Disclosure
 from core.area import Area, NavEntry
 from tests.example_area.views import bp
 
+def _labels(labels) -> None:
+    labels.register_actions({"example.noted": "Note added"})
+    labels.register_objects({"example_note": "Note"})
+
+
 AREA = Area(
     name="example",
     blueprints=(bp,),
@@ -14,4 +19,5 @@ AREA = Area(
     actions=(Action("example.noted", Disclosure.SUPERVISORS),),
     nav=(NavEntry("example.notes", "Example notes", 70, frozenset({"admin"})),),
     pure=("tests.example_area.rules",),
+    labels=_labels,
 )

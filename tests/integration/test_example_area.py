@@ -43,6 +43,8 @@ def test_the_example_area_is_served_navigated_and_audited(app, client, make, ses
     assert (entry.action, entry.object_type) == ("example.noted", "example_note")
     assert verify(session) >= 1
     assert app.extensions["sunbid"].audit_actions.rules["example.noted"].name == "SUPERVISORS"
+    log = client.get("/audit/log").get_data(as_text=True)
+    assert "Note added" in log  # its label, on the audit screens of its app
 
     other = app.test_client()
     login(other, bidder.name)
@@ -56,6 +58,7 @@ def test_the_platform_without_it_knows_nothing_of_it(settings, clock, connection
     assert "example.notes" not in plain.view_functions
     assert "example.noted" not in plain.extensions["sunbid"].audit_actions.rules
     assert all(e.endpoint != "example.notes" for e in plain.extensions["sunbid"].nav)
+    assert "example.noted" not in plain.extensions["sunbid"].labels.actions
 
 
 def test_the_collector_keeps_the_blobs_its_columns_name(app, session, clock, settings):
