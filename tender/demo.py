@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.blobs import BlobStore
 from core.db import unit_of_work
+from core.money import from_fen, round_fen
 from tender import service
 
 CITY = "滨海市"
@@ -63,7 +64,7 @@ def sealed_bid(session: Session, *, tender_id: int, bidder: Any, rng: random.Ran
 
     t = session.get(Tender, tender_id)
     org = session.get(Organisation, bidder.organisation_id)
-    price = Decimal(t.estimated_price_fen) / 100 * Decimal(rng.randint(850, 990)) / 1000
+    price = round_fen(from_fen(t.estimated_price_fen) * rng.randint(850, 990) / 1000)
     with tempfile.TemporaryDirectory() as tmp:
         files = Path(tmp) / "files"
         files.mkdir()

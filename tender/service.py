@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from audit.service import record
 from core.actor import Actor
+from core import money
 from core.blobs import BlobStore
 from core.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models import Organisation
@@ -116,14 +117,14 @@ def parse_tender_input(data: Mapping[str, Any], *, tz: ZoneInfo) -> TenderInput:
             raise InvalidInput(N_("Each lot needs a name."), field=f"lot_name_{i}")
         if len(name.strip()) > 200:
             raise InvalidInput(N_("At most %(n)s characters."), field=f"lot_name_{i}", n=200)
-        lots.append(LotInput(name.strip(), rules.parse_money(price, field=f"lot_price_{i}")))
+        lots.append(LotInput(name.strip(), money.parse_money(price, field=f"lot_price_{i}")))
     if len(lots) > rules.MAX_LOTS:
         raise InvalidInput(N_("A tender has at most %(n)s lots."), field="lots", n=rules.MAX_LOTS)
     estimate_text = str(data.get("estimated_price") or "").strip()
     if not estimate_text and lots:
         estimate = sum((lot.estimated_price for lot in lots), Decimal("0"))
     else:
-        estimate = rules.parse_money(estimate_text, field="estimated_price")
+        estimate = money.parse_money(estimate_text, field="estimated_price")
     deposit_text = str(data.get("deposit") or "0").strip()
     overrides: dict[str, Any] = {}
     for name in SETTING_FIELDS:
@@ -149,7 +150,7 @@ def parse_tender_input(data: Mapping[str, Any], *, tz: ZoneInfo) -> TenderInput:
         qualification=_text(data, "qualification", max_len=20000, required=False),
         evaluation_method=_choice({"m": data.get("evaluation_method") or "comprehensive"}, "m", METHODS),
         estimated_price=estimate,
-        deposit=rules.parse_money(deposit_text, field="deposit"),
+        deposit=money.parse_money(deposit_text, field="deposit"),
         download_start=_when(data, "download_start", tz),
         download_end=_when(data, "download_end", tz),
         deadline=_when(data, "deadline", tz),
@@ -221,8 +222,8 @@ def _apply(t: Tender, data: TenderInput, settings: rules.RuleSettings) -> None:
     rules.check_draft_schedule(rules.Schedule(data.download_start, data.download_end, data.deadline))
     t.title, t.regime, t.category, t.region = data.title, data.regime, data.category, data.region
     t.description, t.qualification, t.evaluation_method = data.description, data.qualification, data.evaluation_method
-    t.estimated_price_fen = rules.to_fen(data.estimated_price)
-    t.deposit_fen = rules.to_fen(data.deposit)
+    t.estimated_price_fen = money.to_fen(data.estimated_price)
+    t.deposit_fen = money.to_fen(data.deposit)
     t.download_start, t.download_end, t.deadline = data.download_start, data.download_end, data.deadline
     lots = data.lots or (LotInput(data.title, data.estimated_price),)
     # In place, by number: lot N stays row N (clearing and re-adding in one flush would insert the new
@@ -230,9 +231,9 @@ def _apply(t: Tender, data: TenderInput, settings: rules.RuleSettings) -> None:
     for i, lot in enumerate(lots, start=1):
         if i <= len(t.lots):
             row = t.lots[i - 1]
-            row.number, row.name, row.estimated_price_fen = i, lot.name, rules.to_fen(lot.estimated_price)
+            row.number, row.name, row.estimated_price_fen = i, lot.name, money.to_fen(lot.estimated_price)
         else:
-            t.lots.append(Lot(number=i, name=lot.name, estimated_price_fen=rules.to_fen(lot.estimated_price)))
+            t.lots.append(Lot(number=i, name=lot.name, estimated_price_fen=money.to_fen(lot.estimated_price)))
     del t.lots[len(lots):]
 
 
@@ -295,7 +296,7 @@ def publish_tender(session: Session, *, actor: Actor, tender_id: int, now: datet
     if not t.documents:
         raise InvalidInput(N_("Upload the tender documents before publishing."), field="documents")
     settings = settings_of(t)
-    rules.check_deposit(estimate=rules.from_fen(t.estimated_price_fen), deposit=rules.from_fen(t.deposit_fen),
+    rules.check_deposit(estimate=money.from_fen(t.estimated_price_fen), deposit=money.from_fen(t.deposit_fen),
                         settings=settings)
     rules.check_schedule(rules.Schedule(t.download_start, t.download_end, t.deadline), now=now, settings=settings)
     if t.download_start < now:
@@ -635,8 +636,8 @@ def public_dict(t: Tender, now: datetime, *, detail: bool = False) -> dict[str, 
     out: dict[str, Any] = {
         "id": t.id, "project_code": t.project_code, "title": t.title, "regime": t.regime,
         "category": t.category, "region": t.region, "status": status(t, now).value, "currency": t.currency,
-        "estimated_price": str(rules.from_fen(t.estimated_price_fen)),
-        "deposit": str(rules.from_fen(t.deposit_fen)),
+        "estimated_price": str(money.from_fen(t.estimated_price_fen)),
+        "deposit": str(money.from_fen(t.deposit_fen)),
         "published_at": t.published_at.isoformat() if t.published_at else None,
         "download_start": t.download_start.isoformat(), "download_end": t.download_end.isoformat(),
         "deadline": t.deadline.isoformat(),
@@ -650,7 +651,7 @@ def public_dict(t: Tender, now: datetime, *, detail: bool = False) -> dict[str, 
             "rules": {**rules.settings_to_dict(settings_of(t)),
                       "departures_from_defaults": rules.departures_from_defaults(settings_of(t))},
             "lots": [{"number": lot.number, "name": lot.name,
-                      "estimated_price": str(rules.from_fen(lot.estimated_price_fen))} for lot in t.lots],
+                      "estimated_price": str(money.from_fen(lot.estimated_price_fen))} for lot in t.lots],
             "documents": [{"id": d.id, "filename": d.filename, "content_type": d.content_type, "size": d.size,
                            "sha256": d.sha256} for d in t.documents],
             "amendments": [{"number": a.number, "text": a.text, "published_at": a.published_at.isoformat(),

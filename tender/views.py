@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError, same_origin, validate_csrf
 from werkzeug.exceptions import HTTPException
 from wtforms.validators import ValidationError
 
+from core import money
 from core.errors import N_, DomainError, InvalidInput
 from core.i18n import error_dict, platform_tz
 from core.inputs import check_text, page_arg, reads_body_itself
@@ -532,8 +533,8 @@ def _prefill(tender: Tender) -> dict[str, str]:
 
     data = {k: getattr(tender, k) for k in ("title", "project_code", "regime", "category", "region",
                                             "description", "qualification", "evaluation_method")}
-    data.update(estimated_price=str(rules.from_fen(tender.estimated_price_fen)),
-                deposit=str(rules.from_fen(tender.deposit_fen)),
+    data.update(estimated_price=str(money.from_fen(tender.estimated_price_fen)),
+                deposit=str(money.from_fen(tender.deposit_fen)),
                 download_start=local_input(tender.download_start), download_end=local_input(tender.download_end),
                 deadline=local_input(tender.deadline))
     settings = rules.settings_to_dict(service.settings_of(tender))
@@ -541,7 +542,7 @@ def _prefill(tender: Tender) -> dict[str, str]:
     if len(tender.lots) > 1:
         for lot in tender.lots:
             data[f"lot_name_{lot.number}"] = lot.name
-            data[f"lot_price_{lot.number}"] = str(rules.from_fen(lot.estimated_price_fen))
+            data[f"lot_price_{lot.number}"] = str(money.from_fen(lot.estimated_price_fen))
     return data
 
 
