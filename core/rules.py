@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 
 from core.errors import N_, InvalidInput, TooManyAttempts
+from core.roles import Role
 
 
 def require_aware(value: datetime, field: str) -> datetime:
@@ -272,15 +273,6 @@ def token_touch_due(*, last_used_at: datetime | None, now: datetime) -> bool:
 # Roles and organisations
 # ---------------------------------------------------------------------------
 
-class Role(StrEnum):
-    ADMIN = "admin"
-    AGENCY = "agency"
-    BIDDER = "bidder"
-    EXPERT = "expert"
-    CUSTODIAN = "custodian"
-    SUPERVISOR = "supervisor"
-
-
 class OrgKind(StrEnum):
     PLATFORM = "platform"
     AGENCY = "agency"
@@ -311,7 +303,7 @@ def check_role_org(role: Role | str, org_kind: OrgKind | str) -> None:
     except ValueError:
         raise InvalidInput(N_("Unknown role %(role)s or organisation kind %(org_kind)s."),
                            field="role", role=role, org_kind=org_kind) from None
-    if org_kind not in ROLE_ORG_KINDS[role]:
+    if org_kind not in ROLE_ORG_KINDS.get(role, ()):
         raise RoleOrgMismatch(
             N_("A user with the role %(role)s cannot belong to an organisation of kind %(org_kind)s."),
             field="role", role=str(role), org_kind=str(org_kind),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -19,6 +19,7 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from core.actor import Actor
 from core.db import unit_of_work
+from core.roles import Role, roles_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = "public"
@@ -83,8 +84,11 @@ def public(fn: F) -> F:
     return fn
 
 
-def permission(*roles: str) -> Callable[[F], F]:
-    """Logged-in users with one of ``roles`` (no roles: any logged-in user)."""
+def permission(*roles: Role | Iterable[Role]) -> Callable[[F], F]:
+    """Logged-in users with one of ``roles`` (``Role`` values or groups of them from ``core.roles``; none:
+    any logged-in user).  Anything else — a plain string, a misspelt name — is refused here, when the
+    route is declared, so a typo fails at import instead of locking the route."""
+    roles = roles_of(*roles)
 
     def deco(fn: F) -> F:
         @functools.wraps(fn)

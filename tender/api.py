@@ -6,6 +6,7 @@ import json
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from core.inputs import int_arg, page_arg
+from core.roles import Role
 from core.web import actor, db, now, permission, public
 from tender import service, tus
 from tender.rules import MAX_LOTS as LOT_MAX
@@ -37,7 +38,7 @@ def tender(tender_id: int):
 
 
 @bp.post("/tenders/<id:tender_id>/bids")
-@permission("bidder")
+@permission(Role.BIDDER)
 def submit_bid(tender_id: int):
     """Body: the sealed bid (an age file), streamed to the blob store; ``?lot=N`` (default 1)."""
     from flask import request
@@ -60,7 +61,7 @@ def submit_bid(tender_id: int):
 
 
 @bp.get("/tenders/<id:tender_id>/bids")
-@permission("bidder")
+@permission(Role.BIDDER)
 def my_bids(tender_id: int):
     from tender import bids
 
@@ -70,7 +71,7 @@ def my_bids(tender_id: int):
 
 
 @bp.get("/bids/<bid_id>/receipt")
-@permission("bidder")
+@permission(Role.BIDDER)
 def receipt(bid_id: str):
     from tender import bids
 
@@ -80,7 +81,7 @@ def receipt(bid_id: str):
 
 
 @bp.post("/bids/<bid_id>/withdraw")
-@permission("bidder")
+@permission(Role.BIDDER)
 def withdraw(bid_id: str):
     from core.web import transaction
     from tender import bids

@@ -21,11 +21,12 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from audit.service import record
-from core.actor import Actor
 from core import money
+from core.actor import Actor
 from core.blobs import BlobStore
 from core.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models import Organisation
+from core.roles import SUPERVISING
 from core.rules import bounded_time, whole_number
 from tender import rules
 from tender.models import (Amendment, Bid, Document, Download, KeyShare, Lot, OpeningKey, OpeningResult, Question,
@@ -35,7 +36,6 @@ REGIMES = ("works", "procurement")
 CATEGORIES = ("works", "goods", "services")
 METHODS = ("comprehensive", "lowest_price")
 PROJECT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{2,39}$")
-SUPERVISING = ("supervisor", "admin")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from core import money
 from core.errors import N_, DomainError, InvalidInput
 from core.i18n import error_dict, platform_tz
 from core.inputs import check_text, page_arg, reads_body_itself
+from core.roles import Role
 from core.rules import whole_number
 from core.web import acting_user, actor, db, idle_db, now, permission, platform, public, transaction
 from tender import formupload, rules, service, tus
@@ -122,7 +123,7 @@ def download(tender_id: int, document_id: int):
 
 
 @bp.get("/tenders/<id:tender_id>/key-share.age")
-@permission("custodian")
+@permission(Role.CUSTODIAN)
 def key_share(tender_id: int):
     """A custodian's own share of the opening key, sealed to the custodian's age recipient."""
     share = service.sealed_share_for(db(), actor=actor(), tender_id=tender_id)
@@ -131,7 +132,7 @@ def key_share(tender_id: int):
 
 
 @bp.get("/custodian/shares")
-@permission("custodian")
+@permission(Role.CUSTODIAN)
 def my_key_shares():
     """The tenders whose opening-key shares are sealed to this custodian, each with the fingerprint of the
     recipient it was sealed to, so a custodian sees a share sealed to a key that is not theirs."""
@@ -147,7 +148,7 @@ def my_key_shares():
 
 
 @bp.post("/tenders/<id:tender_id>/bids")
-@permission("bidder")
+@permission(Role.BIDDER)
 @reads_body_itself
 def submit_bid(tender_id: int):
     """Upload a bid, one of two ways (the form's ``mode``): ``sealed``, a file the bidder sealed to the tender's
@@ -352,7 +353,7 @@ bp.register_blueprint(uploads_bp)
 
 
 @bp.get("/uploads/<upload_id>/done")
-@permission("bidder")
+@permission(Role.BIDDER)
 def upload_done(upload_id: str):
     """Where the bid form's script goes once its upload has finished: the tender page, with the same message as
     after the plain form (or, for an upload that is no bid, why not).  Only the upload's creator; 404 otherwise."""
@@ -382,7 +383,7 @@ def upload_done(upload_id: str):
 
 
 @bp.post("/bids/<bid_id>/withdraw")
-@permission("bidder")
+@permission(Role.BIDDER)
 def withdraw_bid(bid_id: str):
     from tender import bids
 
@@ -392,7 +393,7 @@ def withdraw_bid(bid_id: str):
 
 
 @bp.get("/bids/<bid_id>/receipt.json")
-@permission("bidder")
+@permission(Role.BIDDER)
 def bid_receipt(bid_id: str):
     from tender import bids
 
@@ -430,7 +431,7 @@ def opening_page(tender_id: int):
 
 
 @bp.post("/tenders/<id:tender_id>/opening/respond")
-@permission("bidder")
+@permission(Role.BIDDER)
 def opening_respond(tender_id: int):
     from tender import opening
 
@@ -442,7 +443,7 @@ def opening_respond(tender_id: int):
 
 
 @bp.post("/tenders/<id:tender_id>/opening/objections/<id:objection_id>/answer")
-@permission("agency")
+@permission(Role.AGENCY)
 def opening_answer(tender_id: int, objection_id: int):
     from tender import opening
 
@@ -477,7 +478,7 @@ def opening_pdf(tender_id: int):
 
 
 @bp.post("/tenders/<id:tender_id>/opening/shares")
-@permission("custodian")
+@permission(Role.CUSTODIAN)
 def present_share(tender_id: int):
     from tender import opening
 
@@ -487,7 +488,7 @@ def present_share(tender_id: int):
 
 
 @bp.post("/tenders/<id:tender_id>/opening/open")
-@permission("agency")
+@permission(Role.AGENCY)
 def open_bids(tender_id: int):
     from tender import opening
 
@@ -497,7 +498,7 @@ def open_bids(tender_id: int):
 
 
 @bp.post("/tenders/<id:tender_id>/questions")
-@permission("bidder")
+@permission(Role.BIDDER)
 def ask(tender_id: int):
     try:
         with transaction() as s:
@@ -513,7 +514,7 @@ def ask(tender_id: int):
 # ---------------------------------------------------------------- agency desk
 
 @bp.get("/agency/tenders")
-@permission("agency")
+@permission(Role.AGENCY)
 def my_tenders():
     s, t = db(), now()
     result = service.search_public(s, now=t, agency_id=actor().organisation_id, q=request.args.get("q", ""),
@@ -547,7 +548,7 @@ def _prefill(tender: Tender) -> dict[str, str]:
 
 
 @bp.route("/agency/tenders/new", methods=["GET", "POST"])
-@permission("agency")
+@permission(Role.AGENCY)
 def new_tender():
     if request.method == "GET":
         defaults = rules.settings_to_dict(rules.RuleSettings())
@@ -565,7 +566,7 @@ def new_tender():
 
 
 @bp.route("/agency/tenders/<id:tender_id>/edit", methods=["GET", "POST"])
-@permission("agency")
+@permission(Role.AGENCY)
 def edit_tender(tender_id: int):
     tender = service.get_tender(db(), actor(), tender_id)
     if tender.agency_id != actor().organisation_id:
@@ -603,7 +604,7 @@ def _run(tender_id: int, op, success, anchor: str = "", endpoint: str = "tender.
 
 
 @bp.post("/agency/tenders/<id:tender_id>/documents")
-@permission("agency")
+@permission(Role.AGENCY)
 def upload_document(tender_id: int):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -615,7 +616,7 @@ def upload_document(tender_id: int):
 
 
 @bp.post("/agency/tenders/<id:tender_id>/documents/<id:document_id>/delete")
-@permission("agency")
+@permission(Role.AGENCY)
 def delete_document(tender_id: int, document_id: int):
     return _run(tender_id, lambda s: service.remove_document(s, actor=actor(), tender_id=tender_id,
                                                              document_id=document_id, now=now()),
@@ -623,14 +624,14 @@ def delete_document(tender_id: int, document_id: int):
 
 
 @bp.post("/agency/tenders/<id:tender_id>/publish")
-@permission("agency")
+@permission(Role.AGENCY)
 def publish(tender_id: int):
     return _run(tender_id, lambda s: service.publish_tender(s, actor=actor(), tender_id=tender_id, now=now()),
                 _("The tender announcement is published."))
 
 
 @bp.post("/agency/tenders/<id:tender_id>/amend")
-@permission("agency")
+@permission(Role.AGENCY)
 def amend(tender_id: int):
     requested = None
     if request.form.get("new_deadline"):
@@ -652,7 +653,7 @@ def amend(tender_id: int):
 
 
 @bp.post("/agency/tenders/<id:tender_id>/cancel")
-@permission("agency")
+@permission(Role.AGENCY)
 def cancel(tender_id: int):
     return _run(tender_id, lambda s: service.cancel_tender(s, actor=actor(), tender_id=tender_id,
                                                            reason=request.form.get("reason", ""), now=now()),
@@ -660,7 +661,7 @@ def cancel(tender_id: int):
 
 
 @bp.post("/agency/tenders/<id:tender_id>/questions/<id:question_id>/answer")
-@permission("agency")
+@permission(Role.AGENCY)
 def answer(tender_id: int, question_id: int):
     return _run(tender_id, lambda s: service.answer_question(s, actor=actor(), tender_id=tender_id,
                                                              question_id=question_id,
