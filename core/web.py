@@ -1,5 +1,6 @@
 """Request-time helpers shared by every area's views and API: the per-request database
-session, the transaction wrapper, the acting user, and the permission decorators.
+session, the transaction wrapper, the acting user, the permission decorators and the request body
+(read by ``core.bodyreader``).
 
 Every route states its permission with ``@permission(...)`` (or ``@public``); a test walks
 the URL map and fails on any route without one.
@@ -7,7 +8,6 @@ the URL map and fails on any route without one.
 from __future__ import annotations
 
 import functools
-import socket
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 from flask import abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.actor import Actor
+from core.bodyreader import LengthBody, gunicorn_body
 from core.db import unit_of_work
 from core.roles import Role, roles_of
 
@@ -108,103 +109,6 @@ def permission(*roles: Role | Iterable[Role]) -> Callable[[F], F]:
     return deco
 
 
-class _Body:
-    """A request body of known length read straight from the WSGI input.  Werkzeug's ``request.stream``
-    copies each piece twice more on its way (into a fresh buffer, then into bytes); for bodies of
-    hundreds of MB that is most of the cost.  Never reads past Content-Length; a body that ends early
-    (the client went away) raises ``ClientDisconnected`` as Werkzeug's stream does."""
-
-    def __init__(self, raw: Any, length: int):
-        self.raw, self.remaining = raw, length
-
-    def read(self, size: int = -1) -> bytes:
-        if self.remaining <= 0:
-            return b""
-        want = self.remaining if size is None or size < 0 else min(size, self.remaining)
-        if want == 0:
-            return b""
-        data = self.raw.read(want)
-        if not data:
-            raise ClientDisconnected()
-        self.remaining -= len(data)
-        return data
-
-
-class _SocketBody:
-    """A request body of known length served by gunicorn, read from the client's socket with ``recv_into``:
-    each byte is copied once, from the kernel into the chunk handed out.  Gunicorn's ``wsgi.input`` passes
-    every piece through several in-memory buffers on its way, about six copies of each byte, the largest
-    cost of ingesting a bid of hundreds of MB.
-
-    ``head`` holds the body bytes gunicorn had already read along with the headers; they are handed out
-    first.  The body's gunicorn reader is kept told how much of the body is still in the socket, so after
-    the response gunicorn skips exactly what the application left unread and a kept-alive connection stays
-    in step with the next request."""
-
-    def __init__(self, sock: Any, body: Any, head: bytes, length: int):
-        self.sock, self.body, self.reader, self.head = sock, body, body.reader, head
-        self.remaining = length  # not yet handed out
-        self.reader.length = length - len(head)  # still in the socket
-
-    def read(self, size: int = -1) -> bytes | bytearray:
-        if self.remaining <= 0:
-            return b""
-        want = self.remaining if size is None or size < 0 else min(size, self.remaining)
-        if want == 0:
-            return b""
-        if self.head:
-            data, self.head = self.head[:want], self.head[want:]
-            self.remaining -= len(data)
-            return data
-        chunk = bytearray(want)
-        view, got = memoryview(chunk), 0
-        try:
-            while got < want:
-                n = self.sock.recv_into(view[got:])
-                if not n:
-                    break
-                got += n
-                self.reader.length -= n
-        except OSError as exc:  # reset by the client: as Werkzeug's stream says it, and gunicorn keeps nothing
-            self.body.failed = True
-            raise ClientDisconnected() from exc
-        finally:
-            view.release()
-        if not got:
-            self.body.failed = True
-            raise ClientDisconnected()
-        self.remaining -= got
-        if got < want:  # the client went away mid-chunk: what came is handed out, the next read raises
-            del chunk[got:]
-        return chunk
-
-
-def _gunicorn_body(environ: dict, length: int) -> _SocketBody | None:
-    """The fast reader for a body of known length on gunicorn, when its input is in the state this relies
-    on: a ``LengthReader`` over the client socket that nothing has read from yet.  ``None`` otherwise (another
-    server, a chunked body, an SSL socket, another gunicorn version), and the WSGI input is used."""
-    sock, raw = environ.get("gunicorn.socket"), environ.get("wsgi.input")
-    try:
-        from gunicorn.http.body import Body, LengthReader
-        from gunicorn.http.unreader import SocketUnreader
-    except ImportError:
-        return None
-    reader = getattr(raw, "reader", None)
-    unreader = getattr(reader, "unreader", None)
-    if not (type(raw) is Body and type(reader) is LengthReader and type(unreader) is SocketUnreader):
-        return None
-    buf = getattr(raw, "buf", None)
-    if (getattr(unreader, "sock", None) is not sock or type(sock) is not socket.socket
-            or getattr(reader, "length", None) != length or buf is None or buf.tell() != 0
-            or not hasattr(unreader, "take_buffered") or not hasattr(unreader, "unread")):
-        return None
-    buffered = unreader.take_buffered()
-    head, rest = buffered[:length], buffered[length:]
-    if rest:  # a pipelined next request: gunicorn reads it after this one
-        unreader.unread(rest)
-    return _SocketBody(sock, raw, head, length)
-
-
 def idle_db() -> None:
     """End the request session's transaction — the login's or the API token's lookup — before a long read
     of the body: on SQLite any transaction holds the database's write lock (BEGIN IMMEDIATE), on PostgreSQL
@@ -221,7 +125,7 @@ def request_body() -> Any:
     length = request.content_length
     if length is not None and request.max_content_length is not None and length > request.max_content_length:
         raise RequestEntityTooLarge()
-    fast = _gunicorn_body(request.environ, length) if length is not None else None
+    fast = gunicorn_body(request.environ, length) if length is not None else None
     if fast is not None:
         return fast
     if length is None:
@@ -229,5 +133,5 @@ def request_body() -> Any:
     if request.environ.get("wsgi.input_terminated"):
         # The server ends the input itself (gunicorn over TLS, say): Werkzeug's stream then takes an early end
         # for the end of the body, so a body cut short would pass for a whole one; counted here, it cannot.
-        return _Body(request.stream, length)
-    return _Body(request.environ["wsgi.input"], length)
+        return LengthBody(request.stream, length)
+    return LengthBody(request.environ["wsgi.input"], length)
