@@ -12,14 +12,18 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from flask import abort, current_app, g, redirect, request, url_for
+from flask import abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError, same_origin, validate_csrf
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from wtforms.validators import ValidationError
 
 from core.actor import Actor
 from core.bodyreader import LengthBody, gunicorn_body
 from core.db import unit_of_work
+from core.errors import DomainError
 from core.roles import Role, roles_of
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -135,3 +139,91 @@ def request_body() -> Any:
         # for the end of the body, so a body cut short would pass for a whole one; counted here, it cannot.
         return LengthBody(request.stream, length)
     return LengthBody(request.environ["wsgi.input"], length)
+
+
+# ---------------------------------------------------------------- errors, the same for every area
+
+def wants_json() -> bool:
+    """The API answers in JSON, the pages with the error page."""
+    return request.path.startswith("/api/")
+
+
+def _http_message(exc: HTTPException, code: int) -> str:
+    messages = {
+        400: gettext("The request could not be understood."),
+        401: gettext("Please log in."),
+        403: gettext("You do not have permission to see this page."),
+        404: gettext("The page or object was not found."),
+        405: gettext("This method is not allowed here."),
+        413: gettext("The upload is larger than the limit of %(mb)s MB.",  # this route's limit (bids have theirs)
+                     mb=(request.max_content_length or 0) // (1024 * 1024)
+                     or platform().settings.upload_limit_mb),
+        429: gettext("Too many requests from your address. Wait a minute and try again."),
+    }
+    return messages.get(code, exc.description or "")
+
+
+def error_body(exc: BaseException) -> tuple[dict[str, Any], int]:
+    """``({"code", "message"[, "field", ...]}, status)`` for any error a request can end in: a domain error
+    (``core.i18n.error_dict``), a refused CSRF token, an HTTP error, or a bug (500, logged)."""
+    from core.i18n import error_dict
+
+    if isinstance(exc, DomainError):
+        return error_dict(exc), exc.status
+    if isinstance(exc, CSRFError):
+        return {"code": "csrf", "message": gettext(
+            "The form expired or was sent without its security token. Reload the page and try again.")}, 400
+    if isinstance(exc, HTTPException):
+        code = exc.code or 500
+        return {"code": exc.name.lower().replace(" ", "_"), "message": _http_message(exc, code)}, code
+    current_app.logger.exception("unexpected error")
+    return {"code": "internal_error",
+            "message": gettext("Something went wrong on our side. The operation was not saved.")}, 500
+
+
+def render_error(exc: BaseException, *, as_json: bool | None = None) -> Any:
+    """The one error answer: ``{"error": {...}}`` in JSON (under /api/, or where ``as_json``), else the error
+    page with the same message."""
+    body, status = error_body(exc)
+    if wants_json() if as_json is None else as_json:
+        return jsonify(error=body), status
+    return render_template("error.html", status=status, message=body["message"]), status
+
+
+def register_error_handlers(target: Any, *, as_json: bool | None = None) -> None:
+    """Answer every error of an app or a blueprint with ``render_error`` (``as_json=True`` for a blueprint
+    that speaks only JSON, such as the browser's tus uploads)."""
+    handler = functools.partial(render_error, as_json=as_json)
+    for kind in (DomainError, CSRFError, HTTPException, Exception):
+        target.register_error_handler(kind, handler)
+
+
+# ---------------------------------------------------------------- CSRF for a view that reads its own body
+
+def check_form_csrf(fields: dict[str, str]) -> None:
+    """For a form whose body the view streams itself (exempt from Flask-WTF's global check, which would
+    parse the whole body first): the same token check, with the same settings and the same error.
+
+    Over TLS (the request's, or an https ``SUNBID_BASE_URL`` behind a proxy that terminates it) the
+    request must also come from the platform's own pages: its ``Origin`` (or, without one, its
+    ``Referer``) must be the configured base URL's origin when there is one, else the request's host."""
+    config = current_app.config
+    if not config.get("WTF_CSRF_ENABLED", True) or not config.get("WTF_CSRF_CHECK_DEFAULT", True):
+        return
+    name = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    token = fields.get(name) or next((v for k, v in fields.items() if k.endswith(name) and v), None)
+    for header in config.get("WTF_CSRF_HEADERS", ()):
+        token = token or request.headers.get(header)
+    try:
+        validate_csrf(token)
+    except ValidationError as exc:
+        raise CSRFError(exc.args[0]) from None
+    settings = platform().settings
+    if (request.is_secure or settings.behind_tls) and config.get("WTF_CSRF_SSL_STRICT", True):
+        source = request.headers.get("Origin") or request.referrer
+        if not source or source == "null":
+            raise CSRFError("The referrer header is missing.")
+        expected = (settings.base_url or f"https://{request.host}") + "/"
+        if not same_origin(source, expected):
+            raise CSRFError("The referrer does not match the host.")
+    g.csrf_valid = True

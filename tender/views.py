@@ -4,13 +4,11 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import quote
 
-from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, redirect, render_template,
-                   request, stream_with_context, url_for)
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
+                   stream_with_context, url_for)
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError, same_origin, validate_csrf
-from werkzeug.exceptions import HTTPException
-from wtforms.validators import ValidationError
+from flask_wtf.csrf import CSRFError
 
 from core import money
 from core.errors import N_, DomainError, InvalidInput
@@ -18,7 +16,8 @@ from core.i18n import error_dict, platform_tz
 from core.inputs import check_text, page_arg, reads_body_itself
 from core.roles import Role
 from core.rules import whole_number
-from core.web import acting_user, actor, db, idle_db, now, permission, platform, public, transaction
+from core.web import (acting_user, actor, check_form_csrf, db, idle_db, now, permission, platform, public,
+                      register_error_handlers, transaction)
 from tender import formupload, rules, service, tus
 from tender.models import Tender
 
@@ -169,7 +168,7 @@ def submit_bid(tender_id: int):
     upload = formupload.MultipartUpload.of(request)
     try:
         fields, part = upload.fields_until_file() if upload else (request.form.to_dict(), None)
-        _check_csrf(fields)
+        check_form_csrf(fields)
         check_text(fields)
         mode = fields.get("mode") or "sealed"
         lot = _lot(fields)  # refused before a byte of the file is stored
@@ -229,32 +228,11 @@ def _lot(fields: dict[str, str]) -> int:
 
 @bp.record_once
 def _exempt_bid_upload(state) -> None:
-    # The bid form checks its CSRF token itself (_check_csrf): Flask-WTF's global check reads request.form,
+    # The bid form checks its CSRF token itself (core.web.check_form_csrf): Flask-WTF's global check reads request.form,
     # which would make Werkzeug parse the whole upload, and spool it to disk, before the view runs.
     csrf = state.app.extensions.get("csrf")
     if csrf is not None:
         csrf.exempt(f"{submit_bid.__module__}.{submit_bid.__name__}")
-
-
-def _check_csrf(fields: dict[str, str]) -> None:
-    """For the bid form, what Flask-WTF's global check does for every other form (same settings, same error)."""
-    config = current_app.config
-    if not config.get("WTF_CSRF_ENABLED", True) or not config.get("WTF_CSRF_CHECK_DEFAULT", True):
-        return
-    name = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-    token = fields.get(name) or next((v for k, v in fields.items() if k.endswith(name) and v), None)
-    for header in config.get("WTF_CSRF_HEADERS", ()):
-        token = token or request.headers.get(header)
-    try:
-        validate_csrf(token)
-    except ValidationError as exc:
-        raise CSRFError(exc.args[0]) from None
-    if request.is_secure and config.get("WTF_CSRF_SSL_STRICT", True):
-        if not request.referrer:
-            raise CSRFError("The referrer header is missing.")
-        if not same_origin(request.referrer, f"https://{request.host}/"):
-            raise CSRFError("The referrer does not match the host.")
-    g.csrf_valid = True
 
 
 # ---------------------------------------------------------------- resumable uploads from the bid form (tus 1.0.0)
@@ -298,7 +276,7 @@ def _session_and_csrf() -> None:
         abort(401)
     methods = current_app.config.get("WTF_CSRF_METHODS", ("POST", "PUT", "PATCH", "DELETE"))
     if tus.method() in methods:  # the method tus reads: X-HTTP-Method-Override when given
-        _check_csrf({})
+        check_form_csrf({})
     if request.endpoint == "tender.uploads.create_upload" and actor().role == "bidder":
         # the bid page's confirmation of what a file sealed offline is for
         from tender import bids
@@ -314,36 +292,7 @@ def _uploads_tus_headers(resp: Response) -> Response:
     return tus.add_headers(resp)
 
 
-def _json_error(code: str, message: str, status: int):
-    return jsonify(error={"code": code, "message": message}), status
-
-
-@uploads_bp.errorhandler(DomainError)
-def _uploads_domain_error(exc: DomainError):
-    return jsonify(error=error_dict(exc)), exc.status
-
-
-@uploads_bp.errorhandler(CSRFError)
-def _uploads_csrf_error(_exc: CSRFError):
-    return _json_error("csrf", _("The form expired or was sent without its security token. Reload the page and "
-                                 "try again."), 400)
-
-
-@uploads_bp.errorhandler(HTTPException)
-def _uploads_http_error(exc: HTTPException):
-    code = exc.code or 500
-    messages = {401: _("Please log in."), 403: _("You do not have permission to see this page."),
-                404: _("The page or object was not found."), 405: _("This method is not allowed here."),
-                413: _("The upload is larger than the limit of %(mb)s MB.",
-                       mb=(request.max_content_length or 0) // (1024 * 1024))}
-    message = messages.get(code) or _("The request could not be understood.")
-    return _json_error(exc.name.lower().replace(" ", "_"), message, code)
-
-
-@uploads_bp.errorhandler(Exception)
-def _uploads_unexpected(_exc: Exception):
-    current_app.logger.exception("unexpected error")
-    return _json_error("internal_error", _("Something went wrong on our side. The operation was not saved."), 500)
+register_error_handlers(uploads_bp, as_json=True)  # a script reads these answers, never a person
 
 
 tus.add_routes(uploads_bp, status_endpoint="tender.uploads.upload_status")
@@ -395,6 +344,7 @@ def withdraw_bid(bid_id: str):
 @bp.get("/bids/<bid_id>/receipt.json")
 @permission(Role.BIDDER)
 def bid_receipt(bid_id: str):
+    """The bidder's signed receipt as a JSON download; also ``GET /api/v1/bids/<bid id>/receipt`` (tender.api)."""
     from tender import bids
 
     bid = bids.own_bid(db(), actor=actor(), bid_id=bid_id)
