@@ -15,6 +15,7 @@ from core.i18n import platform_tz
 from core.roles import SUPERVISING, Role
 from core.rules import bounded_time
 from core.inputs import page_arg
+from core.pdf import render_pdf
 from core.web import db, now, permission, platform
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -140,7 +141,4 @@ def replay_pdf(tender_id: int):
 
 
 def render_replay_pdf(result) -> bytes:
-    from weasyprint import HTML
-
-    html = render_template("audit/replay.html", result=result, pdf=True)
-    return HTML(string=html).write_pdf()
+    return render_pdf("audit/replay.html", result=result)

@@ -407,8 +407,7 @@ def opening_answer(tender_id: int, objection_id: int):
 @public
 def opening_pdf(tender_id: int):
     """The opening record (开标记录) as PDF, once the bids are opened."""
-    from weasyprint import HTML
-
+    from core.pdf import render_pdf
     from tender import opening
 
     s = db()
@@ -419,11 +418,11 @@ def opening_pdf(tender_id: int):
     from tender.labels import failure_reason
     from tender.opening_record import record_sheet
 
-    html = render_template("tender/opening_print.html", tender=tender, results=results,
-                           sheet=record_sheet(s, tender, results), key=service.opening_key_dict(tender),
-                           settings=service.settings_of(tender), failure_reason=failure_reason,
-                           place=request.url_root.rstrip("/"), state=service.status(tender, now()), printed_at=now())
-    return Response(HTML(string=html).write_pdf(), mimetype="application/pdf",
+    pdf = render_pdf("tender/opening_print.html", tender=tender, results=results,
+                     sheet=record_sheet(s, tender, results), key=service.opening_key_dict(tender),
+                     settings=service.settings_of(tender), failure_reason=failure_reason,
+                     place=request.url_root.rstrip("/"), state=service.status(tender, now()), printed_at=now())
+    return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f"attachment; filename=opening-record-{tender.project_code}.pdf"})
 
 
