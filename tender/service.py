@@ -28,7 +28,7 @@ from core.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models import Organisation
 from core.roles import SUPERVISING
 from core.rules import bounded_time, whole_number
-from tender import rules
+from tender import policy, rules
 from tender.models import (Amendment, Bid, Document, Download, KeyShare, Lot, OpeningKey, OpeningResult, Question,
                            Tender)
 
@@ -191,17 +191,13 @@ def settings_of(t: Tender) -> rules.RuleSettings:
     return rules.settings_from_dict(json.loads(t.settings or "{}"))
 
 
-def _is_owner(actor: Actor, t: Tender) -> bool:
-    return actor.role == "agency" and actor.organisation_id == t.agency_id
-
-
 def get_tender(session: Session, actor: Actor, tender_id: int, *, for_update: bool = False) -> Tender:
     """A tender the actor may see: drafts only by their agency and supervisors; otherwise 404."""
     stmt = select(Tender).where(Tender.id == tender_id)
     if for_update:
         stmt = stmt.with_for_update()
     t = session.scalar(stmt)
-    if t is None or (t.published_at is None and not (_is_owner(actor, t) or actor.role in SUPERVISING)):
+    if t is None or not policy.may_see_tender(actor, t):
         raise NotFound()
     return t
 
@@ -209,7 +205,7 @@ def get_tender(session: Session, actor: Actor, tender_id: int, *, for_update: bo
 def _owned(session: Session, actor: Actor, tender_id: int) -> Tender:
     """A tender the actor's agency runs, locked for the change; anyone else gets 404."""
     t = session.scalar(select(Tender).where(Tender.id == tender_id).with_for_update())
-    if t is None or not _is_owner(actor, t):
+    if t is None or not policy.owns_tender(actor, t):
         raise NotFound()
     return t
 
@@ -478,7 +474,7 @@ def download_document(session: Session, *, actor: Actor, tender_id: int, documen
                              user_id=actor.user_id, at=now))
         record(session, actor=actor, action="document.downloaded", object_type="document", object_id=doc.id,
                now=now, tender_id=t.id, payload={"sha256": doc.sha256})
-    elif not (_is_owner(actor, t) or actor.role in SUPERVISING):
+    elif not policy.reads_documents_uncounted(actor, t):
         raise PermissionDenied(N_("Only bidders can download tender documents."))
     return doc
 
@@ -496,11 +492,11 @@ def downloads_for(session: Session, actor: Actor, t: Tender, now: datetime) -> D
     always see names; administrators see names after the deadline and nothing before it (running the
     platform is no reason to know who is bidding); a bidder learns nothing of the others."""
     visible = rules.downloaders_visible(facts(t), now)
-    if not (_is_owner(actor, t) or actor.role == "supervisor" or (actor.role == "admin" and visible)):
+    if not policy.may_see_downloads(actor, t, names_visible=visible):
         return None
     count = session.scalar(select(func.count(func.distinct(Download.organisation_id)))
                            .where(Download.tender_id == t.id)) or 0
-    if actor.role in SUPERVISING or visible:
+    if policy.may_see_downloader_names(actor, t, names_visible=visible):
         rows = session.execute(
             select(Organisation.name, Organisation.credit_code, func.min(Download.at))
             .join(Organisation, Organisation.id == Download.organisation_id)
@@ -701,6 +697,6 @@ def sealed_share_for(session: Session, *, actor: Actor, tender_id: int) -> KeySh
     """A custodian's own sealed share (the age file only that custodian's identity opens); anyone else: 404."""
     share = session.scalar(select(KeyShare).where(KeyShare.tender_id == tender_id,
                                                   KeyShare.custodian_id == actor.user_id))
-    if share is None or actor.role != "custodian":
+    if share is None or not policy.holds_share(actor, share):
         raise NotFound()
     return share

@@ -18,7 +18,7 @@ from core.roles import Role
 from core.rules import whole_number
 from core.web import (acting_user, actor, check_form_csrf, db, idle_db, now, permission, platform, public,
                       register_error_handlers, transaction)
-from tender import formupload, rules, service, tus
+from tender import formupload, policy, rules, service, tus
 from tender.models import Tender
 
 bp = Blueprint("tender", __name__)
@@ -80,7 +80,7 @@ def feed():
 
 def _detail_context(tender: Tender, **extra):
     s, t, who = db(), now(), actor()
-    owner = who.role == "agency" and who.organisation_id == tender.agency_id
+    owner = policy.owns_tender(who, tender)
     settings = service.settings_of(tender)
     my_share = None
     if who.role == "custodian":
@@ -375,7 +375,7 @@ def opening_page(tender_id: int):
         settings.accelerator, 1)
     return render_template("tender/opening.html", tender=tender, key=key, state=service.status(tender, now()),
                            presented=opening.presented(s, tender.id), results=opening.opening_record(s, tender.id),
-                           owner=who.role == "agency" and who.organisation_id == tender.agency_id, held=held,
+                           owner=policy.owns_tender(who, tender), held=held,
                            responses=opening.responses(s, tender.id), window_open=window_open,
                            my_bid=bool(own_bids(s, actor=who, tender_id=tender.id)), settings=settings)
 
