@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 
 from core.errors import N_, InvalidInput, TooManyAttempts

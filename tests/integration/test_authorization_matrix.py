@@ -12,8 +12,6 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
-
 from core.roles import USER_ROLES
 from tests.authz_matrix import ANONYMOUS, EVERYONE, LOGGED_IN, MATRIX
 from tests.conftest import PASSWORD
