@@ -21,6 +21,7 @@ from core import rules
 from core.actor import Actor
 from core.errors import N_, Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from accounts.models import ApiToken, LoginSession, LoginThrottle, Organisation, RecipientChallenge, RoleRequest, User
+from core.roles import ADMINS, Role
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 TOKEN_PREFIX = "sb_"
@@ -40,7 +41,7 @@ class InvalidCredentials(DomainError):
 
 
 def _require_admin(actor: Actor) -> None:
-    if actor.role not in ("admin", "system"):
+    if actor.role not in ADMINS:
         raise PermissionDenied()
 
 
@@ -121,7 +122,7 @@ def _needs_approval(actor: Actor, role: str) -> bool:
     supervisors directly: someone has to approve the first request."""
     if role == rules.Role.CUSTODIAN:
         return True
-    return role in rules.APPROVED_ROLES and actor.role != "system"
+    return role in rules.APPROVED_ROLES and actor.role != Role.SYSTEM
 
 
 def hash_password(password: str) -> str:

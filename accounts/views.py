@@ -17,6 +17,7 @@ from core.inputs import page_arg
 from accounts.forms import (ChallengeAnswerForm, LoginForm, OrganisationForm, PasswordForm, RecipientForm, RoleDecisionForm,
                         RoleRequestForm, TokenForm, ToggleForm, UserForm)
 from accounts.models import ApiToken, Organisation, RoleRequest, User
+from core.roles import SUPERVISING, Role
 from core.rules import APPROVED_ROLES, recipient_fingerprint, whole_number
 from core.web import actor, client_address, db, now, permission, public, transaction
 
@@ -153,7 +154,7 @@ def account():
 
 
 @bp.get("/account/challenge.age")
-@permission("custodian")
+@permission(Role.CUSTODIAN)
 def recipient_challenge():
     """The custodian's open registration challenge, an age file sealed to the recipient being registered."""
     challenge = service.open_recipient_challenge(db(), actor=actor(), now=now())
@@ -164,7 +165,7 @@ def recipient_challenge():
 
 
 @bp.route("/admin/organisations", methods=["GET", "POST"])
-@permission("admin")
+@permission(Role.ADMIN)
 def admin_organisations():
     form = OrganisationForm()
     if form.validate_on_submit():
@@ -190,7 +191,7 @@ def admin_organisations():
 
 
 @bp.route("/admin/users", methods=["GET", "POST"])
-@permission("admin")
+@permission(Role.ADMIN)
 def admin_users():
     form = UserForm()
     form.organisation_id.choices = [SelectChoice(o.id, o.name) for o in
@@ -226,7 +227,7 @@ def admin_users():
 
 
 @bp.route("/admin/users/<id:user_id>/active", methods=["POST"])
-@permission("admin")
+@permission(Role.ADMIN)
 def admin_user_active(user_id: int):
     form = ToggleForm()
     if not form.validate_on_submit():
@@ -244,7 +245,7 @@ def admin_user_active(user_id: int):
 
 
 @bp.post("/admin/users/<id:user_id>/role-request")
-@permission("admin")
+@permission(Role.ADMIN)
 def admin_role_request(user_id: int):
     """An administrator asks for a custodian (or supervisor) role to be granted or removed; a supervisor decides."""
     form = RoleRequestForm()
@@ -261,7 +262,7 @@ def admin_role_request(user_id: int):
 
 
 @bp.get("/role-requests")
-@permission("admin", "supervisor")
+@permission(SUPERVISING)
 def role_requests():
     """Role changes waiting for a supervisor, and the latest decisions."""
     pending = service.pending_role_requests(db())
@@ -274,7 +275,7 @@ def role_requests():
 
 
 @bp.post("/role-requests/<id:request_id>/decision")
-@permission("supervisor")
+@permission(Role.SUPERVISOR)
 def decide_role_request(request_id: int):
     form = RoleDecisionForm()
     if not form.validate_on_submit():

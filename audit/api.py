@@ -11,11 +11,11 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import func, select
 
 from audit import service
-from audit.disclosure import SUPERVISING
 from audit.models import AuditCheckpoint, AuditCosignature, AuditEntry
 from audit.rules import withheld
 from core.errors import N_, InvalidInput
 from core.inputs import check_text, int_arg, page_arg
+from core.roles import SUPERVISING
 from core.web import acting_user, db, now, platform, public, transaction
 
 bp = Blueprint("audit_api", __name__, url_prefix="/api/v1/audit")

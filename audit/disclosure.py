@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from audit.rules import Disclosure, Subject, disclosed, rule_of
+from core.roles import SUPERVISING
 
-SUPERVISING = frozenset({"supervisor", "admin"})  # read every entry at once
 
 # (session, tender ids) -> {tender id: Subject} for the tenders it knows
 Resolver = Callable[[Session, Collection[int]], Mapping[int, Subject]]

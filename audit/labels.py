@@ -113,7 +113,8 @@ def show_value(name: str, value: Any) -> str:
     from flask_babel import format_datetime
     from flask_babel import gettext as _
 
-    from core.i18n import money, parse_iso
+    from core.i18n import parse_iso
+    from core.money import format_fen
 
     presenters = current().presenters
     if name in presenters:
@@ -123,7 +124,7 @@ def show_value(name: str, value: Any) -> str:
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if isinstance(value, int) and name.endswith("_fen"):
-        return money(value)
+        return format_fen(value)
     if isinstance(value, str) and _ISO_UTC.match(value):
         return format_datetime(parse_iso(value), "yyyy-MM-dd HH:mm:ss")
     if isinstance(value, Mapping):

@@ -24,6 +24,7 @@ from audit.models import AuditCheckpoint, AuditCosignature, AuditEntry, AuditHea
 from audit.rules import GENESIS, SALT_BYTES, Entry, jsonable, verify_chain
 from core.actor import Actor
 from core.errors import N_, Conflict, InvalidInput, PermissionDenied
+from core.roles import ADMINS
 
 
 @dataclass(frozen=True)
@@ -340,7 +341,7 @@ class CosignatureRefused(InvalidInput):
 
 
 def register_witness(session: Session, *, actor: Actor, vkey: str, now: datetime) -> AuditWitness:
-    if actor.role not in ("admin", "system"):
+    if actor.role not in ADMINS:
         raise PermissionDenied()
     verifier = notes.WitnessVerifier.from_vkey(vkey.strip())
     if session.scalar(select(AuditWitness).where(AuditWitness.name == verifier.name)):

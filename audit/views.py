@@ -12,12 +12,13 @@ from audit.models import AuditCosignature, AuditEntry
 from audit.replay import replay_tender
 from audit.rules import ChainBroken
 from core.i18n import platform_tz
+from core.roles import SUPERVISING, Role
 from core.rules import bounded_time
 from core.inputs import page_arg
+from core.pdf import render_pdf
 from core.web import db, now, permission, platform
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
-SUPERVISING = ("supervisor", "admin")
 PER_PAGE = 50
 
 
@@ -52,7 +53,7 @@ def _date(name: str):
 
 
 @bp.get("/log")
-@permission(*SUPERVISING)
+@permission(SUPERVISING)
 def log():
     s = db()
     verified = None
@@ -100,7 +101,7 @@ def _filtered(s, args: dict[str, str]):
 
 
 @bp.get("/log/<id:seq>")
-@permission(*SUPERVISING)
+@permission(SUPERVISING)
 def entry(seq: int):
     s = db()
     row = s.get(AuditEntry, seq)
@@ -121,7 +122,7 @@ def entry(seq: int):
 
 
 @bp.get("/tenders/<id:tender_id>/replay")
-@permission("supervisor")  # the replay names who downloaded and bid, before the deadline too
+@permission(Role.SUPERVISOR)  # the replay names who downloaded and bid, before the deadline too
 def replay(tender_id: int):
     result = replay_tender(db(), tender_id, now(), replayers=_replayers())
     if not result.timeline and result.live is None:
@@ -130,7 +131,7 @@ def replay(tender_id: int):
 
 
 @bp.get("/tenders/<id:tender_id>/replay.pdf")
-@permission("supervisor")
+@permission(Role.SUPERVISOR)
 def replay_pdf(tender_id: int):
     result = replay_tender(db(), tender_id, now(), replayers=_replayers())
     if not result.timeline and result.live is None:
@@ -140,10 +141,7 @@ def replay_pdf(tender_id: int):
 
 
 def render_replay_pdf(result) -> bytes:
-    from weasyprint import HTML
-
-    html = render_template("audit/replay.html", result=result, pdf=True)
-    return HTML(string=html).write_pdf()
+    return render_pdf("audit/replay.html", result=result)
 
 
 def _replayers():

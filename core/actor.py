@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.roles import Role
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -14,7 +16,7 @@ class Actor:
 
     @classmethod
     def system(cls, name: str = "system") -> "Actor":
-        return cls(user_id=None, name=name, role="system", organisation_id=None, address="local")
+        return cls(user_id=None, name=name, role=Role.SYSTEM, organisation_id=None, address="local")
 
     @classmethod
     def anonymous(cls, address: str = "-") -> "Actor":

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, session
@@ -10,6 +9,7 @@ from flask_babel import format_datetime, get_locale
 
 from core.config import LOCALES
 from core.errors import N_, InvalidInput
+from core.money import format_fen
 from core.rules import bounded_time
 
 
@@ -63,14 +63,6 @@ def local_input(value: datetime | None) -> str:
     return value.astimezone(platform_tz()).strftime("%Y-%m-%dT%H:%M")
 
 
-def money(fen: int | None, currency: str = "CNY") -> str:
-    if fen is None:
-        return ""
-    amount = (Decimal(fen) / 100).quantize(Decimal("0.01"))
-    symbol = "¥" if currency == "CNY" else currency + " "
-    return f"{symbol}{amount:,}"
-
-
 def parse_iso(text: str | None) -> datetime | None:
     """The UTC timestamps of audit entries (``2026-03-02T01:00:00.000000Z``) as aware datetimes."""
     if not text:
@@ -80,6 +72,6 @@ def parse_iso(text: str | None) -> datetime | None:
 
 def register_filters(app: Flask) -> None:
     app.jinja_env.filters["dt"] = lambda v, fmt="yyyy-MM-dd HH:mm": format_datetime(v, fmt) if v else ""
-    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["money"] = format_fen
     app.jinja_env.filters["local_input"] = local_input
     app.jinja_env.filters["isodt"] = lambda v, fmt="yyyy-MM-dd HH:mm:ss": format_datetime(parse_iso(v), fmt) if v else ""

@@ -1,5 +1,5 @@
-"""Platform-wide business rules: company identity, working days, passwords, login
-throttling and roles.
+"""Platform-wide business rules: company identity, passwords, login throttling and roles
+(working days are in ``core.calendar``).
 
 Pure module: no Flask, no database, no clock.  Every time is an argument and every
 datetime is timezone-aware UTC.
@@ -10,12 +10,11 @@ import hashlib
 import hmac
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 
-import chinese_calendar
-
 from core.errors import N_, InvalidInput, TooManyAttempts
+from core.roles import Role
 
 
 def require_aware(value: datetime, field: str) -> datetime:
@@ -88,46 +87,6 @@ def validate_credit_code(code: str) -> str:
             field="credit_code", code=code,
         )
     return code
-
-
-# ---------------------------------------------------------------------------
-# 工作日 (working days)
-# ---------------------------------------------------------------------------
-
-def is_working_day(d: date) -> bool:
-    """True when ``d`` is a working day in mainland China, following the State Council's
-    holiday and make-up-day notices (国务院办公厅关于部分节假日安排的通知) as maintained by the
-    ``chinese_calendar`` package.
-
-    For years the package does not cover (before 2004, or a year whose notice is not yet
-    published/packaged) this falls back to Monday–Friday: official holidays of such years
-    are unknown, so periods counted there may come out a few days short.
-    """
-    try:
-        return chinese_calendar.is_workday(d)
-    except NotImplementedError:
-        return d.weekday() < 5
-
-
-def add_working_days(start: date, n: int) -> date:
-    """The n-th working day after ``start`` (``start`` itself is not counted; n=0 returns
-    ``start``).  Used for periods the statutes count in 工作日, e.g. deposit refunds within
-    5 working days (政府采购法实施条例 art. 33) and complaint handling (实施条例 art. 61)."""
-    if n < 0:
-        raise ValueError("n must be >= 0")
-    d = start
-    while n:
-        d += timedelta(days=1)
-        n -= is_working_day(d)
-    return d
-
-
-def working_days_between(a: date, b: date) -> int:
-    """Number of working days d with a < d <= b (negative when b < a), so that
-    ``working_days_between(a, add_working_days(a, n)) == n``."""
-    if b < a:
-        return -working_days_between(b, a)
-    return sum(is_working_day(a + timedelta(days=i)) for i in range(1, (b - a).days + 1))
 
 
 # ---------------------------------------------------------------------------
@@ -314,15 +273,6 @@ def token_touch_due(*, last_used_at: datetime | None, now: datetime) -> bool:
 # Roles and organisations
 # ---------------------------------------------------------------------------
 
-class Role(StrEnum):
-    ADMIN = "admin"
-    AGENCY = "agency"
-    BIDDER = "bidder"
-    EXPERT = "expert"
-    CUSTODIAN = "custodian"
-    SUPERVISOR = "supervisor"
-
-
 class OrgKind(StrEnum):
     PLATFORM = "platform"
     AGENCY = "agency"
@@ -353,7 +303,7 @@ def check_role_org(role: Role | str, org_kind: OrgKind | str) -> None:
     except ValueError:
         raise InvalidInput(N_("Unknown role %(role)s or organisation kind %(org_kind)s."),
                            field="role", role=role, org_kind=org_kind) from None
-    if org_kind not in ROLE_ORG_KINDS[role]:
+    if org_kind not in ROLE_ORG_KINDS.get(role, ()):
         raise RoleOrgMismatch(
             N_("A user with the role %(role)s cannot belong to an organisation of kind %(org_kind)s."),
             field="role", role=str(role), org_kind=str(org_kind),

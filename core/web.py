@@ -1,5 +1,6 @@
 """Request-time helpers shared by every area's views and API: the per-request database
-session, the transaction wrapper, the acting user, and the permission decorators.
+session, the transaction wrapper, the acting user, the permission decorators and the request body
+(read by ``core.bodyreader``).
 
 Every route states its permission with ``@permission(...)`` (or ``@public``); a test walks
 the URL map and fails on any route without one.
@@ -7,18 +8,23 @@ the URL map and fails on any route without one.
 from __future__ import annotations
 
 import functools
-import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from flask import abort, current_app, g, redirect, request, url_for
+from flask import abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError, same_origin, validate_csrf
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from wtforms.validators import ValidationError
 
 from core.actor import Actor
+from core.bodyreader import LengthBody, gunicorn_body
 from core.db import unit_of_work
+from core.errors import DomainError
+from core.roles import Role, roles_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = "public"
@@ -83,8 +89,11 @@ def public(fn: F) -> F:
     return fn
 
 
-def permission(*roles: str) -> Callable[[F], F]:
-    """Logged-in users with one of ``roles`` (no roles: any logged-in user)."""
+def permission(*roles: Role | Iterable[Role]) -> Callable[[F], F]:
+    """Logged-in users with one of ``roles`` (``Role`` values or groups of them from ``core.roles``; none:
+    any logged-in user).  Anything else — a plain string, a misspelt name — is refused here, when the
+    route is declared, so a typo fails at import instead of locking the route."""
+    roles = roles_of(*roles)
 
     def deco(fn: F) -> F:
         @functools.wraps(fn)
@@ -104,103 +113,6 @@ def permission(*roles: str) -> Callable[[F], F]:
     return deco
 
 
-class _Body:
-    """A request body of known length read straight from the WSGI input.  Werkzeug's ``request.stream``
-    copies each piece twice more on its way (into a fresh buffer, then into bytes); for bodies of
-    hundreds of MB that is most of the cost.  Never reads past Content-Length; a body that ends early
-    (the client went away) raises ``ClientDisconnected`` as Werkzeug's stream does."""
-
-    def __init__(self, raw: Any, length: int):
-        self.raw, self.remaining = raw, length
-
-    def read(self, size: int = -1) -> bytes:
-        if self.remaining <= 0:
-            return b""
-        want = self.remaining if size is None or size < 0 else min(size, self.remaining)
-        if want == 0:
-            return b""
-        data = self.raw.read(want)
-        if not data:
-            raise ClientDisconnected()
-        self.remaining -= len(data)
-        return data
-
-
-class _SocketBody:
-    """A request body of known length served by gunicorn, read from the client's socket with ``recv_into``:
-    each byte is copied once, from the kernel into the chunk handed out.  Gunicorn's ``wsgi.input`` passes
-    every piece through several in-memory buffers on its way, about six copies of each byte, the largest
-    cost of ingesting a bid of hundreds of MB.
-
-    ``head`` holds the body bytes gunicorn had already read along with the headers; they are handed out
-    first.  The body's gunicorn reader is kept told how much of the body is still in the socket, so after
-    the response gunicorn skips exactly what the application left unread and a kept-alive connection stays
-    in step with the next request."""
-
-    def __init__(self, sock: Any, body: Any, head: bytes, length: int):
-        self.sock, self.body, self.reader, self.head = sock, body, body.reader, head
-        self.remaining = length  # not yet handed out
-        self.reader.length = length - len(head)  # still in the socket
-
-    def read(self, size: int = -1) -> bytes | bytearray:
-        if self.remaining <= 0:
-            return b""
-        want = self.remaining if size is None or size < 0 else min(size, self.remaining)
-        if want == 0:
-            return b""
-        if self.head:
-            data, self.head = self.head[:want], self.head[want:]
-            self.remaining -= len(data)
-            return data
-        chunk = bytearray(want)
-        view, got = memoryview(chunk), 0
-        try:
-            while got < want:
-                n = self.sock.recv_into(view[got:])
-                if not n:
-                    break
-                got += n
-                self.reader.length -= n
-        except OSError as exc:  # reset by the client: as Werkzeug's stream says it, and gunicorn keeps nothing
-            self.body.failed = True
-            raise ClientDisconnected() from exc
-        finally:
-            view.release()
-        if not got:
-            self.body.failed = True
-            raise ClientDisconnected()
-        self.remaining -= got
-        if got < want:  # the client went away mid-chunk: what came is handed out, the next read raises
-            del chunk[got:]
-        return chunk
-
-
-def _gunicorn_body(environ: dict, length: int) -> _SocketBody | None:
-    """The fast reader for a body of known length on gunicorn, when its input is in the state this relies
-    on: a ``LengthReader`` over the client socket that nothing has read from yet.  ``None`` otherwise (another
-    server, a chunked body, an SSL socket, another gunicorn version), and the WSGI input is used."""
-    sock, raw = environ.get("gunicorn.socket"), environ.get("wsgi.input")
-    try:
-        from gunicorn.http.body import Body, LengthReader
-        from gunicorn.http.unreader import SocketUnreader
-    except ImportError:
-        return None
-    reader = getattr(raw, "reader", None)
-    unreader = getattr(reader, "unreader", None)
-    if not (type(raw) is Body and type(reader) is LengthReader and type(unreader) is SocketUnreader):
-        return None
-    buf = getattr(raw, "buf", None)
-    if (getattr(unreader, "sock", None) is not sock or type(sock) is not socket.socket
-            or getattr(reader, "length", None) != length or buf is None or buf.tell() != 0
-            or not hasattr(unreader, "take_buffered") or not hasattr(unreader, "unread")):
-        return None
-    buffered = unreader.take_buffered()
-    head, rest = buffered[:length], buffered[length:]
-    if rest:  # a pipelined next request: gunicorn reads it after this one
-        unreader.unread(rest)
-    return _SocketBody(sock, raw, head, length)
-
-
 def idle_db() -> None:
     """End the request session's transaction — the login's or the API token's lookup — before a long read
     of the body: on SQLite any transaction holds the database's write lock (BEGIN IMMEDIATE), on PostgreSQL
@@ -217,7 +129,7 @@ def request_body() -> Any:
     length = request.content_length
     if length is not None and request.max_content_length is not None and length > request.max_content_length:
         raise RequestEntityTooLarge()
-    fast = _gunicorn_body(request.environ, length) if length is not None else None
+    fast = gunicorn_body(request.environ, length) if length is not None else None
     if fast is not None:
         return fast
     if length is None:
@@ -225,5 +137,93 @@ def request_body() -> Any:
     if request.environ.get("wsgi.input_terminated"):
         # The server ends the input itself (gunicorn over TLS, say): Werkzeug's stream then takes an early end
         # for the end of the body, so a body cut short would pass for a whole one; counted here, it cannot.
-        return _Body(request.stream, length)
-    return _Body(request.environ["wsgi.input"], length)
+        return LengthBody(request.stream, length)
+    return LengthBody(request.environ["wsgi.input"], length)
+
+
+# ---------------------------------------------------------------- errors, the same for every area
+
+def wants_json() -> bool:
+    """The API answers in JSON, the pages with the error page."""
+    return request.path.startswith("/api/")
+
+
+def _http_message(exc: HTTPException, code: int) -> str:
+    messages = {
+        400: gettext("The request could not be understood."),
+        401: gettext("Please log in."),
+        403: gettext("You do not have permission to see this page."),
+        404: gettext("The page or object was not found."),
+        405: gettext("This method is not allowed here."),
+        413: gettext("The upload is larger than the limit of %(mb)s MB.",  # this route's limit (bids have theirs)
+                     mb=(request.max_content_length or 0) // (1024 * 1024)
+                     or platform().settings.upload_limit_mb),
+        429: gettext("Too many requests from your address. Wait a minute and try again."),
+    }
+    return messages.get(code, exc.description or "")
+
+
+def error_body(exc: BaseException) -> tuple[dict[str, Any], int]:
+    """``({"code", "message"[, "field", ...]}, status)`` for any error a request can end in: a domain error
+    (``core.i18n.error_dict``), a refused CSRF token, an HTTP error, or a bug (500, logged)."""
+    from core.i18n import error_dict
+
+    if isinstance(exc, DomainError):
+        return error_dict(exc), exc.status
+    if isinstance(exc, CSRFError):
+        return {"code": "csrf", "message": gettext(
+            "The form expired or was sent without its security token. Reload the page and try again.")}, 400
+    if isinstance(exc, HTTPException):
+        code = exc.code or 500
+        return {"code": exc.name.lower().replace(" ", "_"), "message": _http_message(exc, code)}, code
+    current_app.logger.exception("unexpected error")
+    return {"code": "internal_error",
+            "message": gettext("Something went wrong on our side. The operation was not saved.")}, 500
+
+
+def render_error(exc: BaseException, *, as_json: bool | None = None) -> Any:
+    """The one error answer: ``{"error": {...}}`` in JSON (under /api/, or where ``as_json``), else the error
+    page with the same message."""
+    body, status = error_body(exc)
+    if wants_json() if as_json is None else as_json:
+        return jsonify(error=body), status
+    return render_template("error.html", status=status, message=body["message"]), status
+
+
+def register_error_handlers(target: Any, *, as_json: bool | None = None) -> None:
+    """Answer every error of an app or a blueprint with ``render_error`` (``as_json=True`` for a blueprint
+    that speaks only JSON, such as the browser's tus uploads)."""
+    handler = functools.partial(render_error, as_json=as_json)
+    for kind in (DomainError, CSRFError, HTTPException, Exception):
+        target.register_error_handler(kind, handler)
+
+
+# ---------------------------------------------------------------- CSRF for a view that reads its own body
+
+def check_form_csrf(fields: dict[str, str]) -> None:
+    """For a form whose body the view streams itself (exempt from Flask-WTF's global check, which would
+    parse the whole body first): the same token check, with the same settings and the same error.
+
+    Over TLS (the request's, or an https ``SUNBID_BASE_URL`` behind a proxy that terminates it) the
+    request must also come from the platform's own pages: its ``Origin`` (or, without one, its
+    ``Referer``) must be the configured base URL's origin when there is one, else the request's host."""
+    config = current_app.config
+    if not config.get("WTF_CSRF_ENABLED", True) or not config.get("WTF_CSRF_CHECK_DEFAULT", True):
+        return
+    name = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    token = fields.get(name) or next((v for k, v in fields.items() if k.endswith(name) and v), None)
+    for header in config.get("WTF_CSRF_HEADERS", ()):
+        token = token or request.headers.get(header)
+    try:
+        validate_csrf(token)
+    except ValidationError as exc:
+        raise CSRFError(exc.args[0]) from None
+    settings = platform().settings
+    if (request.is_secure or settings.behind_tls) and config.get("WTF_CSRF_SSL_STRICT", True):
+        source = request.headers.get("Origin") or request.referrer
+        if not source or source == "null":
+            raise CSRFError("The referrer header is missing.")
+        expected = (settings.base_url or f"https://{request.host}") + "/"
+        if not same_origin(source, expected):
+            raise CSRFError("The referrer does not match the host.")
+    g.csrf_valid = True

@@ -9,20 +9,18 @@ from pathlib import Path
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Flask, g, jsonify, render_template, request, session
+from flask import Flask, g, jsonify, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel, gettext
 from flask_bootstrap import Bootstrap5
 from flask_login import LoginManager
-from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
+from flask_wtf.csrf import CSRFProtect
 
 from core import config as config_mod
 from core.area import Area, NavEntry, check_areas, check_urls
 from core.blobs import BlobStore
 from core.clock import Clock
 from core.db import make_engine, make_sessionmaker
-from core.errors import DomainError
 
 ROOT = Path(__file__).resolve().parent.parent
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -301,50 +299,7 @@ def _login_manager(app: Flask) -> None:
         return None
 
 
-def _wants_json() -> bool:
-    return request.path.startswith("/api/")
-
-
 def _error_handlers(app: Flask) -> None:
-    from core import i18n
+    from core.web import register_error_handlers
 
-    @app.errorhandler(DomainError)
-    def _domain(exc: DomainError):
-        body = i18n.error_dict(exc)
-        if _wants_json():
-            return jsonify(error=body), exc.status
-        return render_template("error.html", status=exc.status, message=body["message"]), exc.status
-
-    @app.errorhandler(CSRFError)
-    def _csrf(exc: CSRFError):
-        message = gettext("The form expired or was sent without its security token. Reload the page and try again.")
-        if _wants_json():
-            return jsonify(error={"code": "csrf", "message": message}), 400
-        return render_template("error.html", status=400, message=message), 400
-
-    @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):
-        messages = {
-            400: gettext("The request could not be understood."),
-            401: gettext("Please log in."),
-            403: gettext("You do not have permission to see this page."),
-            404: gettext("The page or object was not found."),
-            405: gettext("This method is not allowed here."),
-            413: gettext("The upload is larger than the limit of %(mb)s MB.",  # this route's limit (bids have theirs)
-                         mb=(request.max_content_length or 0) // (1024 * 1024)
-                         or app.extensions["sunbid"].settings.upload_limit_mb),
-            429: gettext("Too many requests from your address. Wait a minute and try again."),
-        }
-        code = exc.code or 500
-        message = messages.get(code, exc.description or "")
-        if _wants_json():
-            return jsonify(error={"code": exc.name.lower().replace(" ", "_"), "message": message}), code
-        return render_template("error.html", status=code, message=message), code
-
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):
-        app.logger.exception("unexpected error")
-        message = gettext("Something went wrong on our side. The operation was not saved.")
-        if _wants_json():
-            return jsonify(error={"code": "internal_error", "message": message}), 500
-        return render_template("error.html", status=500, message=message), 500
+    register_error_handlers(app)

@@ -46,7 +46,7 @@ AREA = Area(
          NavEntry("tender.my_tenders", _l("My tenders"), 20, AGENCY),
          NavEntry("tender.new_tender", _l("New tender"), 21, AGENCY),
          NavEntry("tender.my_key_shares", _l("My key shares"), 50, frozenset({"custodian"}))),
-    pure=("tender.rules", "tender.replay", "tender.sealing", "tender.receipts", "tender.bidpackage"),
+    pure=("tender.rules", "tender.policy", "tender.replay", "tender.sealing", "tender.receipts", "tender.bidpackage"),
     openapi=PATHS,
     labels=_labels,
     setup=_setup,

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from core.errors import N_, DomainError, InvalidInput
+from core.money import parse_money, to_fen
 from core.rules import validate_credit_code
-from tender.rules import parse_money, to_fen
 
 FORMAT = "sunbid-bid/1"
 SCHEMA_ID = "https://sunbid.example/schemas/bid-package-v1.json"

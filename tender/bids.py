@@ -19,7 +19,7 @@ from core.actor import Actor
 from core.blobs import BlobStore, StoredBlob
 from core.errors import N_, InvalidInput, NotFound, PermissionDenied
 from accounts.models import Organisation
-from tender import rules, sealing
+from tender import policy, rules, sealing
 from tender.models import Bid, OpeningKey, Tender, new_public_id
 from tender.receipts import sign_receipt
 from tender.service import facts, has_downloaded
@@ -175,7 +175,7 @@ def own_bid(session: Session, *, actor: Actor, bid_id: str) -> Bid:
     """The caller's own bid by its public id; ``NotFound`` for anyone else's, exactly as for one that does not
     exist (same status, same body), so a probe learns nothing."""
     bid = session.scalar(select(Bid).where(Bid.public_id == str(bid_id)[:64]))
-    if bid is None or actor.role != "bidder" or bid.organisation_id != actor.organisation_id:
+    if bid is None or not policy.owns_bid(actor, bid):
         raise NotFound()
     return bid
 

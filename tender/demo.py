@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.blobs import BlobStore
 from core.db import unit_of_work
+from core.money import from_fen, round_fen
 from tender import service
 
 CITY = "滨海市"
@@ -38,10 +39,10 @@ def document_pdf(title: str, code: str, agency: str, body: str) -> bytes:
     """A real PDF of the tender documents, rendered with WeasyPrint (Chinese text)."""
     from html import escape
 
-    from weasyprint import HTML
+    from core.pdf import FONT, html_to_pdf
 
     html = f"""<html><head><meta charset="utf-8"><style>
-      @page {{ size: A4; margin: 2cm; }} body {{ font-family: "Noto Sans CJK SC", sans-serif; font-size: 11pt; }}
+      @page {{ size: A4; margin: 2cm; }} body {{ font-family: {FONT}; font-size: 11pt; }}
       h1 {{ text-align: center; font-size: 20pt; margin-top: 4cm; }} .c {{ text-align: center; }}
     </style></head><body>
       <h1>{escape(title)}</h1><p class="c">招标文件</p><p class="c">项目编号：{escape(code)}</p>
@@ -49,7 +50,7 @@ def document_pdf(title: str, code: str, agency: str, body: str) -> bytes:
       <h2>第一章 招标公告</h2><p>{escape(body)}</p>
       <h2>第二章 投标人须知</h2><p>投标文件须按本平台要求加密后在投标截止时间前递交，逾期送达的投标文件不予受理。</p>
     </body></html>"""
-    return HTML(string=html).write_pdf()
+    return html_to_pdf(html)
 
 
 def sealed_bid(session: Session, *, tender_id: int, bidder: Any, rng: random.Random, blobs: BlobStore) -> Any:
@@ -63,7 +64,7 @@ def sealed_bid(session: Session, *, tender_id: int, bidder: Any, rng: random.Ran
 
     t = session.get(Tender, tender_id)
     org = session.get(Organisation, bidder.organisation_id)
-    price = Decimal(t.estimated_price_fen) / 100 * Decimal(rng.randint(850, 990)) / 1000
+    price = round_fen(from_fen(t.estimated_price_fen) * rng.randint(850, 990) / 1000)
     with tempfile.TemporaryDirectory() as tmp:
         files = Path(tmp) / "files"
         files.mkdir()

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from core.i18n import money
+from core.money import format_fen
 
 ACTIONS = {
     "tender.created": _l("Tender drafted"),
@@ -81,7 +81,7 @@ def _opening(value: Any) -> str:
         words = str(text).split()
         state, price = words[0] if words else "", words[-1] if len(words) > 1 else "None"
         reason = words[1] if len(words) > 2 else ""
-        shown = money(int(price)) if price.lstrip("-").isdigit() else "—"
+        shown = format_fen(int(price)) if price.lstrip("-").isdigit() else "—"
         status = _bid_status(state) + (f" ({failure_reason(reason)})" if reason else "")
         lines.append(_("Bid %(id)s: %(status)s, %(price)s", id=bid, status=status, price=shown))
     return "\n".join(lines) or "—"

@@ -19,7 +19,7 @@ from core.actor import Actor
 from core.blobs import BlobStore
 from core.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from accounts.models import Organisation
-from tender import rules, sealing, unseal
+from tender import policy, rules, sealing, unseal
 from tender.models import Bid, KeyShare, OpeningKey, OpeningObjection, OpeningResult, OpeningShare, Tender
 from tender.service import facts, settings_of
 
@@ -75,7 +75,7 @@ def open_bids(session: Session, *, actor: Actor, tender_id: int, now: datetime, 
     One transaction: an opening interrupted midway (the server killed) leaves no result and no audit entry, the
     presented shares stay, and the next run starts it again from the beginning (the log shows it once)."""
     t = _tender(session, tender_id)
-    if not (actor.role == "agency" and actor.organisation_id == t.agency_id):
+    if not policy.owns_tender(actor, t):
         raise NotFound()
     rules.check_can_open(facts(t), now)
     key = session.get(OpeningKey, t.id)
@@ -167,7 +167,7 @@ def respond(session: Session, *, actor: Actor, tender_id: int, objection: str, n
 def answer_objection(session: Session, *, actor: Actor, tender_id: int, objection_id: int, answer: str,
                      now: datetime) -> OpeningObjection:
     t = _tender(session, tender_id)
-    if not (actor.role == "agency" and actor.organisation_id == t.agency_id):
+    if not policy.owns_tender(actor, t):
         raise NotFound()
     row = session.get(OpeningObjection, objection_id)
     if row is None or row.tender_id != t.id or row.kind != "objection":

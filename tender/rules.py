@@ -1,4 +1,4 @@
-"""Pure tender rules: settings, money, legal periods, schedule checks, amendments, lifecycle
+"""Pure tender rules: settings, the deposit cap, legal periods, schedule checks, amendments, lifecycle
 and document types.
 
 No Flask, no database, no clock reads: ``now`` always comes in as an argument and every
@@ -11,15 +11,14 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
 from core.errors import N_, InvalidInput, InvalidTransition
+from core.money import InvalidAmount, floor_fen, format_yuan
 from core.rules import require_aware
 
-CENT = Decimal("0.01")
-MAX_YUAN = Decimal(10) ** 13
 MAX_PERIOD_DAYS = 3650
 
 
@@ -109,61 +108,14 @@ MAX_LOTS = 10
 
 # ---------------------------------------------------------------- money
 
-class InvalidAmount(InvalidInput):
-    code = "invalid_amount"
-    default_message = N_("The amount is not valid.")
-
-
 class DepositOverCap(InvalidInput):
     code = "deposit_over_cap"
     default_message = N_("The bid deposit is over the legal cap (实施条例 art. 26).")
 
 
-_MONEY = re.compile(r"([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?", re.ASCII)
-
-
-def parse_money(text: str, *, field: str) -> Decimal:
-    """An amount in yuan typed by a person: ``1234``, ``1,234.50``, ``¥1234``, full-width
-    ``１２３``.  Refuses empty, non-numeric, negative, more than two decimals (fen) and more
-    than 10^13 yuan.  Returns the amount quantized to the fen."""
-    raw = unicodedata.normalize("NFKC", text or "").strip().removeprefix("¥").strip()
-    if not raw:
-        raise InvalidAmount(N_("Enter an amount."), field=field)
-    m = _MONEY.fullmatch(raw)
-    if m is None:
-        raise InvalidAmount(N_("Enter the amount in yuan as a number, e.g. 1,234,567.89."), field=field)
-    sign, whole, decimals = m.groups()
-    value = Decimal(whole.replace(",", "") + "." + (decimals or "0"))
-    if sign == "-" and value:
-        raise InvalidAmount(N_("The amount cannot be negative."), field=field)
-    if decimals and len(decimals) > 2:
-        raise InvalidAmount(N_("An amount has at most two decimal places (fen)."), field=field)
-    if value > MAX_YUAN:
-        raise InvalidAmount(N_("The amount is too large (at most %(max)s)."), field=field, max=format_yuan(MAX_YUAN))
-    return value.quantize(CENT)
-
-
-def to_fen(amount: Decimal) -> int:
-    """Yuan → integer fen, exactly; a fraction of a fen is an error, never rounded away."""
-    if not amount.is_finite() or amount != amount.quantize(CENT):
-        raise InvalidAmount(N_("An amount has at most two decimal places (fen)."))
-    return int(amount.scaleb(2))
-
-
-def from_fen(fen: int) -> Decimal:
-    """Integer fen → yuan with exactly two decimals."""
-    return Decimal(int(fen)).scaleb(-2).quantize(CENT)
-
-
-def format_yuan(amount: Decimal) -> str:
-    """``¥1,234,567.89`` (``-¥12.00`` when negative)."""
-    q = amount.quantize(CENT)
-    return f"{'-' if q < 0 else ''}¥{abs(q):,}"
-
-
 def deposit_cap(estimate: Decimal, settings: RuleSettings) -> Decimal:
     """The largest deposit allowed, rounded down to the fen (实施条例 art. 26)."""
-    return (estimate * settings.deposit_cap_percent / 100).quantize(CENT, rounding=ROUND_DOWN)
+    return floor_fen(estimate * settings.deposit_cap_percent / 100)
 
 
 def check_deposit(*, estimate: Decimal, deposit: Decimal, settings: RuleSettings) -> None:

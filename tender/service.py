@@ -21,12 +21,14 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from audit.service import record
+from core import money
 from core.actor import Actor
 from core.blobs import BlobStore
 from core.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from accounts.models import Organisation
+from core.roles import SUPERVISING
 from core.rules import bounded_time, whole_number
-from tender import rules
+from tender import policy, rules
 from tender.models import (Amendment, Bid, Document, Download, KeyShare, Lot, OpeningKey, OpeningResult, Question,
                            Tender)
 
@@ -34,7 +36,6 @@ REGIMES = ("works", "procurement")
 CATEGORIES = ("works", "goods", "services")
 METHODS = ("comprehensive", "lowest_price")
 PROJECT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{2,39}$")
-SUPERVISING = ("supervisor", "admin")
 
 
 @dataclass(frozen=True)
@@ -116,14 +117,14 @@ def parse_tender_input(data: Mapping[str, Any], *, tz: ZoneInfo) -> TenderInput:
             raise InvalidInput(N_("Each lot needs a name."), field=f"lot_name_{i}")
         if len(name.strip()) > 200:
             raise InvalidInput(N_("At most %(n)s characters."), field=f"lot_name_{i}", n=200)
-        lots.append(LotInput(name.strip(), rules.parse_money(price, field=f"lot_price_{i}")))
+        lots.append(LotInput(name.strip(), money.parse_money(price, field=f"lot_price_{i}")))
     if len(lots) > rules.MAX_LOTS:
         raise InvalidInput(N_("A tender has at most %(n)s lots."), field="lots", n=rules.MAX_LOTS)
     estimate_text = str(data.get("estimated_price") or "").strip()
     if not estimate_text and lots:
         estimate = sum((lot.estimated_price for lot in lots), Decimal("0"))
     else:
-        estimate = rules.parse_money(estimate_text, field="estimated_price")
+        estimate = money.parse_money(estimate_text, field="estimated_price")
     deposit_text = str(data.get("deposit") or "0").strip()
     overrides: dict[str, Any] = {}
     for name in SETTING_FIELDS:
@@ -149,7 +150,7 @@ def parse_tender_input(data: Mapping[str, Any], *, tz: ZoneInfo) -> TenderInput:
         qualification=_text(data, "qualification", max_len=20000, required=False),
         evaluation_method=_choice({"m": data.get("evaluation_method") or "comprehensive"}, "m", METHODS),
         estimated_price=estimate,
-        deposit=rules.parse_money(deposit_text, field="deposit"),
+        deposit=money.parse_money(deposit_text, field="deposit"),
         download_start=_when(data, "download_start", tz),
         download_end=_when(data, "download_end", tz),
         deadline=_when(data, "deadline", tz),
@@ -190,17 +191,13 @@ def settings_of(t: Tender) -> rules.RuleSettings:
     return rules.settings_from_dict(json.loads(t.settings or "{}"))
 
 
-def _is_owner(actor: Actor, t: Tender) -> bool:
-    return actor.role == "agency" and actor.organisation_id == t.agency_id
-
-
 def get_tender(session: Session, actor: Actor, tender_id: int, *, for_update: bool = False) -> Tender:
     """A tender the actor may see: drafts only by their agency and supervisors; otherwise 404."""
     stmt = select(Tender).where(Tender.id == tender_id)
     if for_update:
         stmt = stmt.with_for_update()
     t = session.scalar(stmt)
-    if t is None or (t.published_at is None and not (_is_owner(actor, t) or actor.role in SUPERVISING)):
+    if t is None or not policy.may_see_tender(actor, t):
         raise NotFound()
     return t
 
@@ -208,7 +205,7 @@ def get_tender(session: Session, actor: Actor, tender_id: int, *, for_update: bo
 def _owned(session: Session, actor: Actor, tender_id: int) -> Tender:
     """A tender the actor's agency runs, locked for the change; anyone else gets 404."""
     t = session.scalar(select(Tender).where(Tender.id == tender_id).with_for_update())
-    if t is None or not _is_owner(actor, t):
+    if t is None or not policy.owns_tender(actor, t):
         raise NotFound()
     return t
 
@@ -221,8 +218,8 @@ def _apply(t: Tender, data: TenderInput, settings: rules.RuleSettings) -> None:
     rules.check_draft_schedule(rules.Schedule(data.download_start, data.download_end, data.deadline))
     t.title, t.regime, t.category, t.region = data.title, data.regime, data.category, data.region
     t.description, t.qualification, t.evaluation_method = data.description, data.qualification, data.evaluation_method
-    t.estimated_price_fen = rules.to_fen(data.estimated_price)
-    t.deposit_fen = rules.to_fen(data.deposit)
+    t.estimated_price_fen = money.to_fen(data.estimated_price)
+    t.deposit_fen = money.to_fen(data.deposit)
     t.download_start, t.download_end, t.deadline = data.download_start, data.download_end, data.deadline
     lots = data.lots or (LotInput(data.title, data.estimated_price),)
     # In place, by number: lot N stays row N (clearing and re-adding in one flush would insert the new
@@ -230,9 +227,9 @@ def _apply(t: Tender, data: TenderInput, settings: rules.RuleSettings) -> None:
     for i, lot in enumerate(lots, start=1):
         if i <= len(t.lots):
             row = t.lots[i - 1]
-            row.number, row.name, row.estimated_price_fen = i, lot.name, rules.to_fen(lot.estimated_price)
+            row.number, row.name, row.estimated_price_fen = i, lot.name, money.to_fen(lot.estimated_price)
         else:
-            t.lots.append(Lot(number=i, name=lot.name, estimated_price_fen=rules.to_fen(lot.estimated_price)))
+            t.lots.append(Lot(number=i, name=lot.name, estimated_price_fen=money.to_fen(lot.estimated_price)))
     del t.lots[len(lots):]
 
 
@@ -295,7 +292,7 @@ def publish_tender(session: Session, *, actor: Actor, tender_id: int, now: datet
     if not t.documents:
         raise InvalidInput(N_("Upload the tender documents before publishing."), field="documents")
     settings = settings_of(t)
-    rules.check_deposit(estimate=rules.from_fen(t.estimated_price_fen), deposit=rules.from_fen(t.deposit_fen),
+    rules.check_deposit(estimate=money.from_fen(t.estimated_price_fen), deposit=money.from_fen(t.deposit_fen),
                         settings=settings)
     rules.check_schedule(rules.Schedule(t.download_start, t.download_end, t.deadline), now=now, settings=settings)
     if t.download_start < now:
@@ -477,7 +474,7 @@ def download_document(session: Session, *, actor: Actor, tender_id: int, documen
                              user_id=actor.user_id, at=now))
         record(session, actor=actor, action="document.downloaded", object_type="document", object_id=doc.id,
                now=now, tender_id=t.id, payload={"sha256": doc.sha256})
-    elif not (_is_owner(actor, t) or actor.role in SUPERVISING):
+    elif not policy.reads_documents_uncounted(actor, t):
         raise PermissionDenied(N_("Only bidders can download tender documents."))
     return doc
 
@@ -495,11 +492,11 @@ def downloads_for(session: Session, actor: Actor, t: Tender, now: datetime) -> D
     always see names; administrators see names after the deadline and nothing before it (running the
     platform is no reason to know who is bidding); a bidder learns nothing of the others."""
     visible = rules.downloaders_visible(facts(t), now)
-    if not (_is_owner(actor, t) or actor.role == "supervisor" or (actor.role == "admin" and visible)):
+    if not policy.may_see_downloads(actor, t, names_visible=visible):
         return None
     count = session.scalar(select(func.count(func.distinct(Download.organisation_id)))
                            .where(Download.tender_id == t.id)) or 0
-    if actor.role in SUPERVISING or visible:
+    if policy.may_see_downloader_names(actor, t, names_visible=visible):
         rows = session.execute(
             select(Organisation.name, Organisation.credit_code, func.min(Download.at))
             .join(Organisation, Organisation.id == Download.organisation_id)
@@ -635,8 +632,8 @@ def public_dict(t: Tender, now: datetime, *, detail: bool = False) -> dict[str, 
     out: dict[str, Any] = {
         "id": t.id, "project_code": t.project_code, "title": t.title, "regime": t.regime,
         "category": t.category, "region": t.region, "status": status(t, now).value, "currency": t.currency,
-        "estimated_price": str(rules.from_fen(t.estimated_price_fen)),
-        "deposit": str(rules.from_fen(t.deposit_fen)),
+        "estimated_price": str(money.from_fen(t.estimated_price_fen)),
+        "deposit": str(money.from_fen(t.deposit_fen)),
         "published_at": t.published_at.isoformat() if t.published_at else None,
         "download_start": t.download_start.isoformat(), "download_end": t.download_end.isoformat(),
         "deadline": t.deadline.isoformat(),
@@ -650,7 +647,7 @@ def public_dict(t: Tender, now: datetime, *, detail: bool = False) -> dict[str, 
             "rules": {**rules.settings_to_dict(settings_of(t)),
                       "departures_from_defaults": rules.departures_from_defaults(settings_of(t))},
             "lots": [{"number": lot.number, "name": lot.name,
-                      "estimated_price": str(rules.from_fen(lot.estimated_price_fen))} for lot in t.lots],
+                      "estimated_price": str(money.from_fen(lot.estimated_price_fen))} for lot in t.lots],
             "documents": [{"id": d.id, "filename": d.filename, "content_type": d.content_type, "size": d.size,
                            "sha256": d.sha256} for d in t.documents],
             "amendments": [{"number": a.number, "text": a.text, "published_at": a.published_at.isoformat(),
@@ -700,6 +697,6 @@ def sealed_share_for(session: Session, *, actor: Actor, tender_id: int) -> KeySh
     """A custodian's own sealed share (the age file only that custodian's identity opens); anyone else: 404."""
     share = session.scalar(select(KeyShare).where(KeyShare.tender_id == tender_id,
                                                   KeyShare.custodian_id == actor.user_id))
-    if share is None or actor.role != "custodian":
+    if share is None or not policy.holds_share(actor, share):
         raise NotFound()
     return share

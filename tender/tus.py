@@ -17,6 +17,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.exceptions import MethodNotAllowed
 
 from core.inputs import int_arg
+from core.roles import Role
 from core.web import actor, db, now, permission, platform, public, request_body, transaction
 from tender import uploads
 from tender.rules import MAX_LOTS as LOT_MAX
@@ -71,7 +72,7 @@ def add_routes(bp: Blueprint, *, status_endpoint: str) -> None:
             raise MethodNotAllowed(valid_methods=list(ITEM_METHODS))
         return handler(upload_id)
 
-    bidder = permission("bidder")
+    bidder = permission(Role.BIDDER)
     item = bidder(upload_item)
     rules = [("/tenders/<id:tender_id>/uploads", public(upload_options), ["OPTIONS"]),
              ("/uploads/<upload_id>", public(upload_item_options), ["OPTIONS"]),

@@ -4,20 +4,21 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import quote
 
-from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, redirect, render_template,
-                   request, stream_with_context, url_for)
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
+                   stream_with_context, url_for)
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError, same_origin, validate_csrf
-from werkzeug.exceptions import HTTPException
-from wtforms.validators import ValidationError
+from flask_wtf.csrf import CSRFError
 
+from core import money
 from core.errors import N_, DomainError, InvalidInput
 from core.i18n import error_dict, platform_tz
 from core.inputs import check_text, page_arg, reads_body_itself
+from core.roles import Role
 from core.rules import whole_number
-from core.web import acting_user, actor, db, idle_db, now, permission, platform, public, transaction
-from tender import formupload, rules, service, tus
+from core.web import (acting_user, actor, check_form_csrf, db, idle_db, now, permission, platform, public,
+                      register_error_handlers, transaction)
+from tender import formupload, policy, rules, service, tus
 from tender.models import Tender
 
 bp = Blueprint("tender", __name__)
@@ -79,7 +80,7 @@ def feed():
 
 def _detail_context(tender: Tender, **extra):
     s, t, who = db(), now(), actor()
-    owner = who.role == "agency" and who.organisation_id == tender.agency_id
+    owner = policy.owns_tender(who, tender)
     settings = service.settings_of(tender)
     my_share = None
     if who.role == "custodian":
@@ -121,7 +122,7 @@ def download(tender_id: int, document_id: int):
 
 
 @bp.get("/tenders/<id:tender_id>/key-share.age")
-@permission("custodian")
+@permission(Role.CUSTODIAN)
 def key_share(tender_id: int):
     """A custodian's own share of the opening key, sealed to the custodian's age recipient."""
     share = service.sealed_share_for(db(), actor=actor(), tender_id=tender_id)
@@ -130,7 +131,7 @@ def key_share(tender_id: int):
 
 
 @bp.get("/custodian/shares")
-@permission("custodian")
+@permission(Role.CUSTODIAN)
 def my_key_shares():
     """The tenders whose opening-key shares are sealed to this custodian, each with the fingerprint of the
     recipient it was sealed to, so a custodian sees a share sealed to a key that is not theirs."""
@@ -146,7 +147,7 @@ def my_key_shares():
 
 
 @bp.post("/tenders/<id:tender_id>/bids")
-@permission("bidder")
+@permission(Role.BIDDER)
 @reads_body_itself
 def submit_bid(tender_id: int):
     """Upload a bid, one of two ways (the form's ``mode``): ``sealed``, a file the bidder sealed to the tender's
@@ -167,7 +168,7 @@ def submit_bid(tender_id: int):
     upload = formupload.MultipartUpload.of(request)
     try:
         fields, part = upload.fields_until_file() if upload else (request.form.to_dict(), None)
-        _check_csrf(fields)
+        check_form_csrf(fields)
         check_text(fields)
         mode = fields.get("mode") or "sealed"
         lot = _lot(fields)  # refused before a byte of the file is stored
@@ -227,32 +228,11 @@ def _lot(fields: dict[str, str]) -> int:
 
 @bp.record_once
 def _exempt_bid_upload(state) -> None:
-    # The bid form checks its CSRF token itself (_check_csrf): Flask-WTF's global check reads request.form,
+    # The bid form checks its CSRF token itself (core.web.check_form_csrf): Flask-WTF's global check reads request.form,
     # which would make Werkzeug parse the whole upload, and spool it to disk, before the view runs.
     csrf = state.app.extensions.get("csrf")
     if csrf is not None:
         csrf.exempt(f"{submit_bid.__module__}.{submit_bid.__name__}")
-
-
-def _check_csrf(fields: dict[str, str]) -> None:
-    """For the bid form, what Flask-WTF's global check does for every other form (same settings, same error)."""
-    config = current_app.config
-    if not config.get("WTF_CSRF_ENABLED", True) or not config.get("WTF_CSRF_CHECK_DEFAULT", True):
-        return
-    name = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-    token = fields.get(name) or next((v for k, v in fields.items() if k.endswith(name) and v), None)
-    for header in config.get("WTF_CSRF_HEADERS", ()):
-        token = token or request.headers.get(header)
-    try:
-        validate_csrf(token)
-    except ValidationError as exc:
-        raise CSRFError(exc.args[0]) from None
-    if request.is_secure and config.get("WTF_CSRF_SSL_STRICT", True):
-        if not request.referrer:
-            raise CSRFError("The referrer header is missing.")
-        if not same_origin(request.referrer, f"https://{request.host}/"):
-            raise CSRFError("The referrer does not match the host.")
-    g.csrf_valid = True
 
 
 # ---------------------------------------------------------------- resumable uploads from the bid form (tus 1.0.0)
@@ -296,7 +276,7 @@ def _session_and_csrf() -> None:
         abort(401)
     methods = current_app.config.get("WTF_CSRF_METHODS", ("POST", "PUT", "PATCH", "DELETE"))
     if tus.method() in methods:  # the method tus reads: X-HTTP-Method-Override when given
-        _check_csrf({})
+        check_form_csrf({})
     if request.endpoint == "tender.uploads.create_upload" and actor().role == "bidder":
         # the bid page's confirmation of what a file sealed offline is for
         from tender import bids
@@ -312,36 +292,7 @@ def _uploads_tus_headers(resp: Response) -> Response:
     return tus.add_headers(resp)
 
 
-def _json_error(code: str, message: str, status: int):
-    return jsonify(error={"code": code, "message": message}), status
-
-
-@uploads_bp.errorhandler(DomainError)
-def _uploads_domain_error(exc: DomainError):
-    return jsonify(error=error_dict(exc)), exc.status
-
-
-@uploads_bp.errorhandler(CSRFError)
-def _uploads_csrf_error(_exc: CSRFError):
-    return _json_error("csrf", _("The form expired or was sent without its security token. Reload the page and "
-                                 "try again."), 400)
-
-
-@uploads_bp.errorhandler(HTTPException)
-def _uploads_http_error(exc: HTTPException):
-    code = exc.code or 500
-    messages = {401: _("Please log in."), 403: _("You do not have permission to see this page."),
-                404: _("The page or object was not found."), 405: _("This method is not allowed here."),
-                413: _("The upload is larger than the limit of %(mb)s MB.",
-                       mb=(request.max_content_length or 0) // (1024 * 1024))}
-    message = messages.get(code) or _("The request could not be understood.")
-    return _json_error(exc.name.lower().replace(" ", "_"), message, code)
-
-
-@uploads_bp.errorhandler(Exception)
-def _uploads_unexpected(_exc: Exception):
-    current_app.logger.exception("unexpected error")
-    return _json_error("internal_error", _("Something went wrong on our side. The operation was not saved."), 500)
+register_error_handlers(uploads_bp, as_json=True)  # a script reads these answers, never a person
 
 
 tus.add_routes(uploads_bp, status_endpoint="tender.uploads.upload_status")
@@ -351,7 +302,7 @@ bp.register_blueprint(uploads_bp)
 
 
 @bp.get("/uploads/<upload_id>/done")
-@permission("bidder")
+@permission(Role.BIDDER)
 def upload_done(upload_id: str):
     """Where the bid form's script goes once its upload has finished: the tender page, with the same message as
     after the plain form (or, for an upload that is no bid, why not).  Only the upload's creator; 404 otherwise."""
@@ -381,7 +332,7 @@ def upload_done(upload_id: str):
 
 
 @bp.post("/bids/<bid_id>/withdraw")
-@permission("bidder")
+@permission(Role.BIDDER)
 def withdraw_bid(bid_id: str):
     from tender import bids
 
@@ -391,8 +342,9 @@ def withdraw_bid(bid_id: str):
 
 
 @bp.get("/bids/<bid_id>/receipt.json")
-@permission("bidder")
+@permission(Role.BIDDER)
 def bid_receipt(bid_id: str):
+    """The bidder's signed receipt as a JSON download; also ``GET /api/v1/bids/<bid id>/receipt`` (tender.api)."""
     from tender import bids
 
     bid = bids.own_bid(db(), actor=actor(), bid_id=bid_id)
@@ -423,13 +375,13 @@ def opening_page(tender_id: int):
         settings.accelerator, 1)
     return render_template("tender/opening.html", tender=tender, key=key, state=service.status(tender, now()),
                            presented=opening.presented(s, tender.id), results=opening.opening_record(s, tender.id),
-                           owner=who.role == "agency" and who.organisation_id == tender.agency_id, held=held,
+                           owner=policy.owns_tender(who, tender), held=held,
                            responses=opening.responses(s, tender.id), window_open=window_open,
                            my_bid=bool(own_bids(s, actor=who, tender_id=tender.id)), settings=settings)
 
 
 @bp.post("/tenders/<id:tender_id>/opening/respond")
-@permission("bidder")
+@permission(Role.BIDDER)
 def opening_respond(tender_id: int):
     from tender import opening
 
@@ -441,7 +393,7 @@ def opening_respond(tender_id: int):
 
 
 @bp.post("/tenders/<id:tender_id>/opening/objections/<id:objection_id>/answer")
-@permission("agency")
+@permission(Role.AGENCY)
 def opening_answer(tender_id: int, objection_id: int):
     from tender import opening
 
@@ -455,8 +407,7 @@ def opening_answer(tender_id: int, objection_id: int):
 @public
 def opening_pdf(tender_id: int):
     """The opening record (开标记录) as PDF, once the bids are opened."""
-    from weasyprint import HTML
-
+    from core.pdf import render_pdf
     from tender import opening
 
     s = db()
@@ -467,16 +418,16 @@ def opening_pdf(tender_id: int):
     from tender.labels import failure_reason
     from tender.opening_record import record_sheet
 
-    html = render_template("tender/opening_print.html", tender=tender, results=results,
-                           sheet=record_sheet(s, tender, results), key=service.opening_key_dict(tender),
-                           settings=service.settings_of(tender), failure_reason=failure_reason,
-                           place=request.url_root.rstrip("/"), state=service.status(tender, now()), printed_at=now())
-    return Response(HTML(string=html).write_pdf(), mimetype="application/pdf",
+    pdf = render_pdf("tender/opening_print.html", tender=tender, results=results,
+                     sheet=record_sheet(s, tender, results), key=service.opening_key_dict(tender),
+                     settings=service.settings_of(tender), failure_reason=failure_reason,
+                     place=request.url_root.rstrip("/"), state=service.status(tender, now()), printed_at=now())
+    return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f"attachment; filename=opening-record-{tender.project_code}.pdf"})
 
 
 @bp.post("/tenders/<id:tender_id>/opening/shares")
-@permission("custodian")
+@permission(Role.CUSTODIAN)
 def present_share(tender_id: int):
     from tender import opening
 
@@ -486,7 +437,7 @@ def present_share(tender_id: int):
 
 
 @bp.post("/tenders/<id:tender_id>/opening/open")
-@permission("agency")
+@permission(Role.AGENCY)
 def open_bids(tender_id: int):
     from tender import opening
 
@@ -496,7 +447,7 @@ def open_bids(tender_id: int):
 
 
 @bp.post("/tenders/<id:tender_id>/questions")
-@permission("bidder")
+@permission(Role.BIDDER)
 def ask(tender_id: int):
     try:
         with transaction() as s:
@@ -512,7 +463,7 @@ def ask(tender_id: int):
 # ---------------------------------------------------------------- agency desk
 
 @bp.get("/agency/tenders")
-@permission("agency")
+@permission(Role.AGENCY)
 def my_tenders():
     s, t = db(), now()
     result = service.search_public(s, now=t, agency_id=actor().organisation_id, q=request.args.get("q", ""),
@@ -532,8 +483,8 @@ def _prefill(tender: Tender) -> dict[str, str]:
 
     data = {k: getattr(tender, k) for k in ("title", "project_code", "regime", "category", "region",
                                             "description", "qualification", "evaluation_method")}
-    data.update(estimated_price=str(rules.from_fen(tender.estimated_price_fen)),
-                deposit=str(rules.from_fen(tender.deposit_fen)),
+    data.update(estimated_price=str(money.from_fen(tender.estimated_price_fen)),
+                deposit=str(money.from_fen(tender.deposit_fen)),
                 download_start=local_input(tender.download_start), download_end=local_input(tender.download_end),
                 deadline=local_input(tender.deadline))
     settings = rules.settings_to_dict(service.settings_of(tender))
@@ -541,12 +492,12 @@ def _prefill(tender: Tender) -> dict[str, str]:
     if len(tender.lots) > 1:
         for lot in tender.lots:
             data[f"lot_name_{lot.number}"] = lot.name
-            data[f"lot_price_{lot.number}"] = str(rules.from_fen(lot.estimated_price_fen))
+            data[f"lot_price_{lot.number}"] = str(money.from_fen(lot.estimated_price_fen))
     return data
 
 
 @bp.route("/agency/tenders/new", methods=["GET", "POST"])
-@permission("agency")
+@permission(Role.AGENCY)
 def new_tender():
     if request.method == "GET":
         defaults = rules.settings_to_dict(rules.RuleSettings())
@@ -564,7 +515,7 @@ def new_tender():
 
 
 @bp.route("/agency/tenders/<id:tender_id>/edit", methods=["GET", "POST"])
-@permission("agency")
+@permission(Role.AGENCY)
 def edit_tender(tender_id: int):
     tender = service.get_tender(db(), actor(), tender_id)
     if tender.agency_id != actor().organisation_id:
@@ -602,7 +553,7 @@ def _run(tender_id: int, op, success, anchor: str = "", endpoint: str = "tender.
 
 
 @bp.post("/agency/tenders/<id:tender_id>/documents")
-@permission("agency")
+@permission(Role.AGENCY)
 def upload_document(tender_id: int):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -614,7 +565,7 @@ def upload_document(tender_id: int):
 
 
 @bp.post("/agency/tenders/<id:tender_id>/documents/<id:document_id>/delete")
-@permission("agency")
+@permission(Role.AGENCY)
 def delete_document(tender_id: int, document_id: int):
     return _run(tender_id, lambda s: service.remove_document(s, actor=actor(), tender_id=tender_id,
                                                              document_id=document_id, now=now()),
@@ -622,14 +573,14 @@ def delete_document(tender_id: int, document_id: int):
 
 
 @bp.post("/agency/tenders/<id:tender_id>/publish")
-@permission("agency")
+@permission(Role.AGENCY)
 def publish(tender_id: int):
     return _run(tender_id, lambda s: service.publish_tender(s, actor=actor(), tender_id=tender_id, now=now()),
                 _("The tender announcement is published."))
 
 
 @bp.post("/agency/tenders/<id:tender_id>/amend")
-@permission("agency")
+@permission(Role.AGENCY)
 def amend(tender_id: int):
     requested = None
     if request.form.get("new_deadline"):
@@ -651,7 +602,7 @@ def amend(tender_id: int):
 
 
 @bp.post("/agency/tenders/<id:tender_id>/cancel")
-@permission("agency")
+@permission(Role.AGENCY)
 def cancel(tender_id: int):
     return _run(tender_id, lambda s: service.cancel_tender(s, actor=actor(), tender_id=tender_id,
                                                            reason=request.form.get("reason", ""), now=now()),
@@ -659,7 +610,7 @@ def cancel(tender_id: int):
 
 
 @bp.post("/agency/tenders/<id:tender_id>/questions/<id:question_id>/answer")
-@permission("agency")
+@permission(Role.AGENCY)
 def answer(tender_id: int, question_id: int):
     return _run(tender_id, lambda s: service.answer_question(s, actor=actor(), tender_id=tender_id,
                                                              question_id=question_id,

@@ -5,6 +5,7 @@ from flask import Blueprint, redirect, request, url_for
 from sqlalchemy import select
 
 from core.db import unit_of_work
+from core.roles import Role
 from core.web import actor, db, now, permission
 from tests.example_area import rules, service
 from tests.example_area.models import Note
@@ -13,7 +14,7 @@ bp = Blueprint("example", __name__, url_prefix="/example")
 
 
 @bp.route("/notes", methods=["GET", "POST"])
-@permission("admin")
+@permission(Role.ADMIN)
 def notes():
     if request.method == "POST":
         with unit_of_work(db()):

@@ -8,7 +8,8 @@ import hashlib
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import ClientDisconnected
 
-from core.web import _SocketBody, request_body
+from core.bodyreader import SocketBody
+from core.web import request_body
 
 app = Flask(__name__)
 SEEN: list[str] = []  # what each request ended with, for /seen
@@ -32,7 +33,7 @@ def echo():
         SEEN.append(f"disconnected after {size}")
         return jsonify(error="disconnected"), 400
     SEEN.append(f"read {size}")
-    return jsonify(fast=isinstance(body, _SocketBody), size=size, sha256=digest.hexdigest(), largest=largest)
+    return jsonify(fast=isinstance(body, SocketBody), size=size, sha256=digest.hexdigest(), largest=largest)
 
 
 @app.get("/seen")

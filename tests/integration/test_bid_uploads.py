@@ -692,7 +692,7 @@ class Proxy:
 def live(request, tmp_path_factory):
     """A real Sunbid server (own SQLite file and data dir) with a published tender and a bidder's token: Werkzeug's
     in a thread of this process (clock frozen), or gunicorn as in production (the real clock; the tender was
-    made three hours ago), which reads request bodies its own way (``core.web._SocketBody``)."""
+    made three hours ago), which reads request bodies its own way (``core.bodyreader.SocketBody``)."""
     from tests.conftest import gunicorn, serving, standalone
 
     data = tmp_path_factory.mktemp(f"live-uploads-{request.param}")

@@ -187,17 +187,13 @@ def test_opening_pages(ceremony, client, clock, session):
 
 
 def test_opening_record_pdf_reads_back_in_chinese(ceremony, session, clock, app, client):
-    import io
-
-    from pypdf import PdfReader
+    from core.pdf import pdf_text
 
     t, agency, shares = ceremony
     _present_and_open(session, clock, app, t, agency, shares)
     resp = client.get(f"/tenders/{t.id}/opening.pdf?lang=zh_CN")
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
-    import re
-
-    text = re.sub(r"\s+", "", "".join(page.extract_text() for page in PdfReader(io.BytesIO(resp.data)).pages))
+    text = pdf_text(resp.data, joined=True)
     assert "开标记录" in text and "965,500.50" in text and "加密至错误的公钥" in text, text
 
 

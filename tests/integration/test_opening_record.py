@@ -12,6 +12,7 @@ from sqlalchemy import select
 from core.actor import Actor
 from core.db import unit_of_work
 from accounts.models import Organisation, User
+from core.pdf import pdf_text
 from tender import opening
 from tender.models import Bid, OpeningResult, Tender
 from tests.integration.test_opening import _present_and_open, ceremony  # noqa: F401 (a fixture)
@@ -41,7 +42,7 @@ def test_the_opening_record_has_every_element_of_an_official_record(ceremony, se
     reader = PdfReader(io.BytesIO(resp.data))
     page = reader.pages[0]
     assert float(page.mediabox.width) > float(page.mediabox.height)  # A4 landscape
-    raw = "\n".join(p.extract_text() for p in reader.pages)
+    raw = pdf_text(resp.data)
     text = re.sub(r"\s+", "", raw)
     tender = session.get(Tender, t.id)
     centre = session.scalar(select(Organisation.name).where(Organisation.kind == "platform"))

@@ -1,4 +1,4 @@
-"""tender.rules: settings, money, schedule, amendments, lifecycle, documents."""
+"""tender.rules: settings, deposit cap, schedule, amendments, lifecycle, documents."""
 from __future__ import annotations
 
 import json
@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import InvalidInput, InvalidTransition
+from core.money import InvalidAmount, from_fen
 from tender.rules import (
     OpeningNotDue,
     decryption_failure_kind,
@@ -25,7 +26,6 @@ from tender.rules import (
     DownloadNotOpen,
     DownloadWindowTooShort,
     EmptyFile,
-    InvalidAmount,
     InvalidFileName,
     InvalidSchedule,
     InvalidSettings,
@@ -50,13 +50,9 @@ from tender.rules import (
     deposit_cap,
     derive_status,
     downloaders_visible,
-    format_yuan,
-    from_fen,
-    parse_money,
     safe_filename,
     settings_from_dict,
     settings_to_dict,
-    to_fen,
 )
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -122,87 +118,6 @@ def test_settings_from_dict_defaults_and_unknown_keys():
         settings_from_dict({"deposit_cap_percent": "lots"})
     with pytest.raises(InvalidSettings):
         settings_from_dict({"accelerator": 0})
-
-
-# ------------------------------------------------------------------ money
-
-@pytest.mark.parametrize("text, value", [
-    ("1234", "1234.00"),
-    ("1,234.50", "1234.50"),
-    ("1,234,567.89", "1234567.89"),
-    ("0", "0.00"),
-    ("0.5", "0.50"),
-    ("  42.1 ", "42.10"),
-    ("¥1,000", "1000.00"),
-    ("￥1,000.00", "1000.00"),
-    ("１２３", "123.00"),
-    ("１，２３４．５", "1234.50"),
-    ("+7", "7.00"),
-    ("-0", "0.00"),
-    ("10000000000000", "10000000000000.00"),
-    ("10,000,000,000,000.00", "10000000000000.00"),
-])
-def test_parse_money_accepts(text, value):
-    result = parse_money(text, field="price")
-    assert result == Decimal(value) and result.as_tuple().exponent == -2
-
-
-@pytest.mark.parametrize("text, reason", [
-    ("", "Enter an amount"),
-    ("   ", "Enter an amount"),
-    ("abc", "number"),
-    ("NaN", "number"),
-    ("Infinity", "number"),
-    ("-inf", "number"),
-    ("1e5", "number"),
-    ("12,34", "number"),
-    ("1,2345", "number"),
-    ("1.", "number"),
-    (".5", "number"),
-    ("1 000", "number"),
-    ("٣", "number"),  # Arabic-Indic digit
-    ("-1", "negative"),
-    ("-0.01", "negative"),
-    ("1.001", "two decimal"),
-    ("1.000", "two decimal"),
-    ("10000000000000.01", "too large"),
-    ("99999999999999", "too large"),
-])
-def test_parse_money_refuses(text, reason):
-    with pytest.raises(InvalidAmount) as e:
-        parse_money(text, field="price")
-    assert e.value.code == "invalid_amount" and e.value.field == "price"
-    assert reason in str(e.value)
-
-
-def test_fen_conversions():
-    assert to_fen(Decimal("1234.56")) == 123456
-    assert to_fen(Decimal("1.5")) == 150
-    assert to_fen(Decimal("0")) == 0
-    assert to_fen(Decimal("-3.10")) == -310
-    assert from_fen(123456) == Decimal("1234.56") and str(from_fen(100)) == "1.00"
-    assert str(from_fen(-5)) == "-0.05"
-    for bad in ("0.001", "1.005", "NaN", "Infinity"):
-        with pytest.raises(InvalidAmount):
-            to_fen(Decimal(bad))
-
-
-def test_format_yuan():
-    assert format_yuan(Decimal("1234567.89")) == "¥1,234,567.89"
-    assert format_yuan(Decimal("0")) == "¥0.00"
-    assert format_yuan(Decimal("5")) == "¥5.00"
-    assert format_yuan(Decimal("-12.5")) == "-¥12.50"
-
-
-fens = st.integers(min_value=0, max_value=10**15)
-
-
-@given(fens)
-def test_money_round_trips(fen):
-    amount = from_fen(fen)
-    assert to_fen(amount) == fen
-    assert parse_money(str(amount), field="x") == amount
-    assert parse_money(format_yuan(amount), field="x") == amount
 
 
 # ------------------------------------------------------------------ deposit
