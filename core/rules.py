@@ -574,6 +574,9 @@ def check_account_edit(*, actor_id: int | None, subject_id: int, old_role: Role 
     if changed and old_role in APPROVED_ROLES and role_approved:
         raise ApprovedRoleChange(field="role")
     needs_approval = changed and new_role in APPROVED_ROLES
+    if needs_approval and subject_id == actor_id:
+        raise OwnAccount(N_("You cannot give yourself a role that waits for approval: your account would be "
+                            "inactive until then."), field="role")
     if (not changed and new_role in APPROVED_ROLES and not role_approved and new_active and not old_active):
         raise NeedsApproval(field="active")
     return AccountChange(role_changed=changed, needs_approval=needs_approval)

@@ -44,7 +44,12 @@ def test_an_administrator_demotes_themself_only_when_another_is_left():
     with pytest.raises(LastAdministrator):
         edit(actor_id=2, subject_id=2, old_role="admin", new_role="supervisor", org_kind="platform",
              other_active_admins=0)
-    assert edit(actor_id=2, subject_id=2, old_role="admin", new_role="supervisor", org_kind="platform",
+    assert edit(actor_id=2, subject_id=2, old_role="admin", new_role="agency", org_kind="agency",
+                other_active_admins=1).role_changed
+    with pytest.raises(OwnAccount):  # a role that waits for approval would leave the actor locked out
+        edit(actor_id=2, subject_id=2, old_role="admin", new_role="supervisor", org_kind="platform",
+             other_active_admins=1)
+    assert edit(actor_id=9, subject_id=2, old_role="admin", new_role="supervisor", org_kind="platform",
                 other_active_admins=1).needs_approval
 
 
