@@ -19,10 +19,10 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('core_user', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('email', sa.String(length=254), nullable=False, server_default=''))
-        batch_op.add_column(sa.Column('must_change_password', sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
+    # plain ADD COLUMN (SQLite too): a batch copy of core_user would drop a table other rows refer to
+    op.add_column('core_user', sa.Column('email', sa.String(length=254), nullable=False, server_default=''))
+    op.add_column('core_user', sa.Column('must_change_password', sa.Boolean(), nullable=False,
+                                         server_default=sa.false()))
 
 
 def downgrade() -> None:
