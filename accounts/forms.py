@@ -7,16 +7,10 @@ from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, Sele
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from core.rules import TOKEN_DEFAULT_DAYS, TOKEN_MAX_DAYS
+from core.rules import LEAST_PRIVILEGED_ROLE, ORG_KIND_NAMES, ROLE_NAMES, TOKEN_DEFAULT_DAYS, TOKEN_MAX_DAYS
 
-ROLE_LABELS = {
-    "admin": _l("Administrator"), "agency": _l("Agency staff"), "bidder": _l("Bidder"),
-    "expert": _l("Evaluation expert"), "custodian": _l("Key custodian"), "supervisor": _l("Supervisor"),
-}
-ORG_KIND_LABELS = {
-    "platform": _l("Trading centre"), "agency": _l("Tendering agency"), "bidder": _l("Bidder company"),
-    "employer": _l("Expert's employer"),
-}
+ROLE_LABELS = {str(k): _l(v) for k, v in ROLE_NAMES.items()}
+ORG_KIND_LABELS = {str(k): _l(v) for k, v in ORG_KIND_NAMES.items()}
 
 
 class LoginForm(FlaskForm):
@@ -46,9 +40,30 @@ class OrganisationForm(FlaskForm):
 class UserForm(FlaskForm):
     username = StringField(_l("User name"), validators=[DataRequired(), Length(max=64)])
     display_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
-    role = SelectField(_l("Role"), choices=[SelectChoice(k, v) for k, v in ROLE_LABELS.items()])
+    role = SelectField(_l("Role"), choices=[SelectChoice(k, v) for k, v in ROLE_LABELS.items()],
+                       default=str(LEAST_PRIVILEGED_ROLE))
     organisation_id = SelectField(_l("Organisation"), coerce=int)
     password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=256)])
+
+
+class UserEditForm(FlaskForm):
+    display_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
+    email = StringField(_l("E-mail"), validators=[Optional(), Length(max=254)])
+    organisation_id = SelectField(_l("Organisation"), coerce=int)
+    role = SelectField(_l("Role"), choices=[SelectChoice(k, v) for k, v in ROLE_LABELS.items()])
+    active = BooleanField(_l("Active"))
+
+
+class PasswordResetForm(FlaskForm):
+    confirm = HiddenField(default="reset", validators=[DataRequired()])
+
+
+class OrganisationEditForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, v) for k, v in ORG_KIND_LABELS.items()])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    credit_code = StringField(_l("Unified social credit code"), validators=[Optional(), Length(max=18)])
+    region = StringField(_l("Region"), validators=[Optional(), Length(max=100)])
+    contact = StringField(_l("Contact"), validators=[Optional(), Length(max=200)])
 
 
 class ToggleForm(FlaskForm):

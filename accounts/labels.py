@@ -5,7 +5,11 @@ from flask_babel import lazy_gettext as _l
 
 ACTIONS = {
     "organisation.created": _l("Organisation created"),
+    "organisation.updated": _l("Organisation edited"),
     "user.created": _l("User created"),
+    "user.updated": _l("User edited"),
+    "user.role_changed": _l("Role of a user changed"),
+    "user.password_reset": _l("Password reset by an administrator"),
     "user.activated": _l("User activated"),
     "user.deactivated": _l("User deactivated"),
     "user.age_recipient_set": _l("Age key of a user set"),

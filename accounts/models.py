@@ -29,10 +29,13 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), index=True)  # core.rules.Role
     organisation_id: Mapped[int] = mapped_column(ForeignKey("core_organisation.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # set when an administrator reset the password: the user must choose a new one before anything else
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     age_recipient: Mapped[str | None] = mapped_column(String(100))  # a custodian's own age public key, proven
     # For the roles a second person grants (core.rules.APPROVED_ROLES): when a supervisor approved the role;

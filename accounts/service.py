@@ -40,6 +40,11 @@ class InvalidCredentials(DomainError):
     default_message = N_("Wrong user name or password.")
 
 
+class MustChangePassword(Conflict):
+    code = "must_change_password"
+    default_message = N_("An administrator reset your password: choose a new one first.")
+
+
 def _require_admin(actor: Actor) -> None:
     if actor.role not in ADMINS:
         raise PermissionDenied()
@@ -151,6 +156,109 @@ def set_user_active(session: Session, *, actor: Actor, user_id: int, active: boo
     record(session, actor=actor, action="user.activated" if active else "user.deactivated", object_type="user",
            object_id=user.id, now=now, payload=payload)
     return user
+
+
+def _active_admins_except(session: Session, user_id: int) -> int:
+    return session.scalar(select(func.count()).where(User.role == rules.Role.ADMIN, User.active.is_(True),
+                                                     User.id != user_id)) or 0
+
+
+def update_user(session: Session, *, actor: Actor, user_id: int, display_name: str, email: str,
+                organisation_id: int, role: str, active: bool, now: datetime) -> User:
+    """An administrator edits an account: full name, e-mail, organisation, role and whether it is active
+    (the guardrails are ``rules.check_account_edit``).  A change to a custodian's or supervisor's role is not
+    granted here: the account waits, inactive, for a supervisor's approval of the request this files.
+    Deactivating ends the user's sessions and tokens.  One audit entry, ``user.role_changed`` when the role
+    changed, else ``user.updated``, listing each changed field as [before, after]."""
+    _require_admin(actor)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    try:
+        new_role = rules.Role(role)
+    except ValueError:
+        raise InvalidInput(N_("Unknown role."), field="role") from None
+    org = session.get(Organisation, organisation_id)
+    if org is None:
+        raise InvalidInput(N_("Unknown organisation."), field="organisation_id")
+    pending = bool(session.scalar(select(func.count()).where(RoleRequest.user_id == user.id,
+                                                             RoleRequest.decision.is_(None))))
+    change = rules.check_account_edit(
+        actor_id=actor.user_id, subject_id=user.id, old_role=user.role, new_role=new_role, old_active=user.active,
+        new_active=bool(active), role_approved=user.role_approved_at is not None, org_kind=org.kind,
+        other_active_admins=_active_admins_except(session, user.id), pending_request=pending)
+    values = {"display_name": _text(display_name, "display_name", max_len=100),
+              "email": rules.normalise_email(email), "organisation_id": org.id, "role": str(new_role),
+              "active": bool(active) and not change.needs_approval}
+    changes = {k: [getattr(user, k), v] for k, v in values.items() if getattr(user, k) != v}
+    if not changes:
+        raise InvalidInput(N_("Nothing was changed."))
+    for k, v in values.items():
+        setattr(user, k, v)
+    payload: dict = {"changes": changes}
+    if change.role_changed:
+        user.role_approved_at = None if change.needs_approval else now
+    if change.needs_approval:
+        request = RoleRequest(user_id=user.id, role=str(new_role), change="grant", reason="",
+                              requested_by=actor.user_id, requested_at=now, note="")
+        session.add(request)
+        session.flush()
+        payload["role_request"] = request.id
+    if "active" in changes and not user.active or change.role_changed:
+        payload.update(end_all_access(session, user_id=user.id, now=now))  # the old powers end with the edit
+    record(session, actor=actor, action="user.role_changed" if change.role_changed else "user.updated",
+           object_type="user", object_id=user.id, now=now, payload=payload)
+    return user
+
+
+def reset_password(session: Session, *, actor: Actor, user_id: int, now: datetime,
+                   random_bytes: bytes | None = None) -> tuple[User, str]:
+    """An administrator gives a user a one-time password (``rules.temporary_password``), returned to be shown
+    once and stored only as its hash.  The user must choose a new password at the next sign-in; every session
+    and API token of the user ends.  The audit entry holds no password, only what ended."""
+    _require_admin(actor)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    rules.check_password_reset(actor_id=actor.user_id, subject_id=user.id, subject_role=user.role)
+    plaintext = rules.temporary_password(random_bytes if random_bytes is not None else secrets.token_bytes(64))
+    user.password_hash = generate_password_hash(plaintext)
+    user.must_change_password = True
+    ended = end_all_access(session, user_id=user.id, now=now)
+    record(session, actor=actor, action="user.password_reset", object_type="user", object_id=user.id, now=now,
+           payload=ended)
+    return user, plaintext
+
+
+def update_organisation(session: Session, *, actor: Actor, organisation_id: int, kind: str, name: str,
+                        credit_code: str | None, region: str, contact: str, now: datetime) -> Organisation:
+    """An administrator edits an organisation: its kind (every user it has must still fit it), name, credit
+    code (checked, unique), region and contact.  One ``organisation.updated`` entry with the changed fields."""
+    _require_admin(actor)
+    org = session.get(Organisation, organisation_id)
+    if org is None:
+        raise NotFound()
+    try:
+        kind = rules.OrgKind(kind).value
+    except ValueError:
+        raise InvalidInput(N_("Unknown organisation kind."), field="kind") from None
+    code = rules.validate_credit_code(credit_code) if credit_code else None
+    roles = set(session.scalars(select(User.role).where(User.organisation_id == org.id).distinct()))
+    rules.check_organisation(kind=kind, credit_code=code, member_roles=roles)
+    if code and session.scalar(select(func.count()).where(Organisation.credit_code == code,
+                                                          Organisation.id != org.id)):
+        raise Conflict(N_("An organisation with this credit code already exists."), field="credit_code")
+    values = {"kind": kind, "name": _text(name, "name", max_len=200), "credit_code": code,
+              "region": _text(region, "region", max_len=100, required=False),
+              "contact": _text(contact, "contact", max_len=200, required=False)}
+    changes = {k: [getattr(org, k), v] for k, v in values.items() if getattr(org, k) != v}
+    if not changes:
+        raise InvalidInput(N_("Nothing was changed."))
+    for k, v in values.items():
+        setattr(org, k, v)
+    record(session, actor=actor, action="organisation.updated", object_type="organisation", object_id=org.id,
+           now=now, payload={"changes": changes})
+    return org
 
 
 # ---------------------------------------------------------------- roles a second person grants
@@ -389,6 +497,8 @@ def change_password(session: Session, *, actor: Actor, user_id: int, old_passwor
     rules.check_password_strength(new_password, username=user.username,
                                   context=(user.display_name, user.organisation.name))
     user.password_hash = generate_password_hash(new_password)
+    if actor.user_id == user.id:
+        user.must_change_password = False
     ended = end_all_access(session, user_id=user.id, now=now)
     key = _start_session(session, user=user, address=actor.address, now=now) if actor.user_id == user.id else None
     record(session, actor=actor, action="user.password_changed", object_type="user", object_id=user.id,
@@ -495,6 +605,9 @@ def create_api_token(session: Session, *, actor: Actor, name: str, now: datetime
     that one (``not_after``)."""
     if actor.user_id is None:
         raise PermissionDenied()
+    owner = session.get(User, actor.user_id)
+    if owner is not None and owner.must_change_password:
+        raise MustChangePassword()
     expires = rules.token_expiry(now=now, days=days, not_after=not_after)
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=actor.user_id, name=_text(name, "name", max_len=100), prefix=plaintext[:10],

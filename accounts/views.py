@@ -14,8 +14,9 @@ from core.config import LOCALES
 from core.errors import DomainError
 from core.i18n import error_dict
 from core.inputs import page_arg
-from accounts.forms import (ChallengeAnswerForm, LoginForm, OrganisationForm, PasswordForm, RecipientForm, RoleDecisionForm,
-                        RoleRequestForm, TokenForm, ToggleForm, UserForm)
+from accounts.forms import (ChallengeAnswerForm, LoginForm, OrganisationEditForm, OrganisationForm, PasswordForm,
+                        PasswordResetForm, RecipientForm, RoleDecisionForm, RoleRequestForm, TokenForm, ToggleForm,
+                        UserEditForm, UserForm)
 from accounts.models import ApiToken, Organisation, RoleRequest, User
 from core.roles import SUPERVISING, Role
 from core.rules import APPROVED_ROLES, recipient_fingerprint, whole_number
@@ -50,6 +51,9 @@ def login():
                                    address=client_address(), now=now())
         if result.user is not None:
             _sign_in(result.user, result.session_key)
+            if result.user.must_change_password:
+                flash(_("An administrator reset your password: choose a new one before you go on."), "warning")
+                return redirect(url_for("core.account", _anchor="password"))
             return redirect(_safe_next(request.args.get("next")))
         flash(error_dict(result.error)["message"], "danger")
         status = result.error.status
@@ -190,12 +194,18 @@ def admin_organisations():
                            pages=max((total + 49) // 50, 1), total=total)
 
 
+def _organisation_choices() -> list[SelectChoice]:
+    from accounts.forms import ORG_KIND_LABELS
+
+    return [SelectChoice(o.id, f"{o.name} ({ORG_KIND_LABELS.get(o.kind, o.kind)})")
+            for o in db().scalars(select(Organisation).order_by(Organisation.kind, Organisation.name))]
+
+
 @bp.route("/admin/users", methods=["GET", "POST"])
 @permission(Role.ADMIN)
 def admin_users():
     form = UserForm()
-    form.organisation_id.choices = [SelectChoice(o.id, o.name) for o in
-                                    db().scalars(select(Organisation).order_by(Organisation.name))]
+    form.organisation_id.choices = _organisation_choices()
     if form.validate_on_submit():
         try:
             with transaction() as s:
@@ -289,3 +299,83 @@ def decide_role_request(request_id: int):
     except DomainError as exc:
         flash(exc.to_dict(_)["message"], "danger")
     return redirect(url_for("core.role_requests"))
+
+
+@bp.route("/admin/users/<id:user_id>", methods=["GET", "POST"])
+@permission(Role.ADMIN)
+def admin_user_edit(user_id: int):
+    """Edit an account (full name, e-mail, organisation, role, active) and reset its password."""
+    user = db().get(User, user_id)
+    if user is None:
+        abort(404)
+    form = UserEditForm(obj=user if request.method == "GET" else None)
+    form.organisation_id.choices = _organisation_choices()
+    if form.validate_on_submit():
+        try:
+            with transaction() as s:
+                changed = service.update_user(s, actor=actor(), user_id=user_id, display_name=form.display_name.data,
+                                              email=form.email.data or "", organisation_id=form.organisation_id.data,
+                                              role=form.role.data, active=bool(form.active.data), now=now())
+                waiting = changed.role in APPROVED_ROLES and changed.role_approved_at is None
+                name = changed.username
+            if waiting:
+                flash(_("User %(name)s saved. The new role takes effect once a supervisor approves it; until then "
+                        "the account cannot be used.", name=name), "warning")
+            else:
+                flash(_("User %(name)s saved.", name=name), "success")
+            return redirect(url_for("core.admin_user_edit", user_id=user_id))
+        except DomainError as exc:
+            form_errors(form, exc)
+    user = db().get(User, user_id)
+    return render_template("core/admin_user_edit.html", form=form, user=user, reset_form=PasswordResetForm(),
+                           temporary=None, approved_roles=APPROVED_ROLES)
+
+
+@bp.post("/admin/users/<id:user_id>/password")
+@permission(Role.ADMIN)
+def admin_user_password(user_id: int):
+    """Reset a user's password to a one-time one, shown in this answer only (never stored in plain text)."""
+    form = PasswordResetForm()
+    if db().get(User, user_id) is None:
+        abort(404)
+    if not form.validate_on_submit():
+        abort(400)
+    temporary = None
+    try:
+        with transaction() as s:
+            _user, temporary = service.reset_password(s, actor=actor(), user_id=user_id, now=now())
+    except DomainError as exc:
+        flash(error_dict(exc)["message"], "danger")
+        return redirect(url_for("core.admin_user_edit", user_id=user_id))
+    user = db().get(User, user_id)
+    edit = UserEditForm(obj=user)
+    edit.organisation_id.choices = _organisation_choices()
+    resp = Response(render_template("core/admin_user_edit.html", form=edit, user=user, reset_form=PasswordResetForm(),
+                                    temporary=temporary, approved_roles=APPROVED_ROLES))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.route("/admin/organisations/<id:organisation_id>", methods=["GET", "POST"])
+@permission(Role.ADMIN)
+def admin_organisation_edit(organisation_id: int):
+    org = db().get(Organisation, organisation_id)
+    if org is None:
+        abort(404)
+    form = OrganisationEditForm(obj=org if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            with transaction() as s:
+                saved = service.update_organisation(s, actor=actor(), organisation_id=organisation_id,
+                                                    kind=form.kind.data, name=form.name.data,
+                                                    credit_code=form.credit_code.data or None,
+                                                    region=form.region.data or "", contact=form.contact.data or "",
+                                                    now=now())
+                name = saved.name
+            flash(_("Organisation %(name)s saved.", name=name), "success")
+            return redirect(url_for("core.admin_organisation_edit", organisation_id=organisation_id))
+        except DomainError as exc:
+            form_errors(form, exc)
+    org = db().get(Organisation, organisation_id)
+    members = db().scalar(select(func.count()).where(User.organisation_id == org.id))
+    return render_template("core/admin_organisation_edit.html", form=form, org=org, members=members)

@@ -291,9 +291,22 @@ ROLE_ORG_KINDS: dict[Role, set[OrgKind]] = {
 """Which kind of organisation a user of each role belongs to."""
 
 
+ROLE_NAMES: dict[Role, str] = {
+    Role.ADMIN: N_("Administrator"), Role.AGENCY: N_("Agency staff"), Role.BIDDER: N_("Bidder"),
+    Role.EXPERT: N_("Evaluation expert"), Role.CUSTODIAN: N_("Key custodian"), Role.SUPERVISOR: N_("Supervisor"),
+    Role.SYSTEM: N_("The platform"),
+}
+ORG_KIND_NAMES: dict[OrgKind, str] = {
+    OrgKind.PLATFORM: N_("Trading centre"), OrgKind.AGENCY: N_("Tendering agency"), OrgKind.BIDDER: N_("Bidder company"),
+    OrgKind.EMPLOYER: N_("Expert's employer"),
+}
+"""The names people read for roles and kinds of organisation (messages, translated where shown)."""
+
+
 class RoleOrgMismatch(InvalidInput):
     code = "role_org_mismatch"
     default_message = N_("A user with this role cannot belong to this kind of organisation.")
+    translated_params = ("role", "org_kind")
 
 
 def check_role_org(role: Role | str, org_kind: OrgKind | str) -> None:
@@ -306,7 +319,7 @@ def check_role_org(role: Role | str, org_kind: OrgKind | str) -> None:
     if org_kind not in ROLE_ORG_KINDS.get(role, ()):
         raise RoleOrgMismatch(
             N_("A user with the role %(role)s cannot belong to an organisation of kind %(org_kind)s."),
-            field="role", role=str(role), org_kind=str(org_kind),
+            field="role", role=ROLE_NAMES[role], org_kind=ORG_KIND_NAMES[org_kind],
         )
 
 
@@ -425,3 +438,156 @@ def check_challenge(*, expected_digest: str, answer: str, used: bool, expires_at
         raise ChallengeExpired(field="answer")
     if not hmac.compare_digest(challenge_digest(answer), expected_digest):
         raise ChallengeFailed(field="answer")
+
+
+# ---------------------------------------------------------------------------
+# An administrator's edits of accounts and organisations
+# ---------------------------------------------------------------------------
+
+LEAST_PRIVILEGED_ROLE = Role.BIDDER
+"""The role a new account's form proposes: a bidder sees only its own company's bids."""
+
+EMAIL_MAX_LENGTH = 254
+
+
+class InvalidEmail(InvalidInput):
+    code = "invalid_email"
+    default_message = N_("This is not an e-mail address (name@example.cn).")
+
+
+def normalise_email(text: str | None) -> str:
+    """An e-mail address as typed, trimmed, with its domain in lower case; empty stays empty (no address).
+    One ``@``, something before it, a domain of dot-separated labels after it, no spaces, at most 254
+    characters (RFC 5321 4.5.3.1.3)."""
+    value = (text or "").strip()
+    if not value:
+        return ""
+    local, at, domain = value.rpartition("@")
+    labels = domain.split(".")
+    if (not at or not local or len(value) > EMAIL_MAX_LENGTH or "@" in local or any(c.isspace() for c in value)
+            or len(labels) < 2 or not all(labels) or any(c in value for c in "<>,;\"()[]\\")):
+        raise InvalidEmail(field="email")
+    return f"{local}@{domain.lower()}"
+
+
+class LastAdministrator(InvalidInput):
+    code = "last_admin"
+    status = 409
+    default_message = N_("This would leave the platform without an active administrator.")
+
+
+class OwnAccount(InvalidInput):
+    code = "own_account"
+    status = 409
+    default_message = N_("You cannot deactivate your own account.")
+
+
+class ApprovedRoleChange(InvalidInput):
+    code = "approved_role_change"
+    status = 409
+    default_message = N_("A supervisor's or key custodian's role is granted and removed only by a request that "
+                         "another supervisor approves; it cannot be changed by editing the account.")
+
+
+@dataclass(frozen=True)
+class AccountChange:
+    """What an edit does to a user's role: ``needs_approval`` means the new role waits for a supervisor (the
+    account is inactive until then, as a new account with that role would be)."""
+
+    role_changed: bool
+    needs_approval: bool
+
+
+def check_account_edit(*, actor_id: int | None, subject_id: int, old_role: Role | str, new_role: Role | str,
+                       old_active: bool, new_active: bool, role_approved: bool, org_kind: OrgKind | str,
+                       other_active_admins: int, pending_request: bool) -> AccountChange:
+    """The guardrails of an administrator's edit of an account:
+
+    - the role fits the kind of organisation (``check_role_org``);
+    - nobody deactivates their own account, and no edit leaves the platform without an active administrator
+      (``other_active_admins`` counts the active administrators other than the subject);
+    - a custodian's or supervisor's role (``APPROVED_ROLES``) is never granted by the edit itself: a change to
+      one waits for a supervisor's approval like a new account with it; an approved one is not changed or
+      taken away by an edit (that goes through a role request), nor while a request waits;
+    - an account whose role waits for approval is not activated by an edit (``NeedsApproval``)."""
+    old_role, new_role = Role(old_role), Role(new_role)
+    check_role_org(new_role, org_kind)
+    if subject_id == actor_id and old_active and not new_active:
+        raise OwnAccount(field="active")
+    was_admin = old_role == Role.ADMIN and old_active
+    stays_admin = new_role == Role.ADMIN and new_active
+    if was_admin and not stays_admin and other_active_admins < 1:
+        raise LastAdministrator(field="role" if new_role != Role.ADMIN else "active")
+    changed = new_role != old_role
+    if changed and pending_request:
+        raise ApprovedRoleChange(N_("A role request for this account waits for a supervisor; change the role after "
+                                    "the decision."), field="role")
+    if changed and old_role in APPROVED_ROLES and role_approved:
+        raise ApprovedRoleChange(field="role")
+    needs_approval = changed and new_role in APPROVED_ROLES
+    if needs_approval and subject_id == actor_id:
+        raise OwnAccount(N_("You cannot give yourself a role that waits for approval: your account would be "
+                            "inactive until then."), field="role")
+    if (not changed and new_role in APPROVED_ROLES and not role_approved and new_active and not old_active):
+        raise NeedsApproval(field="active")
+    return AccountChange(role_changed=changed, needs_approval=needs_approval)
+
+
+CREDIT_CODE_KINDS = frozenset({OrgKind.AGENCY, OrgKind.BIDDER})
+"""Organisations that must carry a unified social credit code: companies that tender or bid."""
+
+
+class KindDoesNotFitMembers(InvalidInput):
+    code = "kind_members"
+    default_message = N_("The organisation has users with the role %(role)s, which does not fit this kind.")
+    translated_params = ("role",)
+
+
+def check_organisation(*, kind: OrgKind | str, credit_code: str | None,
+                       member_roles: frozenset[str] | set[str] = frozenset()) -> None:
+    """An organisation as it is to be stored: tendering agencies and bidder companies have a credit code, and
+    every user it already has keeps a role that fits its (new) kind."""
+    kind = OrgKind(kind)
+    if kind in CREDIT_CODE_KINDS and not credit_code:
+        raise InvalidInput(N_("A unified social credit code is required."), field="credit_code")
+    misfits = sorted(Role(r) for r in member_roles if kind not in ROLE_ORG_KINDS[Role(r)])
+    if misfits:
+        raise KindDoesNotFitMembers(field="kind", role=ROLE_NAMES[misfits[0]])
+
+
+TEMPORARY_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+"""Letters and digits that are not mistaken for one another when read aloud or copied by hand (no 0/O, 1/l/I)."""
+TEMPORARY_PASSWORD_GROUPS = 4
+TEMPORARY_PASSWORD_GROUP = 5
+
+
+def temporary_password(random_bytes: bytes) -> str:
+    """A one-time password an administrator hands over, made from ``random_bytes`` (at least one byte per
+    character: ``TEMPORARY_PASSWORD_GROUPS * TEMPORARY_PASSWORD_GROUP``): groups of five characters joined by
+    dashes, e.g. ``k7Qmz-…``, about 114 bits from a 55-character alphabet.  Bytes at or above the largest
+    multiple of the alphabet's size are skipped, so every character is equally likely."""
+    n = len(TEMPORARY_PASSWORD_ALPHABET)
+    limit = 256 - 256 % n
+    chars = [TEMPORARY_PASSWORD_ALPHABET[b % n] for b in random_bytes if b < limit]
+    need = TEMPORARY_PASSWORD_GROUPS * TEMPORARY_PASSWORD_GROUP
+    if len(chars) < need:
+        raise ValueError("not enough random bytes for a temporary password")
+    chars = chars[:need]
+    return "-".join("".join(chars[i:i + TEMPORARY_PASSWORD_GROUP]) for i in range(0, need, TEMPORARY_PASSWORD_GROUP))
+
+
+class SupervisorPasswordReset(InvalidInput):
+    code = "supervisor_reset"
+    status = 409
+    default_message = N_("An administrator does not reset a supervisor's password: whoever knew it could approve "
+                         "role changes in the supervisor's name. The supervisor changes it on their own account "
+                         "page, or the installer creates a new supervisor on the server.")
+
+
+def check_password_reset(*, actor_id: int | None, subject_id: int, subject_role: Role | str) -> None:
+    """An administrator resets another user's password, never their own (the account page does that, with the
+    current password) and never a supervisor's (the four-eyes rule of role approvals would be worth nothing)."""
+    if actor_id == subject_id:
+        raise OwnAccount(N_("Change your own password on your account page."))
+    if Role(subject_role) == Role.SUPERVISOR:
+        raise SupervisorPasswordReset()

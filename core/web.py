@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from flask import abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, same_origin, validate_csrf
 from sqlalchemy.orm import Session
@@ -89,6 +90,10 @@ def public(fn: F) -> F:
     return fn
 
 
+MAY_PRECEDE_NEW_PASSWORD = frozenset({"core.account", "core.logout"})
+"""The pages a user whose password an administrator reset may open before choosing a new one."""
+
+
 def permission(*roles: Role | Iterable[Role]) -> Callable[[F], F]:
     """Logged-in users with one of ``roles`` (``Role`` values or groups of them from ``core.roles``; none:
     any logged-in user).  Anything else — a plain string, a misspelt name — is refused here, when the
@@ -105,6 +110,10 @@ def permission(*roles: Role | Iterable[Role]) -> Callable[[F], F]:
                 return redirect(url_for("core.login", next=request.full_path.rstrip("?")))
             if roles and user.role not in roles:
                 abort(403)
+            if (getattr(user, "must_change_password", False) and not request.path.startswith("/api/")
+                    and request.endpoint not in MAY_PRECEDE_NEW_PASSWORD):
+                flash(_("An administrator reset your password: choose a new one before you go on."), "warning")
+                return redirect(url_for("core.account", _anchor="password"))
             return fn(*args, **kwargs)
 
         _mark(wrapper, roles or (LOGGED_IN,))

@@ -73,6 +73,7 @@ class World:
         self.tokens["custodian"] = make.api_token(Actor(user_id=custodian.id, name=custodian.username, role="custodian",
                                                         organisation_id=custodian.organisation_id))
         self.values = {"tender_id": tender.id, "document_id": tender.documents[0].id, "user_id": bidder.user_id,
+                       "organisation_id": bidder.organisation_id,
                        "question_id": 1, "objection_id": 1, "request_id": 1, "seq": 1, "bid_id": "b_nope",
                        "upload_id": "u_nope", "code": "en"}
         self.cookies = {}
