@@ -52,6 +52,12 @@ def referenced(session: Session) -> set[str]:
     return names
 
 
+def names_blob(session: Session, sha256: str) -> bool:
+    """Whether any record names the blob ``sha256`` (any column of ``BLOB_REFERENCES``)."""
+    return any(session.scalar(select(column).where(column == sha256).limit(1)) is not None
+               for column in BLOB_REFERENCES)
+
+
 def collect_blobs(session: Session, *, store: BlobStore, actor: Actor, now: datetime,
                   min_age: timedelta = timedelta(hours=24), dry_run: bool = False,
                   wall_clock: float | None = None) -> Collected:
