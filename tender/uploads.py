@@ -1,5 +1,5 @@
-"""Resumable uploads of sealed bids: the tus 1.0.0 core protocol with its ``creation`` and ``termination``
-extensions (https://tus.io/protocols/resumable-upload), kept small.  docs/sealed-bids.md, "Resumable
+"""Resumable uploads of sealed bids: the tus 1.0.0 core protocol with its ``creation``, ``expiration`` and
+``termination`` extensions (https://tus.io/protocols/resumable-upload), kept small.  docs/sealed-bids.md, "Resumable
 uploads", is the user's description; this is how it works inside.
 
 An upload is a ``BidUpload`` row plus a part file ``<data dir>/uploads/<id>.part``.
@@ -7,7 +7,8 @@ An upload is a ``BidUpload`` row plus a part file ``<data dir>/uploads/<id>.part
 Creation (POST)
     makes the row after the same checks as a direct submission (a bidder, the tender open for bids, the
     documents obtained, a lot of the tender) and two of its own: the declared ``Upload-Length`` is not 0 and
-    not over the bid size limit.  It is an audit event (``bid.upload_created``).  An open upload of the same
+    not over the bid size limit, and it fits the tender's storage quota (``rules.check_quota``: the bidder's
+    bids and open uploads, and everyone's).  It is an audit event (``bid.upload_created``).  An open upload of the same
     user for the same tender and lot is replaced (closed, its part file deleted): one transfer per bid.
 
 Appending (PATCH)
@@ -17,13 +18,14 @@ Appending (PATCH)
        database's write lock) open across a network transfer.  The operating system drops the lock when
        the process dies, so a crashed server never leaves an upload locked;
     3. a short transaction locks the row and checks it is open, the deadline has not passed (else the
-       upload is closed as expired and its bytes deleted) and ``Upload-Offset`` is the recorded offset
-       (409 otherwise);
+       upload is closed as expired and its bytes deleted), it was not left idle for ``idle`` (else it is
+       closed as abandoned, likewise) and ``Upload-Offset`` is the recorded offset (409 otherwise);
     4. the part file is cut back to the recorded offset (bytes written after it by a request that died
        before recording them are not trusted) and the body is appended in 64 KiB pieces as it arrives,
        never more than ``Upload-Length`` in all;
-    5. the file is synced and a short transaction (row lock again) records the new offset — also when the
-       connection broke, so whatever arrived is kept.
+    5. the file is synced and a short transaction (row lock again) records the new offset: every
+       ``SYNC_EVERY`` bytes, and at the end — also when the connection broke or the request died in the
+       middle, so whatever reached the disk is kept (tus lets the server keep the received prefix).
     When the offset reaches the length, the upload is *finished*: the moment the last byte arrived is the
     bid's receipt time; the first bytes must be an age v1 header with an X25519 stanza, the file is hashed
     and ``bids.submit_bid`` records the bid in the same way as the direct endpoint (deadline judged at that
@@ -31,8 +33,9 @@ Appending (PATCH)
     in the same transaction.  A refusal closes the upload (``refused`` or ``expired``) and deletes its
     bytes: an upload not finished before the deadline can never become a bid.
 
-Termination (DELETE) closes an open upload and deletes its part file.  Part files left behind by uploads
-that were never finished are removed by ``clean_parts`` (``sunbid bid clean-uploads``).
+Termination (DELETE) closes an open upload and deletes its part file.  An open upload says when it expires
+(``expires``: idle time after its last byte, at the latest the deadline); ``clean_parts`` (``sunbid bid
+clean-uploads``) closes the abandoned and expired ones and removes the part files no upload can use.
 
 No audit event per chunk: the log gets the creation and, at the end, the submission.
 """
