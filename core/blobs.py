@@ -118,8 +118,12 @@ class BlobStore:
         final.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.link(path, final)
-        except FileExistsError:
-            return  # the same content is there already
+        except FileExistsError:  # the same content is there already: renewed, so the collector leaves it
+            try:
+                os.utime(final)
+                return
+            except FileNotFoundError:  # collected in between: link it again
+                os.link(path, final)
         except OSError as exc:
             if exc.errno != errno.EXDEV:
                 raise

@@ -397,3 +397,25 @@ def test_the_clean_uploads_command_removes_abandoned_uploads(tmp_path, monkeypat
     assert "Deleted 1 part file(s)" in result.output and not part.exists()
     with _app.extensions["sunbid"].sessions() as s2:
         assert s2.scalar(select(BidUpload.status).where(BidUpload.id == upload_id)) == "abandoned"
+
+
+def test_a_resumable_upload_finishing_with_bytes_the_collector_found_keeps_them(app, session, clock, tmp_path):
+    """The collector found an unreferenced blob; before it deletes it, an upload ends with the same bytes (the
+    store takes them by a hard link, and finds them there already): the blob is renewed and stays."""
+    import os
+    import time as time_
+
+    from core.actor import Actor
+    from core.maintenance import collect_blobs
+
+    store = app.extensions["sunbid"].blobs
+    orphan = store.put_stream(io.BytesIO(b"bytes refused once, then sent again"), limit=MiB)
+    old = time_.time() - 2 * 86400
+    os.utime(store.path(orphan.sha256), (old, old))
+    with unit_of_work(session):
+        found = collect_blobs(session, store=store, actor=Actor.system("maintenance"), now=clock.now())
+    assert found.blobs == [orphan.sha256]
+    part = tmp_path / "upload.part"
+    part.write_bytes(b"bytes refused once, then sent again")
+    store.adopt(part, orphan.sha256)
+    assert found.delete() == 0 and store.exists(orphan.sha256)
