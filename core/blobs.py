@@ -12,7 +12,7 @@ import queue
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -41,6 +41,9 @@ class BlobMissing(DomainError):
 class StoredBlob:
     sha256: str
     size: int
+    created: tuple[int, int] | None = field(default=None, compare=False)
+    """(inode, modification time in ns) of the file when this store call created it; None when the same bytes
+    were there already (a content-addressed store shares them: never this caller's to delete)."""
 
 
 class BlobStore:
@@ -88,9 +91,9 @@ class BlobStore:
             sha = sink.finish()
             final = self.path(sha)
             final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp_name, final)
+            created = _publish(tmp_name, final, size)
             fsync_dir(final.parent)  # the new name too survives a crash
-            return StoredBlob(sha, size)
+            return StoredBlob(sha, size, created)
         except BaseException:
             sink.abort()
             if os.path.exists(tmp_name):
@@ -105,8 +108,12 @@ class BlobStore:
         final.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.link(path, final)
-        except FileExistsError:
-            return  # the same content is there already
+        except FileExistsError:  # the same content is there already: renewed, so the collector leaves it
+            try:
+                os.utime(final)
+                return
+            except FileNotFoundError:  # collected in between: link it again
+                os.link(path, final)
         except OSError as exc:
             if exc.errno != errno.EXDEV:
                 raise
@@ -114,6 +121,22 @@ class BlobStore:
                 self.put_stream(f, limit=os.fstat(f.fileno()).st_size)
             return
         fsync_dir(final.parent)
+
+    def remove_created(self, stored: StoredBlob) -> bool:
+        """Delete the file ``stored`` describes if it is still the very file its store call created (same inode,
+        same modification time): bytes stored again since then, by anyone, are left alone.  Returns whether it
+        was deleted.  The caller has checked that no record names it."""
+        if stored.created is None:
+            return False
+        path = self.path(stored.sha256)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return False
+        if (st.st_ino, st.st_mtime_ns) != stored.created:
+            return False
+        path.unlink()
+        return True
 
     def stored(self) -> Iterator[tuple[str, Path]]:
         """Every blob as (SHA-256, path)."""
@@ -138,6 +161,37 @@ class BlobStore:
         with self.open(sha256) as f:
             while chunk := f.read(CHUNK):
                 yield chunk
+
+
+def _publish(tmp_name: str, final: Path, size: int) -> tuple[int, int] | None:
+    """Give the finished temporary file its name in the store.  When a file of that name and size is there
+    already (the same content, stored earlier or by a concurrent request), it is kept (its modification time
+    renewed, so neither the collector nor an earlier storer's clean-up removes it now) and nothing of it
+    belongs to this caller (None); a file of that name but another size is damaged and is replaced.  Returns
+    (inode, mtime in ns) of the file created."""
+    for _attempt in range(3):
+        try:
+            os.link(tmp_name, final)  # atomic: fails if the name exists
+        except FileExistsError:
+            try:
+                if os.stat(final).st_size == size:
+                    os.utime(final)
+                    os.unlink(tmp_name)
+                    return None
+            except FileNotFoundError:
+                continue  # removed in between: link ours
+            os.replace(tmp_name, final)
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK):  # no hard links here: rename
+                raise
+            os.replace(tmp_name, final)
+        else:
+            os.unlink(tmp_name)
+        st = os.stat(final)
+        return st.st_ino, st.st_mtime_ns
+    os.replace(tmp_name, final)
+    st = os.stat(final)
+    return st.st_ino, st.st_mtime_ns
 
 
 def fsync_dir(path: Path) -> None:
@@ -232,3 +286,11 @@ class _Sink:
 
 class _Aborted(Exception):
     pass
+
+
+def names_blob(session, sha256: str, columns) -> bool:
+    """Whether any record names the blob ``sha256`` in one of ``columns`` (the blob columns the areas declare,
+    ``Area.blob_references()``)."""
+    from sqlalchemy import select
+
+    return any(session.scalar(select(column).where(column == sha256).limit(1)) is not None for column in columns)

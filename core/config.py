@@ -7,6 +7,9 @@
 | SUNBID_TIMEZONE | Asia/Shanghai | platform time zone for display and date input |
 | SUNBID_UPLOAD_LIMIT_MB | 50 | largest accepted upload (tender documents) |
 | SUNBID_BID_LIMIT_MB | 1024 | largest accepted sealed bid |
+| SUNBID_BIDDER_QUOTA_MB | 4096 | bytes of bids one bidder may store per tender: bids received (superseded and withdrawn ones too) and uploads in progress |
+| SUNBID_TENDER_QUOTA_MB | 51200 | bytes of bids one tender may hold from all bidders together |
+| SUNBID_UPLOAD_IDLE_MINUTES | 15 | a resumable upload no byte reached for this long is abandoned and its bytes deleted (tus Upload-Expires) |
 | SUNBID_DATA_DIR | ./instance | blob store and embedded database |
 | SUNBID_SANDBOX | 0 | sandbox mode: legal periods divided by SUNBID_SANDBOX_FACTOR |
 | SUNBID_SANDBOX_FACTOR | 1440 | accelerator in sandbox mode (1440: a day lasts a minute) |
@@ -89,6 +92,9 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     upload_limit_mb: int = 50
     bid_limit_mb: int = 1024
+    bidder_quota_mb: int = 4096
+    tender_quota_mb: int = 51200
+    upload_idle_minutes: int = 15
     data_dir: Path = Path("instance")
     sandbox: bool = False
     sandbox_factor: int = 1440
@@ -133,6 +139,10 @@ class Settings:
             raise ConfigError("SUNBID_SANDBOX_FACTOR must be a whole number ≥ 1.")
         if self.upload_limit_mb < 1:
             raise ConfigError("SUNBID_UPLOAD_LIMIT_MB must be ≥ 1.")
+        if self.bidder_quota_mb < 1 or self.tender_quota_mb < self.bidder_quota_mb:
+            raise ConfigError("SUNBID_BIDDER_QUOTA_MB must be ≥ 1 and SUNBID_TENDER_QUOTA_MB at least as large.")
+        if not 1 <= self.upload_idle_minutes <= 24 * 60:
+            raise ConfigError("SUNBID_UPLOAD_IDLE_MINUTES must be between 1 and 1440 (a day).")
         if not self.log_origin or any(c.isspace() or c == "+" for c in self.log_origin):
             raise ConfigError("SUNBID_LOG_ORIGIN must be non-empty, without spaces or '+'.")
         if self.checkpoint_every < 1 or self.checkpoint_seconds < 1:
@@ -170,6 +180,9 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
     try:
         upload = int(env.get("SUNBID_UPLOAD_LIMIT_MB", "50"))
         bid_limit = int(env.get("SUNBID_BID_LIMIT_MB", "1024"))
+        bidder_quota = int(env.get("SUNBID_BIDDER_QUOTA_MB", "4096"))
+        tender_quota = int(env.get("SUNBID_TENDER_QUOTA_MB", "51200"))
+        idle = int(env.get("SUNBID_UPLOAD_IDLE_MINUTES", "15"))
         factor = int(env.get("SUNBID_SANDBOX_FACTOR", "1440"))
         every = int(env.get("SUNBID_CHECKPOINT_EVERY", "256"))
         seconds = int(env.get("SUNBID_CHECKPOINT_SECONDS", "300"))
@@ -182,6 +195,9 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         timezone=env.get("SUNBID_TIMEZONE", "Asia/Shanghai"),
         upload_limit_mb=upload,
         bid_limit_mb=bid_limit,
+        bidder_quota_mb=bidder_quota,
+        tender_quota_mb=tender_quota,
+        upload_idle_minutes=idle,
         data_dir=data_dir,
         sandbox=_bool(env.get("SUNBID_SANDBOX")),
         sandbox_factor=factor,

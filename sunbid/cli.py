@@ -71,9 +71,12 @@ def blobs_group() -> None:
 @blobs_group.command("gc")
 @click.option("--min-age-hours", type=click.IntRange(1), default=24, show_default=True,
               help="only files untouched for this long (an upload in progress is never older)")
+@click.option("--min-age-minutes", type=click.IntRange(10), default=None,
+              help="the same in minutes, instead of --min-age-hours (at least 10: an upload in progress writes "
+                   "to its file every few seconds)")
 @click.option("--dry-run", is_flag=True, help="only say what would be removed")
 @with_appcontext
-def blobs_gc(min_age_hours: int, dry_run: bool) -> None:
+def blobs_gc(min_age_hours: int, min_age_minutes: int | None, dry_run: bool) -> None:
     """Remove blobs no record names (an upload whose transaction failed) and leftovers of unfinished
     uploads.  A blob any document or bid names is never touched.  One audit event names what went."""
     from datetime import timedelta
@@ -88,7 +91,9 @@ def blobs_gc(min_age_hours: int, dry_run: bool) -> None:
     with platform.sessions() as session:
         with unit_of_work(session):
             found = collect_blobs(session, store=platform.blobs, actor=Actor.system("maintenance"),
-                                  now=platform.clock.now(), min_age=timedelta(hours=min_age_hours),
+                                  now=platform.clock.now(),
+                                  min_age=timedelta(minutes=min_age_minutes) if min_age_minutes
+                                  else timedelta(hours=min_age_hours),
                                   dry_run=dry_run, areas=platform.areas)
     removed = 0 if dry_run else found.delete()
     verb = "Would remove" if dry_run else "Removed"

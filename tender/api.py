@@ -5,6 +5,7 @@ import json
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
+from core.blobs import FileTooLarge
 from core.inputs import int_arg, page_arg
 from core.roles import Role
 from core.web import actor, db, now, permission, public
@@ -52,12 +53,22 @@ def submit_bid(tender_id: int):
     request.max_content_length = limit
     with transaction() as s:  # refuse early (deadline, documents) before anything is uploaded
         bids.check_submission(s, actor=actor(), tender_id=tender_id, now=now())
-    stored = bids.store_sealed(request_body(), blobs=platform().blobs, limit=limit)
-    with transaction() as s:
-        bid = bids.submit_bid(s, actor=actor(), tender_id=tender_id, lot=lot, stored=stored, now=now(),
-                              signer=platform().signer)
-        body = {"id": bid.public_id, "lot": bid.lot, "sha256": bid.sha256, "size": bid.size, "status": bid.status,
-                "received_at": bid.received_at.isoformat(), "receipt": json.loads(bid.receipt)}
+    room, over_quota = tus.store_limit(tender_id, limit)
+    try:
+        stored = bids.store_sealed(request_body(), blobs=platform().blobs, limit=room)
+    except FileTooLarge:
+        over_quota()
+        raise
+    try:
+        with transaction() as s:
+            bid = bids.submit_bid(s, actor=actor(), tender_id=tender_id, lot=lot, stored=stored, now=now(),
+                                  signer=platform().signer, quota=tus.quota())
+            body = {"id": bid.public_id, "lot": bid.lot, "sha256": bid.sha256, "size": bid.size,
+                    "status": bid.status, "received_at": bid.received_at.isoformat(),
+                    "receipt": json.loads(bid.receipt)}
+    except BaseException:
+        tus.discard_refused(stored)  # refused after it was stored (the deadline passed meanwhile, the quota)
+        raise
     return jsonify(body), 201
 
 

@@ -7,20 +7,21 @@ transaction at the time the upload completed, so the deadline is judged on arriv
 from __future__ import annotations
 
 from datetime import datetime
-from typing import BinaryIO
+from collections.abc import Sequence
+from typing import Any, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audit import merkle, notes, proofs
 from audit.rules import canonical, iso
 from audit.service import issue_checkpoint, record, to_entry
 from core.actor import Actor
-from core.blobs import BlobStore, StoredBlob
+from core.blobs import BlobStore, StoredBlob, names_blob
 from core.errors import N_, InvalidInput, NotFound, PermissionDenied
 from accounts.models import Organisation
 from tender import policy, rules, sealing
-from tender.models import Bid, OpeningKey, Tender, new_public_id
+from tender.models import Bid, BidUpload, OpeningKey, Tender, new_public_id
 from tender.receipts import sign_receipt
 from tender.service import facts, has_downloaded
 
@@ -118,12 +119,57 @@ def check_confirmation(session: Session, *, actor: Actor, tender_id: int, lot: i
     rules.check_sealed_confirmation(expected.tender, lot, confirm_tender=confirm_tender, confirm_lot=confirm_lot)
 
 
+def usage(session: Session, *, tender_id: int, organisation_id: int, but_uploads: tuple[str, ...] = ()) -> rules.Usage:
+    """The bytes counted against the tender's quota (``rules.Quota``): every bid received, whatever its status
+    now, and the declared length of every upload still open (bar ``but_uploads``)."""
+
+    def total(column, *where) -> int:
+        return int(session.scalar(select(func.coalesce(func.sum(column), 0)).where(*where)) or 0)
+
+    uploads = [BidUpload.tender_id == tender_id, BidUpload.status == "open"]
+    if but_uploads:
+        uploads.append(BidUpload.id.not_in(but_uploads))
+    return rules.Usage(
+        bidder=total(Bid.size, Bid.tender_id == tender_id, Bid.organisation_id == organisation_id)
+        + total(BidUpload.upload_length, *uploads, BidUpload.organisation_id == organisation_id),
+        tender=total(Bid.size, Bid.tender_id == tender_id) + total(BidUpload.upload_length, *uploads))
+
+
+def room(session: Session, *, actor: Actor, tender_id: int, quota: rules.Quota) -> int:
+    """How many bytes of a bid of ``actor`` still fit in the tender's quota (for a body whose size is known only
+    once it has arrived)."""
+    return rules.quota_room(quota, usage(session, tender_id=tender_id, organisation_id=actor.organisation_id))
+
+
+def check_quota(session: Session, *, actor: Actor, tender_id: int, size: int, quota: rules.Quota | None,
+                but_uploads: tuple[str, ...] = ()) -> None:
+    if quota is not None:
+        rules.check_quota(quota, usage(session, tender_id=tender_id, organisation_id=actor.organisation_id,
+                                       but_uploads=but_uploads), size)
+
+
+def discard_refused(session: Session, *, blobs: BlobStore, stored: StoredBlob, columns: Sequence[Any]) -> bool:
+    """After a refusal: delete the blob a refused bid's bytes went to, unless something else uses it.  Only a
+    blob this request created (``stored.created``: a content-addressed store may have held the same bytes
+    already, for someone else) and still the same file, and only when no record names it.  Returns whether it
+    was deleted; anything left is the collector's (``sunbid blobs gc``).  ``columns``: every column that names
+    blobs, as the areas declare them."""
+    if stored.created is None:
+        return False
+    if names_blob(session, stored.sha256, columns):
+        return False
+    return blobs.remove_created(stored)
+
+
 def submit_bid(session: Session, *, actor: Actor, tender_id: int, lot: int, stored: StoredBlob, now: datetime,
-               signer: notes.Signer, declared: rules.PackageBinding | None = None) -> Bid:
+               signer: notes.Signer, declared: rules.PackageBinding | None = None,
+               quota: rules.Quota | None = None, upload_id: str | None = None) -> Bid:
     """Record a stored sealed bid received at ``now``; earlier current bids of this bidder for this lot are
     superseded, not deleted.  The tender row is locked, so concurrent submissions end with one current bid.
     ``declared``: what the package says it is for, when the platform read it (sealed here); a package for
-    another tender, lot or bidder is refused before anything is superseded."""
+    another tender, lot or bidder is refused before anything is superseded.  ``quota``: the tender's storage
+    quota, judged with this bid counted (``upload_id``: the resumable upload it comes from, which counted
+    already)."""
     _bidder(actor)
     t = _published(session, tender_id, lock=True)
     rules.check_can_submit(facts(t), now, has_documents=has_downloaded(
@@ -133,6 +179,8 @@ def submit_bid(session: Session, *, actor: Actor, tender_id: int, lot: int, stor
         org = session.get(Organisation, actor.organisation_id)
         rules.check_package_binding(declared, rules.PackageBinding(tender=t.project_code, lot=lot,
                                                                    credit_code=org.credit_code or ""))
+    check_quota(session, actor=actor, tender_id=t.id, size=stored.size, quota=quota,
+                but_uploads=(upload_id,) if upload_id else ())
     earlier = session.scalars(select(Bid).where(Bid.tender_id == t.id, Bid.organisation_id == actor.organisation_id,
                                                 Bid.lot == lot, Bid.status == "current")).all()
     for old in earlier:

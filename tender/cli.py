@@ -115,8 +115,10 @@ def submit(bid_file: Path, base_url: str, token: str, tender_id: int, lot: int, 
 @bid_group.command("clean-uploads")
 @with_appcontext
 def clean_uploads() -> None:
-    """Delete the part files of resumable uploads that can no longer become bids (closed, or not finished
-    by the deadline)."""
+    """Delete the part files of resumable uploads that can no longer become bids (closed, not finished by the
+    deadline, or abandoned: no byte for SUNBID_UPLOAD_IDLE_MINUTES).  Run it every few minutes (docs/deploy.md)."""
+    from datetime import timedelta
+
     from flask import current_app
 
     from core.db import unit_of_work
@@ -124,7 +126,8 @@ def clean_uploads() -> None:
 
     platform = current_app.extensions["sunbid"]
     with platform.sessions() as s, unit_of_work(s):
-        deleted = uploads.clean_parts(s, data_dir=platform.settings.data_dir, now=platform.clock.now())
+        deleted = uploads.clean_parts(s, data_dir=platform.settings.data_dir, now=platform.clock.now(),
+                                      idle=timedelta(minutes=platform.settings.upload_idle_minutes))
     click.echo(f"Deleted {deleted} part file(s) of unfinished uploads.")
 
 

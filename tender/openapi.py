@@ -78,13 +78,16 @@ TUS_ANSWER = {"Tus-Resumable": response_header(string(enum=["1.0.0"]), "The tus 
 OFFSETS = {**TUS_ANSWER,
            "Upload-Offset": response_header(SIZE, "Bytes received so far."),
            "Upload-Length": response_header(SIZE, "The declared size of the upload.")}
-UPLOAD_STATUS = string(enum=["open", "complete", "refused", "expired", "terminated", "replaced"])
+UPLOAD_STATUS = string(enum=["open", "complete", "refused", "expired", "terminated", "replaced", "abandoned"])
+EXPIRES = {"Upload-Expires": response_header(string(), "tus expiration: when the unfinished upload is abandoned "
+                                                       "unless more bytes arrive (an HTTP date; at the latest the "
+                                                       "bid deadline).")}
 UPLOAD = obj({"id": string(), "tender_id": integer(), "lot": integer(1, MAX_LOTS), "length": integer(),
               "offset": integer(), "status": UPLOAD_STATUS, "refusal": nullable(string()),
               "created_at": TIME, "updated_at": TIME, "bid": nullable(BID_WITH_RECEIPT)})
 DISCOVERY = {**TUS_ANSWER,
              "Tus-Version": response_header(string(), "The tus versions the server speaks (1.0.0)."),
-             "Tus-Extension": response_header(string(), "creation,termination"),
+             "Tus-Extension": response_header(string(), "creation,expiration,termination"),
              "Tus-Max-Size": response_header(integer(), "The largest upload, in bytes (the bid limit).")}
 
 
@@ -144,16 +147,16 @@ PATHS = {
                                                       "Tus-Max-Size).", required=True)],
             ok={201: empty_response("Created.", {
                 **TUS_ANSWER, "Location": response_header(string(format="uri-reference"), "The upload's address."),
-                "Upload-Offset": response_header(integer(0, 0), "0")})}),
+                "Upload-Offset": response_header(integer(0, 0), "0"), **EXPIRES})}),
     },
     "/api/v1/uploads/{upload_id}": {
         "options": _discovery("an upload", UPLOAD_ID),
         "head": operation("tus: the upload's offset", tags=TUS_TAGS, security=BEARER,
                           errors=[404, 410, 412], parameters=[UPLOAD_ID, TUS_RESUMABLE],
-                          ok={200: empty_response("The offset and length.", OFFSETS)}),
+                          ok={200: empty_response("The offset and length.", {**OFFSETS, **EXPIRES})}),
         "get": operation("The upload's progress, status, and the bid with its receipt once finished",
                          tags=TUS_TAGS, security=BEARER, errors=[404], parameters=[UPLOAD_ID],
-                         ok={200: json_response("The upload.", UPLOAD, OFFSETS)}),
+                         ok={200: json_response("The upload.", UPLOAD, {**OFFSETS, **EXPIRES})}),
         "patch": operation(
             "tus: append bytes at Upload-Offset", tags=TUS_TAGS, security=BEARER,
             errors=[400, 404, 409, 410, 412, 413, 415, 423],
@@ -166,7 +169,8 @@ PATHS = {
                               string(contentMediaType="application/offset+octet-stream"), "The next bytes."),
             ok={204: empty_response("Appended.", {
                 **TUS_ANSWER, "Upload-Offset": response_header(SIZE, "The new offset."),
-                "Sunbid-Bid-Id": response_header(integer(), "The bid made, when the upload is finished.")})}),
+                "Sunbid-Bid-Id": response_header(integer(), "The bid made, when the upload is finished."),
+                **EXPIRES})}),
         "delete": operation("tus termination: close the upload and delete its bytes", tags=TUS_TAGS,
                             security=BEARER, errors=[404, 409, 412], parameters=[UPLOAD_ID, TUS_RESUMABLE],
                             ok={204: empty_response("Terminated.", TUS_ANSWER)}),

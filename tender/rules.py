@@ -465,6 +465,76 @@ def check_can_withdraw(f: TenderFacts, now: datetime) -> None:
 
 
 
+# ---------------------------------------------------------------- storage quotas and abandoned uploads
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Quota:
+    """How many bytes of bids one tender may hold: ``bidder`` for each bidder (organisation), ``tender`` for
+    all bidders together.  Bids received (current, superseded or withdrawn: all are kept) and uploads in
+    progress (their declared length) count."""
+    bidder: int
+    tender: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Bytes counted against a tender's quota: the bidder's own and everyone's (the bidder's included)."""
+    bidder: int
+    tender: int
+
+
+class QuotaExceeded(InvalidInput):
+    code = "quota_exceeded"
+    status = 413
+    default_message = N_("Your organisation may store at most %(limit_mb)s MB of bids for this tender (bids "
+                         "received and uploads in progress count); %(used_mb)s MB are in use, so this bid of "
+                         "%(size_mb)s MB does not fit. Finish or terminate an upload in progress, "
+                         "or ask the agency.")
+
+
+class TenderQuotaExceeded(QuotaExceeded):
+    code = "tender_quota_exceeded"
+    default_message = N_("This tender may hold at most %(limit_mb)s MB of bids from all bidders together; "
+                         "%(used_mb)s MB are in use, so this bid of %(size_mb)s MB does not fit. Ask the agency.")
+
+
+def _mb(n: int) -> str:
+    """Bytes as MB for a message: whole when exact, else to one decimal, never rounded down to 0."""
+    if n % MB == 0:
+        return str(n // MB)
+    return f"{max(n / MB, 0.1):.1f}"
+
+
+def quota_room(quota: Quota, used: Usage) -> int:
+    """How many more bytes of bids fit (never below 0)."""
+    return max(0, min(quota.bidder - used.bidder, quota.tender - used.tender))
+
+
+def check_quota(quota: Quota, used: Usage, size: int) -> None:
+    """Refuse ``size`` more bytes that would take the bidder or the tender past its quota (the bidder's own
+    quota is named first: it is the one the bidder can do something about)."""
+    if used.bidder + size > quota.bidder:
+        raise QuotaExceeded(field="file", limit_mb=_mb(quota.bidder), used_mb=_mb(used.bidder), size_mb=_mb(size))
+    if used.tender + size > quota.tender:
+        raise TenderQuotaExceeded(field="file", limit_mb=_mb(quota.tender), used_mb=_mb(used.tender),
+                                  size_mb=_mb(size))
+
+
+def upload_expires(last_activity: datetime, idle: timedelta) -> datetime:
+    """When an upload left untouched since ``last_activity`` is abandoned (tus ``Upload-Expires``)."""
+    require_aware(last_activity, "updated_at")
+    return last_activity + idle
+
+
+def is_abandoned(last_activity: datetime, idle: timedelta, now: datetime) -> bool:
+    """An upload no byte reached for ``idle`` or longer is abandoned: its bytes are deleted."""
+    require_aware(now, "now")
+    return now >= upload_expires(last_activity, idle)
+
+
 # ---------------------------------------------------------------- opening (开标)
 
 class OpeningNotDue(InvalidTransition):

@@ -13,12 +13,17 @@ so is the form of an error (both answer JSON ``{"error": {"code", "message"}}``)
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import MethodNotAllowed
 
 from core.inputs import int_arg
 from core.roles import Role
 from core.web import actor, db, now, permission, platform, public, request_body, transaction
+from tender import rules as rules_
 from tender import uploads
 from tender.rules import MAX_LOTS as LOT_MAX
 
@@ -91,6 +96,57 @@ def bid_limit() -> int:
     return platform().settings.bid_limit_mb * 1024 * 1024
 
 
+def quota() -> rules_.Quota:
+    """The tenders' storage quotas (``SUNBID_BIDDER_QUOTA_MB``, ``SUNBID_TENDER_QUOTA_MB``)."""
+    settings = platform().settings
+    return rules_.Quota(bidder=settings.bidder_quota_mb * rules_.MB, tender=settings.tender_quota_mb * rules_.MB)
+
+
+def idle() -> timedelta:
+    """How long an upload may go untouched before it is abandoned (``SUNBID_UPLOAD_IDLE_MINUTES``)."""
+    return timedelta(minutes=platform().settings.upload_idle_minutes)
+
+
+def store_limit(tender_id: int, limit: int) -> tuple[int, Callable[[], None]]:
+    """For a bid whose size is known only once it has arrived (the direct endpoint, the bid form): the bytes it
+    may have, the bid limit or the room left in the tender's quota, whichever is smaller, and what to call
+    when the store stops at that limit (raises the quota's refusal when the quota was the smaller).  A bid
+    that cannot fit at all is refused before a byte is read."""
+    from tender import bids
+
+    q = quota()
+    with transaction() as s:
+        room = bids.room(s, actor=actor(), tender_id=tender_id, quota=q)
+        if room <= 0:
+            bids.check_quota(s, actor=actor(), tender_id=tender_id, size=max(request.content_length or 1, 1),
+                             quota=q)
+
+    def over() -> None:
+        if room < limit:
+            with transaction() as s:
+                bids.check_quota(s, actor=actor(), tender_id=tender_id, size=room + 1, quota=q)
+
+    return min(limit, room), over
+
+
+def discard_refused(stored) -> None:
+    """A bid refused after its bytes were stored: its blob goes at once unless a record names it (its own short
+    transaction, right after the refusal's).  A failure here is left to the collector."""
+    from tender import bids
+
+    try:
+        with transaction() as s:
+            columns = [column for area in platform().areas for column in area.blob_references()]
+            bids.discard_refused(s, blobs=platform().blobs, stored=stored, columns=columns)
+    except Exception:  # noqa: BLE001 - the refusal is the answer; sunbid blobs gc removes what stays
+        current_app.logger.exception("could not delete the blob of a refused bid")
+
+
+def http_date(when: datetime) -> str:
+    """An HTTP date (RFC 9110), as tus ``Upload-Expires`` has it: ``Wed, 25 Jun 2026 16:00:00 GMT``."""
+    return format_datetime(when.astimezone(UTC), usegmt=True)
+
+
 def add_headers(resp: Response) -> Response:
     """What every tus answer carries (the routes' ``after_request``)."""
     resp.headers["Tus-Resumable"] = uploads.TUS_VERSION
@@ -117,13 +173,14 @@ def create(tender_id: int, *, status_endpoint: str) -> Response:
     metadata = uploads.parse_metadata(request.headers.get("Upload-Metadata"))
     with transaction() as s:
         up, replaced = uploads.create_upload(s, actor=actor(), tender_id=tender_id, lot=lot, length=length,
-                                             limit=bid_limit(), now=now(), metadata=metadata)
-        upload_id = up.id
+                                             limit=bid_limit(), now=now(), metadata=metadata, quota=quota())
+        upload_id, until = up.id, uploads.expires(s, up, idle())
     data_dir = platform().settings.data_dir
     for old in replaced:
         uploads.discard_part(data_dir, old)
     location = url_for(status_endpoint, upload_id=upload_id, _external=True)
-    return Response(status=201, headers={"Location": location, "Upload-Offset": "0"})
+    return Response(status=201, headers={"Location": location, "Upload-Offset": "0",
+                                         "Upload-Expires": http_date(until)})
 
 
 def status(upload_id: str) -> Response:
@@ -135,11 +192,13 @@ def status(upload_id: str) -> Response:
     headers = {"Upload-Length": str(up.upload_length), "Upload-Offset": str(up.upload_offset)}
     if up.upload_metadata:
         headers["Upload-Metadata"] = up.upload_metadata
+    if (until := uploads.expires(s, up, idle())) is not None:
+        headers["Upload-Expires"] = http_date(until)
     if method() == "HEAD":
         uploads.check_tus_version(request.headers.get("Tus-Resumable"))
-        uploads.check_resumable(s, up, t)
+        uploads.check_resumable(s, up, t, idle())
         return Response(status=200, headers=headers)
-    resp = jsonify(uploads.describe(s, up, t))
+    resp = jsonify(uploads.describe(s, up, t, idle()))
     resp.headers.update(headers)
     return resp
 
@@ -159,10 +218,12 @@ def append(upload_id: str) -> Response:
     who = actor()
     done = uploads.append(transaction, actor=who, upload_id=upload_id, offset=offset, stream=request_body(),
                           content_length=request.content_length, clock=p.clock.now, data_dir=p.settings.data_dir,
-                          blobs=p.blobs, signer=p.signer)
+                          blobs=p.blobs, signer=p.signer, idle=idle(), quota=quota())
     headers = {"Upload-Offset": str(done.offset)}
     if done.bid is not None:
         headers["Sunbid-Bid-Id"] = done.bid.public_id
+    elif done.expires is not None:
+        headers["Upload-Expires"] = http_date(done.expires)
     return Response(status=204, headers=headers)
 
 

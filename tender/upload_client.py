@@ -27,7 +27,8 @@ NETWORK_ERRORS = (OSError, http.client.HTTPException)  # refused, reset, broken 
 # Refusals after which the same upload goes on (after a HEAD): another transfer still running or just
 # ended, a connection that broke while the server read it, a retried request that had already finished it.
 RESUME_CODES = {"upload_offset_mismatch", "upload_busy", "upload_interrupted", "upload_finished"}
-START_OVER_CODES = {"upload_closed", "upload_lost"}  # the upload is gone, not the bid: a new upload may follow
+# the upload is gone, not the bid: a new upload may follow
+START_OVER_CODES = {"upload_closed", "upload_lost", "upload_abandoned"}
 FINAL_CODES = {"deadline_passed", "upload_expired", "not_age_file"}  # this upload can never become a bid
 
 
@@ -206,7 +207,7 @@ def submit(bid_file: Path, *, server: Server, tender_id: int, lot: int = 1, chun
                 offset = 0
             if offset is None:
                 answer = server.request("HEAD", url)
-                if answer.status in (404, 410):  # ended (terminated, replaced, refused, expired): say which
+                if answer.status in (404, 410):  # ended (terminated, replaced, abandoned, refused, expired)
                     info = server.request("GET", url).json()
                     if info.get("status") in ("expired", "refused"):
                         state_file.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from core import money
+from core.blobs import FileTooLarge
 from core.errors import N_, DomainError, InvalidInput
 from core.i18n import error_dict, platform_tz
 from core.inputs import check_text, page_arg, reads_body_itself
@@ -189,20 +190,29 @@ def submit_bid(tender_id: int):
             return redirect(url_for("tender.detail", tender_id=tender_id, _anchor="bid"))
         blobs = platform().blobs
         declared = None
-        if mode == "package":
-            check = formupload.PackageCheck(upload, expected)
-            stored = formupload.seal_upload(check, recipients, blobs=blobs, limit=limit)
-            declared = formupload.binding_of(check.form)
-        else:
-            stored = formupload.store_sealed(upload, blobs=blobs, limit=limit)
-        later = upload.rest()
-        check_text(later)
-        if "lot" in later and _lot(later) != lot:  # the lot is chosen before the file, as the page sends it
-            raise InvalidInput(N_("Choose the lot before the file (the lot field comes first in the form)."),
-                               field="lot")
-        with transaction() as s:
-            bid = bids.submit_bid(s, actor=actor(), tender_id=tender_id, lot=lot, stored=stored, now=now(),
-                                  signer=platform().signer, declared=declared)
+        room, over_quota = tus.store_limit(tender_id, limit)
+        try:
+            if mode == "package":
+                check = formupload.PackageCheck(upload, expected)
+                stored = formupload.seal_upload(check, recipients, blobs=blobs, limit=room)
+                declared = formupload.binding_of(check.form)
+            else:
+                stored = formupload.store_sealed(upload, blobs=blobs, limit=room)
+        except FileTooLarge:
+            over_quota()
+            raise
+        try:
+            later = upload.rest()
+            check_text(later)
+            if "lot" in later and _lot(later) != lot:  # the lot is chosen before the file, as the page sends it
+                raise InvalidInput(N_("Choose the lot before the file (the lot field comes first in the form)."),
+                                   field="lot")
+            with transaction() as s:
+                bid = bids.submit_bid(s, actor=actor(), tender_id=tender_id, lot=lot, stored=stored, now=now(),
+                                      signer=platform().signer, declared=declared, quota=tus.quota())
+        except BaseException:
+            tus.discard_refused(stored)  # refused after it was stored: nothing keeps its bytes
+            raise
         when = format_datetime(bid.received_at, "yyyy-MM-dd HH:mm:ss")
         if mode == "package":
             flash(_("Your bid package was sealed to the opening key and received at %(when)s. SHA-256 of the "
@@ -322,7 +332,7 @@ def upload_done(upload_id: str):
                     "the file again to make it your bid.", when=when), "warning")
     else:
         try:
-            uploads.check_resumable(s, up, now())
+            uploads.check_resumable(s, up, now(), tus.idle())
         except DomainError as exc:
             flash(_error_message(exc), "danger")
         else:

@@ -118,7 +118,7 @@ def test_options_announce_version_extensions_and_size_without_login(client, open
         resp = client.options(url)
         assert resp.status_code == 204
         assert resp.headers["Tus-Resumable"] == "1.0.0" and resp.headers["Tus-Version"] == "1.0.0"
-        assert resp.headers["Tus-Extension"] == "creation,termination"
+        assert resp.headers["Tus-Extension"] == "creation,expiration,termination"
         assert resp.headers["Tus-Max-Size"] == str(1024 * 1024 * 1024)
 
 
@@ -277,6 +277,7 @@ def test_the_deadline_is_judged_on_the_last_byte_to_the_millisecond(client, app,
     t, bidder, auth, recipient = open_tender
     tus = Tus(client, auth)
     body = seal(recipient)
+    clock.set(t.deadline - timedelta(minutes=10))  # within the idle time of the upload (not abandoned)
     url = tus.new(t.id, len(body))
     assert tus.patch(url, 0, body[:500]).status_code == 204
     clock.set(t.deadline + timedelta(milliseconds=late_by_ms))
@@ -319,6 +320,7 @@ def test_a_chunk_begun_before_the_deadline_but_finished_after_it_is_late(client,
     t, bidder, auth, recipient = open_tender
     tus = Tus(client, auth)
     body = seal(recipient)
+    clock.set(t.deadline - timedelta(minutes=1))
     url = tus.new(t.id, len(body))
     clock.set(t.deadline - timedelta(seconds=2))  # the request starts in time…
     stream = ClockMovingStream(body, clock, t.deadline)  # …and its last byte arrives at the deadline

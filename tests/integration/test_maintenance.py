@@ -18,8 +18,9 @@ from sunbid.maintenance import collect_blobs
 TWO_DAYS_AGO = time.time() - 2 * 86400
 
 
-def _age(path) -> None:
-    os.utime(path, (TWO_DAYS_AGO, TWO_DAYS_AGO))
+def _age(path, hours: float | None = None) -> None:
+    when = TWO_DAYS_AGO if hours is None else time.time() - hours * 3600
+    os.utime(path, (when, when))
 
 
 def test_unreferenced_old_blobs_and_leftovers_go_and_nothing_named_does(app, make, session, clock):
@@ -79,3 +80,9 @@ def test_blobs_gc_command(tmp_path, monkeypatch):
     done = CliRunner().invoke(main, ["blobs", "gc"])
     assert done.exit_code == 0 and "Removed 1 unreferenced blob(s)" in done.output, done.output
     assert not store.exists(orphan.sha256)
+    recent = store.put_stream(io.BytesIO(b"refused half an hour ago"), limit=10**6)
+    _age(store.path(recent.sha256), hours=0.5)
+    assert "Removed 0 unreferenced" in CliRunner().invoke(main, ["blobs", "gc"]).output  # 24 hours by default
+    assert CliRunner().invoke(main, ["blobs", "gc", "--min-age-minutes", "5"]).exit_code == 2  # too short
+    sooner = CliRunner().invoke(main, ["blobs", "gc", "--min-age-minutes", "20"])
+    assert "Removed 1 unreferenced blob(s)" in sooner.output and not store.exists(recent.sha256)

@@ -186,7 +186,7 @@ def test_options_need_no_login(web, bidding):
     for url in (f"/tenders/{t.id}/uploads", "/uploads/anything"):
         resp = anonymous.options(url)
         assert resp.status_code == 204 and resp.headers["Tus-Version"] == "1.0.0"
-        assert resp.headers["Tus-Extension"] == "creation,termination"
+        assert resp.headers["Tus-Extension"] == "creation,expiration,termination"
         assert resp.headers["Tus-Max-Size"] == str(1024 * 1024 * 1024)
 
 
