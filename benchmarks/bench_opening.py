@@ -117,7 +117,7 @@ class World:
         import pyrage
 
         from core.db import unit_of_work
-        from tender import service as tenders
+        from tender import inputs, publication
 
         from accounts.demo import enrol_custodian
 
@@ -129,15 +129,15 @@ class World:
             self.custodian_keys[who.user_id] = (who, str(identity))
         self.agency, _ = self.user("agency", now)
         with unit_of_work(self.s):
-            t = tenders.create_tender(self.s, actor=self.agency, now=now, data=tenders.TenderInput(
+            t = publication.create_tender(self.s, actor=self.agency, now=now, data=inputs.TenderInput(
                 title="Bench opening", regime="works", category="works", region="X",
                 estimated_price=Decimal(1000000), deposit=Decimal(0), download_start=now + timedelta(hours=1),
                 download_end=now + timedelta(days=7), deadline=now + timedelta(days=21)))
         with unit_of_work(self.s):
-            tenders.add_document(self.s, actor=self.agency, tender_id=t.id, filename="doc.pdf",
-                                 stream=io.BytesIO(pdf_bytes("bench")), blobs=self.blobs, limit=10**7, now=now)
+            publication.add_document(self.s, actor=self.agency, tender_id=t.id, filename="doc.pdf",
+                                     stream=io.BytesIO(pdf_bytes("bench")), blobs=self.blobs, limit=10**7, now=now)
         with unit_of_work(self.s):
-            tenders.publish_tender(self.s, actor=self.agency, tender_id=t.id, now=now)
+            publication.publish_tender(self.s, actor=self.agency, tender_id=t.id, now=now)
         self.tender_id, self.project_code, self.deadline = t.id, t.project_code, t.deadline
         self.doc_id = t.documents[0].id
         from tender.models import OpeningKey
@@ -146,12 +146,12 @@ class World:
 
     def bidder(self, now: datetime):
         from core.db import unit_of_work
-        from tender import service as tenders
+        from tender import downloads
 
         actor, org = self.user("bidder", now)
         with unit_of_work(self.s):
-            tenders.download_document(self.s, actor=actor, tender_id=self.tender_id, document_id=self.doc_id,
-                                      now=now)
+            downloads.download_document(self.s, actor=actor, tender_id=self.tender_id, document_id=self.doc_id,
+                                        now=now)
         return actor, org
 
     def shares(self) -> list[tuple[object, str]]:

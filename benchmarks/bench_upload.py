@@ -56,7 +56,7 @@ def run(work: Path, mb: int) -> None:
     from core.actor import Actor
     from core.db import make_engine, make_sessionmaker, unit_of_work
     from core.migrate import upgrade
-    from tender import service as tenders
+    from tender import inputs, publication
 
     url = f"sqlite:///{work / 'bench.db'}"
     upgrade(url)
@@ -70,7 +70,7 @@ def run(work: Path, mb: int) -> None:
                                        password="Upload-secret-91", role="agency", organisation_id=org.id, now=now)
         agency = Actor(user.id, user.username, user.role, org.id)
         with unit_of_work(s):
-            t = tenders.create_tender(s, actor=agency, now=now, data=tenders.TenderInput(
+            t = publication.create_tender(s, actor=agency, now=now, data=inputs.TenderInput(
                 title="Bench", regime="works", category="works", region="X", estimated_price=Decimal(1000000),
                 deposit=Decimal(0), download_start=now + timedelta(hours=1), download_end=now + timedelta(days=7),
                 deadline=now + timedelta(days=21)))

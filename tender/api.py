@@ -9,7 +9,7 @@ from core.blobs import FileTooLarge
 from core.inputs import int_arg, page_arg
 from core.roles import Role
 from core.web import actor, db, now, permission, public
-from tender import service, tus
+from tender import portal, service, tus
 from tender.views import bid_receipt
 from tender.rules import MAX_LOTS as LOT_MAX
 
@@ -22,11 +22,11 @@ def tenders():
     t = now()
     args = request.args
     per_page = int_arg("per_page", 20, minimum=1, maximum=100)
-    result = service.search_public(db(), now=t, q=args.get("q", ""), category=args.get("category", ""),
-                                   region=args.get("region", ""), status_filter=args.get("status", ""),
-                                   page=page_arg(), per_page=per_page)
+    result = portal.search_public(db(), now=t, q=args.get("q", ""), category=args.get("category", ""),
+                                  region=args.get("region", ""), status_filter=args.get("status", ""),
+                                  page=page_arg(), per_page=per_page)
     return jsonify(
-        items=[{**service.public_dict(x, t), "url": url_for("tender_api.tender", tender_id=x.id, _external=True)}
+        items=[{**portal.public_dict(x, t), "url": url_for("tender_api.tender", tender_id=x.id, _external=True)}
                for x in result.items],
         page=result.page, per_page=result.per_page, total=result.total, pages=result.pages)
 
@@ -36,7 +36,7 @@ def tenders():
 def tender(tender_id: int):
     t = now()
     found = service.get_tender(db(), actor(), tender_id)
-    return jsonify(service.public_dict(found, t, detail=True))
+    return jsonify(portal.public_dict(found, t, detail=True))
 
 
 @bp.post("/tenders/<id:tender_id>/bids")

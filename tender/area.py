@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from audit.replay import Replayer
 from core.area import Area, NavEntry
-from tender import replay, service
+from tender import portal, replay
 from tender.actions import ACTIONS, subjects
 from tender.api import bp as api_bp
 from tender.cli import bid_group, receipt_group
@@ -40,13 +40,14 @@ AREA = Area(
     blob_columns=("Document.sha256", "Bid.sha256"),
     actions=ACTIONS,
     subjects=subjects,
-    replayers={"tender": Replayer(replay.fold, service.snapshot, replay.diff)},
+    replayers={"tender": Replayer(replay.fold, portal.snapshot, replay.diff)},
     demo_steps=(seed,),
     nav=(NavEntry("tender.tender_list", _l("Tenders"), 10),
          NavEntry("tender.my_tenders", _l("My tenders"), 20, AGENCY),
          NavEntry("tender.new_tender", _l("New tender"), 21, AGENCY),
          NavEntry("tender.my_key_shares", _l("My key shares"), 50, frozenset({"custodian"}))),
-    pure=("tender.rules", "tender.policy", "tender.replay", "tender.sealing", "tender.receipts", "tender.bidpackage"),
+    pure=("tender.rules", "tender.policy", "tender.inputs", "tender.replay", "tender.sealing", "tender.receipts",
+          "tender.bidpackage"),
     openapi=PATHS,
     labels=_labels,
     setup=_setup,

@@ -56,7 +56,7 @@ BIDDER_FIELDS = ("name", "credit_code")
 FILE_FIELDS = ("name", "sha256", "size")
 
 PROJECT_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{2,39}")
-"""Same rule as ``tender.service.PROJECT_CODE`` (not imported: that module needs the database)."""
+"""Same rule as ``tender.inputs.PROJECT_CODE``, written without its anchors (it is used with ``fullmatch``)."""
 PRICE = re.compile(r"(0|[1-9][0-9]{0,13})(\.[0-9]{1,2})?")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 CREDIT_CODE = re.compile(r"[0-9A-HJ-NP-RTUW-Y]{18}")

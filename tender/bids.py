@@ -23,7 +23,8 @@ from accounts.models import Organisation
 from tender import policy, rules, sealing
 from tender.models import Bid, BidUpload, OpeningKey, Tender, new_public_id
 from tender.receipts import sign_receipt
-from tender.service import facts, has_downloaded
+from tender.downloads import has_downloaded
+from tender.service import facts
 
 HEAD = 64 * 1024
 

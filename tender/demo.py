@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.blobs import BlobStore
 from core.db import unit_of_work
 from core.money import from_fen, round_fen
-from tender import service
+from tender import downloads, inputs, publication, service
 
 CITY = "滨海市"
 DISTRICTS = ["东湖区", "西山区", "南港区", "北岸区", "高新区", "滨海新区"]
@@ -117,7 +117,7 @@ def seed(session: Session, people: Any, now: datetime, rng: random.Random, conte
         deadline = (start + timedelta(days=rng.randint(21, 28))).replace(hour=1, minute=30)  # 09:30 Beijing
         if deadline - start < timedelta(days=20):
             deadline += timedelta(days=1)
-        data = service.TenderInput(
+        data = inputs.TenderInput(
             title=title, regime="works" if category == "works" else "procurement", category=category,
             region=district, estimated_price=estimate, deposit=deposit, download_start=start,
             download_end=start + timedelta(days=rng.randint(6, 10)), deadline=deadline,
@@ -127,29 +127,29 @@ def seed(session: Session, people: Any, now: datetime, rng: random.Random, conte
             evaluation_method="lowest_price" if category == "goods" and i % 2 else "comprehensive",
         )
 
-        def create(s: Session, t: datetime, i: int = i, data: service.TenderInput = data, staff=staff) -> None:
-            ids[i] = service.create_tender(s, actor=staff, data=data, now=t).id
+        def create(s: Session, t: datetime, i: int = i, data: inputs.TenderInput = data, staff=staff) -> None:
+            ids[i] = publication.create_tender(s, actor=staff, data=data, now=t).id
             counts["tenders"] += 1
 
         def upload(s: Session, t: datetime, i: int = i, staff=staff, title: str = title) -> None:
             tender = service.get_tender(s, staff, ids[i])
             pdf = document_pdf(title, tender.project_code, staff.name, tender.description)
-            service.add_document(s, actor=staff, tender_id=ids[i], filename=f"{tender.project_code}-招标文件.pdf",
-                                 stream=io.BytesIO(pdf), blobs=blobs, limit=50 * 1024 * 1024, now=t)
+            publication.add_document(s, actor=staff, tender_id=ids[i], filename=f"{tender.project_code}-招标文件.pdf",
+                                     stream=io.BytesIO(pdf), blobs=blobs, limit=50 * 1024 * 1024, now=t)
 
         at(created, create)
         at(created + timedelta(hours=1), upload)
         if publish is None:
             continue
-        at(publish, lambda s, t, i=i, staff=staff: service.publish_tender(s, actor=staff, tender_id=ids[i], now=t))
+        at(publish, lambda s, t, i=i, staff=staff: publication.publish_tender(s, actor=staff, tender_id=ids[i], now=t))
         downloaders = rng.sample(people.bidders, rng.randint(3, 9))
         for n, bidder in enumerate(downloaders):
             when = publish + timedelta(hours=2 + n * rng.randint(3, 20))
 
             def download(s: Session, t: datetime, i: int = i, bidder=bidder) -> None:
                 tender = service.get_tender(s, bidder, ids[i])
-                service.download_document(s, actor=bidder, tender_id=ids[i], document_id=tender.documents[0].id,
-                                          now=t)
+                downloads.download_document(s, actor=bidder, tender_id=ids[i], document_id=tender.documents[0].id,
+                                            now=t)
                 counts["downloads"] += 1
 
             at(min(when, publish + timedelta(days=5)), download)
@@ -170,19 +170,19 @@ def seed(session: Session, people: Any, now: datetime, rng: random.Random, conte
             qid: dict[str, int] = {}
 
             def ask(s: Session, t: datetime, i: int = i, b=downloaders[q], k: int = k, qid=qid) -> None:
-                qid["id"] = service.ask_question(s, actor=b, tender_id=ids[i], text=QUESTIONS[k], now=t).id
+                qid["id"] = publication.ask_question(s, actor=b, tender_id=ids[i], text=QUESTIONS[k], now=t).id
                 counts["questions"] += 1
 
             def answer(s: Session, t: datetime, i: int = i, staff=staff, k: int = k, qid=qid) -> None:
-                service.answer_question(s, actor=staff, tender_id=ids[i], question_id=qid["id"], answer=ANSWERS[k],
-                                        now=t)
+                publication.answer_question(s, actor=staff, tender_id=ids[i], question_id=qid["id"], answer=ANSWERS[k],
+                                            now=t)
 
             at(asked, ask)
             at(asked + timedelta(hours=20), answer)
         if i % 4 == 1 and kind != "cancelled":
             def amend(s: Session, t: datetime, i: int = i, staff=staff) -> None:
-                service.amend_tender(s, actor=staff, tender_id=ids[i], now=t,
-                                     text="澄清：投标文件递交方式以本平台加密递交为准；评分办法第2.3条笔误更正。")
+                publication.amend_tender(s, actor=staff, tender_id=ids[i], now=t,
+                                         text="澄清：投标文件递交方式以本平台加密递交为准；评分办法第2.3条笔误更正。")
                 counts["amendments"] += 1
 
             at(deadline - timedelta(days=10), amend)  # less than 15 days before: the deadline moves out
@@ -213,7 +213,7 @@ def seed(session: Session, people: Any, now: datetime, rng: random.Random, conte
             at(plan_deadline + timedelta(minutes=5), present)
             at(plan_deadline + timedelta(minutes=20), open_all)
         if kind == "cancelled":
-            at(publish + timedelta(days=6), lambda s, t, i=i, staff=staff: service.cancel_tender(
+            at(publish + timedelta(days=6), lambda s, t, i=i, staff=staff: publication.cancel_tender(
                 s, actor=staff, tender_id=ids[i], now=t, reason="因项目预算调整，经研究决定终止本次招标。"))
     for when, _, fn in sorted(plan, key=lambda p: (p[0], p[1])):
         with unit_of_work(session):

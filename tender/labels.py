@@ -66,7 +66,7 @@ def failure_reason(value: str) -> str:
 
 
 def _bids(value: Any) -> str:
-    """{bid id: "status sha256"} as in tender.replay and tender.service.snapshot."""
+    """{bid id: "status sha256"} as in tender.replay and tender.portal.snapshot."""
     lines = []
     for bid, text in (value or {}).items():
         state, _sep, digest = str(text).partition(" ")
@@ -75,7 +75,7 @@ def _bids(value: Any) -> str:
 
 
 def _opening(value: Any) -> str:
-    """{bid id: "status [reason] price_fen"} as in tender.replay and tender.service.snapshot."""
+    """{bid id: "status [reason] price_fen"} as in tender.replay and tender.portal.snapshot."""
     lines = []
     for bid, text in (value or {}).items():
         words = str(text).split()

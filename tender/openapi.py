@@ -23,7 +23,7 @@ from core.openapi import (
     string,
 )
 from tender.rules import MAX_LOTS, Status
-from tender.service import CATEGORIES, REGIMES
+from tender.inputs import CATEGORIES, REGIMES
 
 TAGS = ["tenders"]
 BID_TAGS = ["bids"]

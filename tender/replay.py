@@ -1,7 +1,7 @@
 """A tender's state recomputed from its audit events alone (pure).
 
 ``fold(entries, now)`` replays the entry documents (audit.rules.Entry.document()) of one tender
-in order and returns the same shape as tender.service.snapshot reads from the live tables; a
+in order and returns the same shape as tender.portal.snapshot reads from the live tables; a
 supervisor diffs the two.  Each later area adds its events here as it lands.
 """
 from __future__ import annotations

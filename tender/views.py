@@ -19,7 +19,7 @@ from core.roles import Role
 from core.rules import whole_number
 from core.web import (acting_user, actor, check_form_csrf, db, idle_db, now, permission, platform, public,
                       register_error_handlers, transaction)
-from tender import formupload, policy, rules, service, tus
+from tender import custody, downloads, formupload, inputs, policy, portal, publication, rules, service, tus
 from tender.models import Tender
 
 bp = Blueprint("tender", __name__)
@@ -46,16 +46,16 @@ def _upload_limit() -> int:
 @public
 def home():
     s, t = db(), now()
-    latest = service.search_public(s, now=t, page=1, per_page=8)
-    open_now = service.search_public(s, now=t, status_filter="published", order="deadline", page=1, per_page=6)
-    overdue = service.overdue_openings(s, actor=actor(), now=t)
+    latest = portal.search_public(s, now=t, page=1, per_page=8)
+    open_now = portal.search_public(s, now=t, status_filter="published", order="deadline", page=1, per_page=6)
+    overdue = portal.overdue_openings(s, actor=actor(), now=t)
     return render_template("tender/home.html", latest=latest.items, open_now=open_now.items, overdue=overdue,
-                           figures=service.key_figures(s, t), now=t, status=service.status)
+                           figures=portal.key_figures(s, t), now=t, status=service.status)
 
 
 @bp.app_template_global("days_unopened")
 def _days_unopened(tender: Tender, at):
-    return service.days_unopened(tender, at)
+    return portal.days_unopened(tender, at)
 
 
 @bp.get("/tenders")
@@ -63,10 +63,10 @@ def _days_unopened(tender: Tender, at):
 def tender_list():
     s, t = db(), now()
     args = request.args
-    result = service.search_public(s, now=t, q=args.get("q", ""), category=args.get("category", ""),
-                                   region=args.get("region", ""), status_filter=args.get("status", ""),
-                                   page=page_arg(), per_page=PER_PAGE)
-    return render_template("tender/list.html", result=result, regions=service.regions(s), args=args, now=t,
+    result = portal.search_public(s, now=t, q=args.get("q", ""), category=args.get("category", ""),
+                                  region=args.get("region", ""), status_filter=args.get("status", ""),
+                                  page=page_arg(), per_page=PER_PAGE)
+    return render_template("tender/list.html", result=result, regions=portal.regions(s), args=args, now=t,
                            status=service.status)
 
 
@@ -74,7 +74,7 @@ def tender_list():
 @public
 def feed():
     t = now()
-    result = service.search_public(db(), now=t, page=1, per_page=50)
+    result = portal.search_public(db(), now=t, page=1, per_page=50)
     body = render_template("tender/feed.xml", tenders=result.items, now=t, status=service.status)
     return Response(body, mimetype="application/atom+xml")
 
@@ -86,16 +86,16 @@ def _detail_context(tender: Tender, **extra):
     my_share = None
     if who.role == "custodian":
         try:
-            my_share = service.sealed_share_for(s, actor=who, tender_id=tender.id)
+            my_share = custody.sealed_share_for(s, actor=who, tender_id=tender.id)
         except DomainError:
             my_share = None
     from tender.bids import own_bids
 
     return dict(tender=tender, now=t, state=service.status(tender, t), owner=owner, my_share=my_share,
                 my_bids=own_bids(s, actor=who, tender_id=tender.id),
-                opening_key=service.opening_key_dict(tender),
-                settings=settings, departures=rules.departures_from_defaults(settings), downloads=service.downloads_for(s, who, tender, t),
-                downloaded=who.role == "bidder" and service.has_downloaded(
+                opening_key=custody.opening_key_dict(tender),
+                settings=settings, departures=rules.departures_from_defaults(settings), downloads=downloads.downloads_for(s, who, tender, t),
+                downloaded=who.role == "bidder" and downloads.has_downloaded(
                     s, organisation_id=who.organisation_id, tender_id=tender.id),
                 unanswered=[q for q in tender.questions if q.answer is None] if owner else [],
                 answered=[q for q in tender.questions if q.answer is not None], form={}, errors={}, **extra)
@@ -112,7 +112,7 @@ def detail(tender_id: int):
 @permission()
 def download(tender_id: int, document_id: int):
     with transaction() as s:
-        doc = service.download_document(s, actor=actor(), tender_id=tender_id, document_id=document_id, now=now())
+        doc = downloads.download_document(s, actor=actor(), tender_id=tender_id, document_id=document_id, now=now())
     blobs = platform().blobs
     chunks = blobs.iter_chunks(doc.sha256)
     resp = Response(stream_with_context(chunks), mimetype=doc.content_type)
@@ -126,7 +126,7 @@ def download(tender_id: int, document_id: int):
 @permission(Role.CUSTODIAN)
 def key_share(tender_id: int):
     """A custodian's own share of the opening key, sealed to the custodian's age recipient."""
-    share = service.sealed_share_for(db(), actor=actor(), tender_id=tender_id)
+    share = custody.sealed_share_for(db(), actor=actor(), tender_id=tender_id)
     return Response(share.sealed, mimetype="application/octet-stream", headers={
         "Content-Disposition": f"attachment; filename=tender-{tender_id}-share-{share.position}.age"})
 
@@ -143,7 +143,7 @@ def my_key_shares():
     me = db().get(User, who.user_id)
     mine = recipient_fingerprint(me.age_recipient) if me.age_recipient else None
     rows = [(share, tender, recipient_fingerprint(share.recipient) if share.recipient else None)
-            for share, tender in service.shares_held_by(db(), actor=who)]
+            for share, tender in custody.shares_held_by(db(), actor=who)]
     return render_template("tender/key_shares.html", rows=rows, mine=mine, now=now(), state=service.status)
 
 
@@ -370,11 +370,11 @@ def opening_page(tender_id: int):
 
     s, who = db(), actor()
     tender = service.get_tender(s, who, tender_id)
-    key = service.opening_key_dict(tender)
+    key = custody.opening_key_dict(tender)
     held = None
     if who.role == "custodian":
         try:
-            held = service.sealed_share_for(s, actor=who, tender_id=tender.id)
+            held = custody.sealed_share_for(s, actor=who, tender_id=tender.id)
         except DomainError:
             held = None
     from tender.bids import own_bids
@@ -429,7 +429,7 @@ def opening_pdf(tender_id: int):
     from tender.opening_record import record_sheet
 
     pdf = render_pdf("tender/opening_print.html", tender=tender, results=results,
-                     sheet=record_sheet(s, tender, results), key=service.opening_key_dict(tender),
+                     sheet=record_sheet(s, tender, results), key=custody.opening_key_dict(tender),
                      settings=service.settings_of(tender), failure_reason=failure_reason,
                      place=request.url_root.rstrip("/"), state=service.status(tender, now()), printed_at=now())
     return Response(pdf, mimetype="application/pdf",
@@ -461,7 +461,7 @@ def open_bids(tender_id: int):
 def ask(tender_id: int):
     try:
         with transaction() as s:
-            service.ask_question(s, actor=actor(), tender_id=tender_id, text=request.form.get("text", ""), now=now())
+            publication.ask_question(s, actor=actor(), tender_id=tender_id, text=request.form.get("text", ""), now=now())
         flash(_("Your question was sent. The answer will be published here for every bidder."), "success")
     except DomainError as exc:
         if exc.status == 404:
@@ -476,9 +476,9 @@ def ask(tender_id: int):
 @permission(Role.AGENCY)
 def my_tenders():
     s, t = db(), now()
-    result = service.search_public(s, now=t, agency_id=actor().organisation_id, q=request.args.get("q", ""),
-                                   status_filter=request.args.get("status", ""),
-                                   page=page_arg(), per_page=PER_PAGE)
+    result = portal.search_public(s, now=t, agency_id=actor().organisation_id, q=request.args.get("q", ""),
+                                  status_filter=request.args.get("status", ""),
+                                  page=page_arg(), per_page=PER_PAGE)
     return render_template("tender/mine.html", result=result, args=request.args, now=t, status=service.status)
 
 
@@ -498,7 +498,7 @@ def _prefill(tender: Tender) -> dict[str, str]:
                 download_start=local_input(tender.download_start), download_end=local_input(tender.download_end),
                 deadline=local_input(tender.deadline))
     settings = rules.settings_to_dict(service.settings_of(tender))
-    data.update({name: str(settings[name]) for name in service.SETTING_FIELDS})
+    data.update({name: str(settings[name]) for name in inputs.SETTING_FIELDS})
     if len(tender.lots) > 1:
         for lot in tender.lots:
             data[f"lot_name_{lot.number}"] = lot.name
@@ -512,12 +512,12 @@ def new_tender():
     if request.method == "GET":
         defaults = rules.settings_to_dict(rules.RuleSettings())
         return _form_page(None, {"regime": "works", "category": "works",
-                                 **{name: str(defaults[name]) for name in service.SETTING_FIELDS}}, {})
+                                 **{name: str(defaults[name]) for name in inputs.SETTING_FIELDS}}, {})
     try:
-        data = service.parse_tender_input(request.form, tz=platform_tz())
+        data = inputs.parse_tender_input(request.form, tz=platform_tz())
         with transaction() as s:
-            tender = service.create_tender(s, actor=actor(), data=data, now=now(),
-                                           accelerator=platform().settings.accelerator)
+            tender = publication.create_tender(s, actor=actor(), data=data, now=now(),
+                                               accelerator=platform().settings.accelerator)
         flash(_("Draft saved. Upload the tender documents, then publish."), "success")
         return redirect(url_for("tender.detail", tender_id=tender.id))
     except DomainError as exc:
@@ -533,9 +533,9 @@ def edit_tender(tender_id: int):
     if request.method == "GET":
         return _form_page(tender, _prefill(tender), {})
     try:
-        data = service.parse_tender_input(request.form, tz=platform_tz())
+        data = inputs.parse_tender_input(request.form, tz=platform_tz())
         with transaction() as s:
-            service.update_tender(s, actor=actor(), tender_id=tender_id, data=data, now=now())
+            publication.update_tender(s, actor=actor(), tender_id=tender_id, data=data, now=now())
         flash(_("Draft saved."), "success")
         return redirect(url_for("tender.detail", tender_id=tender_id))
     except DomainError as exc:
@@ -569,7 +569,7 @@ def upload_document(tender_id: int):
     if upload is None or not upload.filename:
         flash(_("Choose a file to upload."), "danger")
         return _back(tender_id, "documents")
-    return _run(tender_id, lambda s: service.add_document(
+    return _run(tender_id, lambda s: publication.add_document(
         s, actor=actor(), tender_id=tender_id, filename=upload.filename, stream=upload.stream,
         blobs=platform().blobs, limit=_upload_limit(), now=now()), _("Document uploaded."), "documents")
 
@@ -577,15 +577,15 @@ def upload_document(tender_id: int):
 @bp.post("/agency/tenders/<id:tender_id>/documents/<id:document_id>/delete")
 @permission(Role.AGENCY)
 def delete_document(tender_id: int, document_id: int):
-    return _run(tender_id, lambda s: service.remove_document(s, actor=actor(), tender_id=tender_id,
-                                                             document_id=document_id, now=now()),
+    return _run(tender_id, lambda s: publication.remove_document(s, actor=actor(), tender_id=tender_id,
+                                                                 document_id=document_id, now=now()),
                 _("Document removed."), "documents")
 
 
 @bp.post("/agency/tenders/<id:tender_id>/publish")
 @permission(Role.AGENCY)
 def publish(tender_id: int):
-    return _run(tender_id, lambda s: service.publish_tender(s, actor=actor(), tender_id=tender_id, now=now()),
+    return _run(tender_id, lambda s: publication.publish_tender(s, actor=actor(), tender_id=tender_id, now=now()),
                 _("The tender announcement is published."))
 
 
@@ -605,24 +605,24 @@ def amend(tender_id: int):
     document = None
     if upload is not None and upload.filename:
         document = (upload.filename, upload.stream, platform().blobs, _upload_limit())
-    return _run(tender_id, lambda s: service.amend_tender(s, actor=actor(), tender_id=tender_id,
-                                                          text=request.form.get("text", ""), now=now(),
-                                                          requested_deadline=requested, document=document),
+    return _run(tender_id, lambda s: publication.amend_tender(s, actor=actor(), tender_id=tender_id,
+                                                              text=request.form.get("text", ""), now=now(),
+                                                              requested_deadline=requested, document=document),
                 _("The amendment is published."), "amendments")
 
 
 @bp.post("/agency/tenders/<id:tender_id>/cancel")
 @permission(Role.AGENCY)
 def cancel(tender_id: int):
-    return _run(tender_id, lambda s: service.cancel_tender(s, actor=actor(), tender_id=tender_id,
-                                                           reason=request.form.get("reason", ""), now=now()),
+    return _run(tender_id, lambda s: publication.cancel_tender(s, actor=actor(), tender_id=tender_id,
+                                                               reason=request.form.get("reason", ""), now=now()),
                 _("The tender is cancelled."))
 
 
 @bp.post("/agency/tenders/<id:tender_id>/questions/<id:question_id>/answer")
 @permission(Role.AGENCY)
 def answer(tender_id: int, question_id: int):
-    return _run(tender_id, lambda s: service.answer_question(s, actor=actor(), tender_id=tender_id,
-                                                             question_id=question_id,
-                                                             answer=request.form.get("answer", ""), now=now()),
+    return _run(tender_id, lambda s: publication.answer_question(s, actor=actor(), tender_id=tender_id,
+                                                                 question_id=question_id,
+                                                                 answer=request.form.get("answer", ""), now=now()),
                 _("The answer is published."), "questions")

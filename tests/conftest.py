@@ -245,7 +245,7 @@ class Factory:
         return self.custodian_keys
 
     def tender_input(self, **overrides):
-        from tender.service import TenderInput
+        from tender.inputs import TenderInput
 
         now = self.clock.now()
         values = dict(title="滨海市东湖区道路改造工程", regime="works", category="works", region="东湖区",
@@ -256,35 +256,35 @@ class Factory:
         return TenderInput(**values)
 
     def tender(self, agency: Actor | None = None, *, publish: bool = False, documents: int = 1, **overrides):
-        from tender import service
+        from tender import publication
 
         agency = agency or self.user("agency")
         self.custodians()  # publication (here or over HTTP later) seals key shares to them
         blobs = self.app.extensions["sunbid"].blobs
         with unit_of_work(self.session):
-            t = service.create_tender(self.session, actor=agency, data=self.tender_input(**overrides),
-                                      now=self.clock.now())
+            t = publication.create_tender(self.session, actor=agency, data=self.tender_input(**overrides),
+                                          now=self.clock.now())
         for d in range(documents):
             with unit_of_work(self.session):
-                service.add_document(self.session, actor=agency, tender_id=t.id, filename=f"doc{d}.pdf",
-                                     stream=io.BytesIO(pdf_bytes(f"doc {t.id} {d}")), blobs=blobs,
-                                     limit=10**7, now=self.clock.now())
+                publication.add_document(self.session, actor=agency, tender_id=t.id, filename=f"doc{d}.pdf",
+                                         stream=io.BytesIO(pdf_bytes(f"doc {t.id} {d}")), blobs=blobs,
+                                         limit=10**7, now=self.clock.now())
         if publish:
             with unit_of_work(self.session):
-                service.publish_tender(self.session, actor=agency, tender_id=t.id, now=self.clock.now())
+                publication.publish_tender(self.session, actor=agency, tender_id=t.id, now=self.clock.now())
         return t, agency
 
     def bidder_of(self, t) -> Actor:
         """A bidder who obtained the tender's documents, once their download period has begun (the clock
         moves 2 hours on when it has not)."""
-        from tender import service
+        from tender import downloads
 
         bidder = self.user("bidder")
         if self.clock.now() < t.download_start:
             self.clock.advance(timedelta(hours=2))
         with unit_of_work(self.session):
-            service.download_document(self.session, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
-                                      now=self.clock.now())
+            downloads.download_document(self.session, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
+                                        now=self.clock.now())
         return bidder
 
     def api_token(self, who: Actor, name: str = "tests") -> dict[str, str]:

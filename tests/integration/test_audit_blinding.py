@@ -122,10 +122,10 @@ def test_after_the_current_deadline_the_entries_are_readable(client, make, sessi
     agency = make.user("agency", org=session.get(Organisation, t.agency_id))
     original = t.deadline
     with unit_of_work(session):  # an amendment moves the deadline out by a week
-        from tender import service
+        from tender import publication
 
-        service.amend_tender(session, actor=agency, tender_id=t.id, text="补充说明", now=clock.now(),
-                             requested_deadline=original + timedelta(days=7))
+        publication.amend_tender(session, actor=agency, tender_id=t.id, text="补充说明", now=clock.now(),
+                                 requested_deadline=original + timedelta(days=7))
     session.refresh(t)
     assert t.deadline == original + timedelta(days=7)
     downloads = session.scalars(select(AuditEntry).where(AuditEntry.action == "document.downloaded")).all()

@@ -11,7 +11,7 @@ from audit.replay import replay_tender
 from tender.area import AREA as TENDER
 from core.db import unit_of_work
 from core.pdf import pdf_text
-from tender import service
+from tender import downloads, publication
 from tests.conftest import login
 
 
@@ -20,16 +20,16 @@ def _busy_tender(make, session, clock):
     bidder = make.user("bidder")
     clock.advance(timedelta(hours=2))
     with unit_of_work(session):
-        service.download_document(session, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
-                                  now=clock.now())
+        downloads.download_document(session, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
+                                    now=clock.now())
     with unit_of_work(session):
-        q = service.ask_question(session, actor=bidder, tender_id=t.id, text="问题？", now=clock.now())
+        q = publication.ask_question(session, actor=bidder, tender_id=t.id, text="问题？", now=clock.now())
     with unit_of_work(session):
-        service.answer_question(session, actor=agency, tender_id=t.id, question_id=q.id, answer="答复。",
-                                now=clock.now())
+        publication.answer_question(session, actor=agency, tender_id=t.id, question_id=q.id, answer="答复。",
+                                    now=clock.now())
     clock.set(t.deadline - timedelta(days=3))
     with unit_of_work(session):
-        service.amend_tender(session, actor=agency, tender_id=t.id, text="修改", now=clock.now())
+        publication.amend_tender(session, actor=agency, tender_id=t.id, text="修改", now=clock.now())
     return t
 
 
@@ -98,8 +98,8 @@ def test_replay_follows_bids(make, session, clock, app, tmp_path, connection):
     bidder = make.user("bidder")
     clock.advance(timedelta(hours=2))
     with unit_of_work(session):
-        service.download_document(session, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
-                                  now=clock.now())
+        downloads.download_document(session, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
+                                    now=clock.now())
     signer = app.extensions["sunbid"].signer
     for i in range(2):
         with unit_of_work(session):

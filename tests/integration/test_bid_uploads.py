@@ -26,7 +26,7 @@ from audit.models import AuditEntry
 from accounts import service as accounts
 from core.db import unit_of_work
 from accounts.models import Organisation
-from tender import service, uploads
+from tender import downloads, uploads
 from tender.models import Bid, BidUpload, OpeningKey
 from tender.receipts import verify_receipt
 from tests.conftest import T0
@@ -202,8 +202,8 @@ def test_only_the_creator_may_touch_an_upload(client, make, open_tender, session
     assert tus.patch(url, 0, body[:10]).status_code == 204
     other = make.user("bidder")  # another company, even one that obtained the documents
     with unit_of_work(session):
-        service.download_document(session, actor=other, tender_id=t.id, document_id=t.documents[0].id,
-                                  now=clock.now())
+        downloads.download_document(session, actor=other, tender_id=t.id, document_id=t.documents[0].id,
+                                    now=clock.now())
     colleague = make.user("bidder", org=session.get(Organisation, bidder.organisation_id))  # same company
     for intruder in (token_for(session, clock, other), token_for(session, clock, colleague)):
         spy = Tus(client, intruder)
@@ -389,15 +389,15 @@ def test_an_upload_supersedes_an_earlier_bid(client, open_tender, session):
 def test_an_upload_for_the_second_lot(client, make, session, clock):
     from decimal import Decimal
 
-    from tender.service import LotInput
+    from tender.inputs import LotInput
 
     t, _agency = make.tender(publish=True, lots=(LotInput("一标段", Decimal("500000")),
                                                  LotInput("二标段", Decimal("500000"))))
     bidder = make.user("bidder")
     clock.advance(timedelta(hours=2))
     with unit_of_work(session):
-        service.download_document(session, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
-                                  now=clock.now())
+        downloads.download_document(session, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
+                                    now=clock.now())
     tus = Tus(client, token_for(session, clock, bidder))
     body = seal(session.get(OpeningKey, t.id).recipient)
     assert tus.create(t.id, len(body), lot=3).status_code == 400
@@ -520,7 +520,7 @@ def test_leftover_part_files_are_cleaned_after_the_deadline(client, app, open_te
 
 
 def test_an_upload_to_a_cancelled_tender_is_closed_and_its_bytes_deleted(client, app, make, session, clock):
-    from tender import service as tenders
+    from tender import publication
 
     t, agency = make.tender(publish=True)
     bidder = make.bidder_of(t)
@@ -530,7 +530,7 @@ def test_an_upload_to_a_cancelled_tender_is_closed_and_its_bytes_deleted(client,
     url = tus.new(t.id, len(body))
     tus.patch(url, 0, body[:200])
     with unit_of_work(session):
-        tenders.cancel_tender(session, actor=agency, tender_id=t.id, reason="项目取消", now=clock.now())
+        publication.cancel_tender(session, actor=agency, tender_id=t.id, reason="项目取消", now=clock.now())
     assert tus.head(url).status_code == 410  # takes no more data, though the deadline is far
     refused = tus.patch(url, 200, body[200:])
     assert refused.status_code == 409 and refused.json["error"]["code"] == "invalid_transition"

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from accounts import service as accounts
 from core.db import make_sessionmaker, unit_of_work
-from tender import service
+from tender import downloads
 from tender.models import Bid, OpeningKey
 from tender.receipts import BadReceipt, verify_receipt
 from tests.conftest import login
@@ -161,8 +161,8 @@ def test_concurrent_submissions_leave_one_current_bid(engines, tmp_path_factory,
         t, _agency = f.tender(publish=True)
         bidder = f.user("bidder")
         with unit_of_work(s):
-            service.download_document(s, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
-                                      now=now + timedelta(hours=2))
+            downloads.download_document(s, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
+                                        now=now + timedelta(hours=2))
         tender_id = t.id
     from audit import notes
 

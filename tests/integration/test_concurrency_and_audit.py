@@ -14,7 +14,7 @@ from audit.service import verify
 from core.db import make_sessionmaker, unit_of_work
 from tests.conftest import empty_database
 from core.errors import DomainError
-from tender import service
+from tender import publication
 
 
 def test_tampered_audit_row_is_detected(make, session, connection):
@@ -57,7 +57,7 @@ def test_concurrent_publications_publish_once_on_postgresql(engines, tmp_path_fa
             barrier.wait()
             try:
                 with unit_of_work(s):
-                    service.publish_tender(s, actor=agency, tender_id=tender_id, now=now + timedelta(seconds=1))
+                    publication.publish_tender(s, actor=agency, tender_id=tender_id, now=now + timedelta(seconds=1))
                 outcomes.append("published")
             except DomainError as exc:
                 outcomes.append(exc.code)

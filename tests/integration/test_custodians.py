@@ -22,8 +22,8 @@ from core.db import unit_of_work
 from core.errors import DomainError, PermissionDenied
 from accounts.models import RecipientChallenge, RoleRequest, User
 from tender import rules as tender_rules
-from tender import service as tenders
-from tender.models import KeyShare, OpeningKey
+from tender import publication
+from tender.models import KeyShare, OpeningKey, Tender
 from tests.conftest import PASSWORD, login
 
 
@@ -53,7 +53,7 @@ def _publish(session, agency, t, clock):
     # the HTTP requests before it committed
     session.commit()
     with unit_of_work(session):
-        tenders.publish_tender(session, actor=agency, tender_id=t.id, now=clock.now())
+        publication.publish_tender(session, actor=agency, tender_id=t.id, now=clock.now())
 
 
 # ---------------------------------------------------------------- 1. registration by proof
@@ -316,7 +316,7 @@ def test_a_recipient_edited_only_in_the_database_is_refused_at_publication(make,
         _publish(session, agency, t, clock)
     assert victim in str(exc.value)
     assert session.scalar(select(func.count()).where(KeyShare.tender_id == t.id)) == 0
-    assert session.get(tenders.Tender, t.id).published_at is None
+    assert session.get(Tender, t.id).published_at is None
 
 
 def test_a_forged_registration_entry_breaks_the_chain_and_is_refused(make, session, connection, clock):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from tender import rules, service
+from tender import portal, rules
 from tests.conftest import login
 
 
@@ -32,11 +32,11 @@ def test_tenders_unopened_long_after_the_deadline_are_flagged(client, make, cloc
     other, _ = make.tender(publish=True)  # another agency's
     supervisor = make.user("supervisor")
     clock.advance(timedelta(days=21, hours=20))  # 20 h past the deadline: not yet flagged
-    assert service.days_unopened(t, clock.now()) is None
+    assert portal.days_unopened(t, clock.now()) is None
     login(client, supervisor.name)
     assert 'data-testid="overdue-openings"' not in client.get("/").get_data(as_text=True)
     clock.advance(timedelta(days=3))
-    assert service.days_unopened(t, clock.now()) == 3
+    assert portal.days_unopened(t, clock.now()) == 3
     home = client.get("/?lang=en").get_data(as_text=True)
     panel = home.split('data-testid="overdue-openings"', 1)[1].split("</section>", 1)[0]
     assert f"/tenders/{t.id}" in panel and f"/tenders/{other.id}" in panel and "3 days ago, not opened" in panel

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from core.db import unit_of_work
 from core.errors import DomainError
-from tender import bidpackage, bids, opening, sealing, service
+from tender import bidpackage, bids, downloads, opening, sealing, service
 from tender.models import KeyShare, OpeningKey
 from tests.conftest import login
 
@@ -33,8 +33,8 @@ def _bid(session, app, clock, t, tmp_path, name, price, recipient, make):
 
     bidder = make.user("bidder")
     with unit_of_work(session):
-        service.download_document(session, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
-                                  now=clock.now())
+        downloads.download_document(session, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
+                                    now=clock.now())
     org = session.get(Organisation, bidder.organisation_id)
     package = _package(tmp_path, t, org, price, name)
     sealed_file = tmp_path / f"{name}.age"

@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from audit.models import AuditEntry
 from core.db import unit_of_work
 from accounts.models import User
-from tender import sealing, service
+from tender import publication, sealing
 from tender.models import KeyShare, OpeningKey
 from tests.conftest import login
 
@@ -105,5 +105,5 @@ def test_publication_without_enough_custodians_is_refused(make, session, connect
 
     with pytest.raises(DomainError) as exc:
         with unit_of_work(session):
-            service.publish_tender(session, actor=_agency, tender_id=t.id, now=clock.now())
+            publication.publish_tender(session, actor=_agency, tender_id=t.id, now=clock.now())
     assert "3 key custodians" in str(exc.value)

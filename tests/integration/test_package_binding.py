@@ -21,7 +21,7 @@ from core.db import unit_of_work
 from accounts.models import Organisation
 from tender import bidpackage, opening, sealing, service
 from tender.models import Bid, BidUpload, KeyShare, OpeningKey
-from tender.service import LotInput
+from tender.inputs import LotInput
 from tests.conftest import PASSWORD
 from tests.integration.test_web_sealing import (Body, bid_count, csrf_token, flashes, package_body, post,
                                                 stored_files)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from audit.models import AuditEntry
 from audit.service import events_for, verify
-from tender import service
+from tender import portal, service
 from tender.models import Download, Tender
 from tests.conftest import login, pdf_bytes
 
@@ -79,7 +79,7 @@ def test_lifecycle_follows_the_clock(make, clock, session):
     assert service.status(t, clock.now()).value == "published"
     clock.set(t.deadline)
     assert service.status(t, clock.now()).value == "closed"  # closed at the deadline instant, no timer ran
-    page = service.search_public(session, now=clock.now(), status_filter="closed")
+    page = portal.search_public(session, now=clock.now(), status_filter="closed")
     assert [x.id for x in page.items] == [t.id]
 
 

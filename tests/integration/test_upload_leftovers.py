@@ -217,7 +217,7 @@ def two_lots(make, session, clock):
     from decimal import Decimal
 
     from tender.models import OpeningKey
-    from tender.service import LotInput
+    from tender.inputs import LotInput
 
     t, _agency = make.tender(publish=True, lots=(LotInput("一标段", Decimal("500000")),
                                                  LotInput("二标段", Decimal("500000"))))

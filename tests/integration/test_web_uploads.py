@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from accounts import service as accounts
 from core.db import unit_of_work
-from tender import service, uploads
+from tender import downloads, uploads
 from tender.models import Bid, BidUpload, OpeningKey
 from tender.receipts import verify_receipt
 from tests.conftest import PASSWORD
@@ -285,8 +285,8 @@ def test_only_the_creator_may_touch_an_upload(web, bidding, make, session, clock
     colleague = make.user("bidder", org=session.get(Organisation, bidder.organisation_id))  # the same company
     for who in (other, colleague):
         with unit_of_work(session):
-            service.download_document(session, actor=who, tender_id=t.id, document_id=t.documents[0].id,
-                                      now=clock.now())
+            downloads.download_document(session, actor=who, tender_id=t.id, document_id=t.documents[0].id,
+                                        now=clock.now())
         them = app.test_client()
         login(them, who.name)
         theirs = WebTus(them, page_token(them, t.id))
