@@ -10,7 +10,7 @@ from core.inputs import int_arg, page_arg
 from core.roles import Role
 from core.web import actor, db, now, permission, public
 from tender import portal, service, tus
-from tender.views import bid_receipt
+from tender.views.bidding import bid_receipt
 from tender.rules import MAX_LOTS as LOT_MAX
 
 bp = Blueprint("tender_api", __name__, url_prefix="/api/v1")
@@ -82,7 +82,7 @@ def my_bids(tender_id: int):
                            "received_at": b.received_at.isoformat()} for b in rows])
 
 
-# The receipt's download is the bid pages' own view (tender.views.bid_receipt) under the API's URL: the
+# The receipt's download is the bid pages' own view (tender.views.bidding.bid_receipt) under the API's URL: the
 # bearer token stands for the session there, and an error is answered in JSON.
 bp.add_url_rule("/bids/<bid_id>/receipt", endpoint="receipt", view_func=bid_receipt, methods=["GET"])
 
@@ -101,7 +101,7 @@ def withdraw(bid_id: str):
 
 # ---------------------------------------------------------------- resumable uploads (tus 1.0.0)
 #
-# The request handling is tender/tus.py, shared with the bid form's browser uploads (tender/views.py); the
+# The request handling is tender/tus.py, shared with the bid form's browser uploads (tender/views/bidding.py); the
 # work is tender/uploads.py.  Here the caller is the owner of the bearer token.
 #
 #   OPTIONS /api/v1/tenders/<id>/uploads     what the server speaks (public)

@@ -91,3 +91,14 @@ def sealed_share_for(session: Session, *, actor: Actor, tender_id: int) -> KeySh
     if share is None or not policy.holds_share(actor, share):
         raise NotFound()
     return share
+
+
+def own_share(session: Session, *, actor: Actor, tender_id: int) -> KeyShare | None:
+    """The actor's own sealed share of the tender's opening key when the actor is a custodian holding one, else
+    None (for the pages, which show a custodian's share and nothing to anyone else)."""
+    if actor.role != "custodian":
+        return None
+    try:
+        return sealed_share_for(session, actor=actor, tender_id=tender_id)
+    except NotFound:
+        return None

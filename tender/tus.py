@@ -2,9 +2,9 @@
 
 - ``tender/api.py``, under ``/api/v1``: the caller is the owner of a bearer token (``sunbid bid submit``, any
   tus client);
-- ``tender/views.py``, the bid form's uploads from the browser (``static/js/bid-upload.js``): the caller is the
-  logged-in bidder of the session, and every request that changes something carries the form's CSRF token in
-  the ``X-CSRFToken`` header.
+- ``tender/views/bidding.py``, the bid form's uploads from the browser (``static/js/bid-upload.js``): the caller
+  is the logged-in bidder of the session, and every request that changes something carries the form's CSRF
+  token in the ``X-CSRFToken`` header.
 
 Each route is one call into here.  This module reads the tus headers, calls ``tender/uploads.py`` (which does
 the work and the object checks: only the creator of an upload may see or touch it) and writes the tus answers.

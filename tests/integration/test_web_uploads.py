@@ -151,7 +151,7 @@ def test_a_piece_larger_than_the_pages_upload_limit_is_taken(web, bidding, setti
 
 
 def test_flask_wtf_would_not_read_a_tus_body_but_would_fix_its_size_limit(csrf_app):
-    """Why the tus routes check their CSRF header themselves (see tender/views.py, _exempt_uploads)."""
+    """Why the tus routes check their CSRF header themselves (see tender/views/bidding.py, _exempt_uploads)."""
     from flask import request
     from werkzeug.exceptions import RequestEntityTooLarge
 

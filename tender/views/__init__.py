@@ -1,0 +1,14 @@
+"""Tender pages, one module per stage, all on the blueprint ``tender`` (``tender.views.common``), so every
+endpoint is ``tender.<view>``:
+
+- ``portal``: home, the list of tenders, the Atom feed, a tender's page, document downloads, bidders' questions;
+- ``desk``: the agency's desk (its tenders, drafts, documents, publishing, amendments, cancelling, answers);
+- ``bidding``: the bid form, its resumable uploads (``tender.uploads.*``, tus), withdrawal and the receipt;
+- ``opening``: custodians' key shares, the opening page, the shares presented, objections, the record as PDF.
+"""
+from __future__ import annotations
+
+from tender.views import bidding, desk, opening, portal
+from tender.views.common import bp
+
+__all__ = ["bp", "bidding", "desk", "opening", "portal"]

@@ -1,0 +1,113 @@
+"""The opening (开标): a custodian's key shares, the opening page, the shares presented, the opening of the bids,
+bidders' confirmations and objections with the agency's answers, and the opening record as PDF."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Response, abort, render_template, request
+from flask_babel import gettext as _
+
+from accounts.models import User
+from core.pdf import render_pdf
+from core.roles import Role
+from core.rules import recipient_fingerprint
+from core.web import actor, db, now, permission, platform, public
+from tender import custody, opening, policy, service
+from tender.bids import own_bids
+from tender.labels import failure_reason
+from tender.opening_record import record_sheet
+from tender.views.common import bp, run_operation
+
+
+@bp.get("/tenders/<id:tender_id>/key-share.age")
+@permission(Role.CUSTODIAN)
+def key_share(tender_id: int):
+    """A custodian's own share of the opening key, sealed to the custodian's age recipient."""
+    share = custody.sealed_share_for(db(), actor=actor(), tender_id=tender_id)
+    return Response(share.sealed, mimetype="application/octet-stream", headers={
+        "Content-Disposition": f"attachment; filename=tender-{tender_id}-share-{share.position}.age"})
+
+
+@bp.get("/custodian/shares")
+@permission(Role.CUSTODIAN)
+def my_key_shares():
+    """The tenders whose opening-key shares are sealed to this custodian, each with the fingerprint of the
+    recipient it was sealed to, so a custodian sees a share sealed to a key that is not theirs."""
+    who = actor()
+    me = db().get(User, who.user_id)
+    mine = recipient_fingerprint(me.age_recipient) if me.age_recipient else None
+    rows = [(share, tender, recipient_fingerprint(share.recipient) if share.recipient else None)
+            for share, tender in custody.shares_held_by(db(), actor=who)]
+    return render_template("tender/key_shares.html", rows=rows, mine=mine, now=now(), state=service.status)
+
+
+@bp.get("/tenders/<id:tender_id>/opening")
+@public
+def opening_page(tender_id: int):
+    """The opening (开标): shares presented so far, and after opening the public opening record."""
+    s, who = db(), actor()
+    tender = service.get_tender(s, who, tender_id)
+    settings = service.settings_of(tender)
+    ended = tender.opened_at or tender.failed_at
+    window_open = ended is not None and now() <= ended + timedelta(minutes=settings.objection_minutes) / max(
+        settings.accelerator, 1)
+    return render_template("tender/opening.html", tender=tender, key=custody.opening_key_dict(tender),
+                           state=service.status(tender, now()),
+                           presented=opening.presented(s, tender.id), results=opening.opening_record(s, tender.id),
+                           owner=policy.owns_tender(who, tender),
+                           held=custody.own_share(s, actor=who, tender_id=tender.id),
+                           responses=opening.responses(s, tender.id), window_open=window_open,
+                           my_bid=bool(own_bids(s, actor=who, tender_id=tender.id)), settings=settings)
+
+
+@bp.post("/tenders/<id:tender_id>/opening/respond")
+@permission(Role.BIDDER)
+def opening_respond(tender_id: int):
+    return run_operation(tender_id, lambda s: opening.respond(s, actor=actor(), tender_id=tender_id, now=now(),
+                                                             objection=request.form.get("objection", "")),
+                         lambda row: _("Your objection is recorded; the agency answers on the spot.")
+                         if row.kind == "objection" else _("You confirmed the opening record."),
+                         endpoint="tender.opening_page", anchor="objections")
+
+
+@bp.post("/tenders/<id:tender_id>/opening/objections/<id:objection_id>/answer")
+@permission(Role.AGENCY)
+def opening_answer(tender_id: int, objection_id: int):
+    return run_operation(tender_id, lambda s: opening.answer_objection(s, actor=actor(), tender_id=tender_id,
+                                                                      now=now(), objection_id=objection_id,
+                                                                      answer=request.form.get("answer", "")),
+                         _("The answer is recorded."), endpoint="tender.opening_page", anchor="objections")
+
+
+@bp.get("/tenders/<id:tender_id>/opening.pdf")
+@public
+def opening_pdf(tender_id: int):
+    """The opening record (开标记录) as PDF, once the bids are opened."""
+    s = db()
+    tender = service.get_tender(s, actor(), tender_id)
+    results = opening.opening_record(s, tender.id)
+    if not results:
+        abort(404)
+    pdf = render_pdf("tender/opening_print.html", tender=tender, results=results,
+                     sheet=record_sheet(s, tender, results), key=custody.opening_key_dict(tender),
+                     settings=service.settings_of(tender), failure_reason=failure_reason,
+                     place=request.url_root.rstrip("/"), state=service.status(tender, now()), printed_at=now())
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f"attachment; filename=opening-record-{tender.project_code}.pdf"})
+
+
+@bp.post("/tenders/<id:tender_id>/opening/shares")
+@permission(Role.CUSTODIAN)
+def present_share(tender_id: int):
+    return run_operation(tender_id, lambda s: opening.submit_share(s, actor=actor(), tender_id=tender_id, now=now(),
+                                                                  share=request.form.get("share", "")),
+                         _("Your share is recorded."), endpoint="tender.opening_page")
+
+
+@bp.post("/tenders/<id:tender_id>/opening/open")
+@permission(Role.AGENCY)
+def open_bids(tender_id: int):
+    return run_operation(tender_id, lambda s: opening.open_bids(s, actor=actor(), tender_id=tender_id, now=now(),
+                                                               blobs=platform().blobs),
+                         _("The bids are opened; the opening record is published."),
+                         endpoint="tender.opening_page")
