@@ -19,6 +19,7 @@ from audit.service import issue_checkpoint, record, to_entry
 from core.actor import Actor
 from core.blobs import BlobStore, StoredBlob, names_blob
 from core.errors import N_, InvalidInput, NotFound, PermissionDenied
+from core.roles import Role
 from accounts.models import Organisation
 from tender import policy, rules, sealing
 from tender.models import Bid, BidUpload, OpeningKey, Tender, new_public_id
@@ -35,7 +36,7 @@ class EmptyBid(InvalidInput):
 
 
 def _bidder(actor: Actor) -> None:
-    if actor.role != "bidder" or actor.organisation_id is None:
+    if actor.role != Role.BIDDER or actor.organisation_id is None:
         raise PermissionDenied(N_("Only bidders submit bids."))
 
 
@@ -242,7 +243,7 @@ def withdraw_bid(session: Session, *, actor: Actor, bid_id: str, now: datetime) 
 
 
 def own_bids(session: Session, *, actor: Actor, tender_id: int) -> list[Bid]:
-    if actor.role != "bidder":
+    if actor.role != Role.BIDDER:
         return []
     return list(session.scalars(select(Bid).where(Bid.tender_id == tender_id,
                                                   Bid.organisation_id == actor.organisation_id)

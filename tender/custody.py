@@ -13,6 +13,7 @@ from accounts.models import User
 from accounts.service import verified_registration
 from core.actor import Actor
 from core.errors import N_, InvalidInput, NotFound
+from core.roles import Role
 from core.rules import recipient_fingerprint
 from tender import policy, rules, sealing
 from tender.models import KeyShare, OpeningKey, Tender
@@ -28,7 +29,7 @@ def make_opening_key(session: Session, t: Tender, settings: rules.RuleSettings, 
     database is refused, never used; and no organisation may hold k of the n shares
     (``rules.check_custodian_spread``).  The notice and its audit entry name each custodian and the fingerprint of their recipient."""
     k, n = settings.opening_threshold, settings.opening_custodians
-    candidates = session.scalars(select(User).where(User.role == "custodian", User.active.is_(True),
+    candidates = session.scalars(select(User).where(User.role == Role.CUSTODIAN, User.active.is_(True),
                                                     User.role_approved_at.is_not(None),
                                                     User.age_recipient.is_not(None)).order_by(User.id)).all()
     by_id = {u.id: u for u in candidates}
@@ -77,7 +78,7 @@ def opening_key_dict(t: Tender) -> dict[str, Any] | None:
 
 def shares_held_by(session: Session, *, actor: Actor) -> list[tuple[KeyShare, Tender]]:
     """A custodian's own key shares, newest tender first, each with the recipient it was sealed to."""
-    if actor.role != "custodian" or actor.user_id is None:
+    if actor.role != Role.CUSTODIAN or actor.user_id is None:
         raise NotFound()
     return [(share, tender) for share, tender in session.execute(
         select(KeyShare, Tender).join(Tender, Tender.id == KeyShare.tender_id)
@@ -96,7 +97,7 @@ def sealed_share_for(session: Session, *, actor: Actor, tender_id: int) -> KeySh
 def own_share(session: Session, *, actor: Actor, tender_id: int) -> KeyShare | None:
     """The actor's own sealed share of the tender's opening key when the actor is a custodian holding one, else
     None (for the pages, which show a custodian's share and nothing to anyone else)."""
-    if actor.role != "custodian":
+    if actor.role != Role.CUSTODIAN:
         return None
     try:
         return sealed_share_for(session, actor=actor, tender_id=tender_id)

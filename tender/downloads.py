@@ -12,6 +12,7 @@ from accounts.models import Organisation
 from audit.service import record
 from core.actor import Actor
 from core.errors import N_, NotFound, PermissionDenied
+from core.roles import Role
 from tender import policy, rules
 from tender.models import Document, Download, Tender
 from tender.service import facts, get_tender
@@ -26,7 +27,7 @@ def download_document(session: Session, *, actor: Actor, tender_id: int, documen
     doc = session.get(Document, document_id)
     if doc is None or doc.tender_id != t.id:
         raise NotFound()
-    if actor.role == "bidder":
+    if actor.role == Role.BIDDER:
         rules.check_can_download(facts(t), now)
         session.add(Download(tender_id=t.id, document_id=doc.id, organisation_id=actor.organisation_id,
                              user_id=actor.user_id, at=now))

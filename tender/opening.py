@@ -18,6 +18,7 @@ from audit.service import record
 from core.actor import Actor
 from core.blobs import BlobStore
 from core.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
+from core.roles import Role
 from accounts.models import Organisation
 from tender import policy, rules, sealing, unseal
 from tender.models import Bid, KeyShare, OpeningKey, OpeningObjection, OpeningResult, OpeningShare, Tender
@@ -33,7 +34,7 @@ def _tender(session: Session, tender_id: int) -> Tender:
 
 def submit_share(session: Session, *, actor: Actor, tender_id: int, share: str, now: datetime) -> OpeningShare:
     """A custodian presents its share (after the deadline only; only its own, once)."""
-    if actor.role != "custodian":
+    if actor.role != Role.CUSTODIAN:
         raise PermissionDenied(N_("Only the tender's key custodians present key shares."))
     t = _tender(session, tender_id)
     held = session.scalar(select(KeyShare).where(KeyShare.tender_id == t.id, KeyShare.custodian_id == actor.user_id))
@@ -147,7 +148,7 @@ def opening_record(session: Session, tender_id: int) -> list[OpeningResult]:
 
 def respond(session: Session, *, actor: Actor, tender_id: int, objection: str, now: datetime) -> OpeningObjection:
     """A bidder whose bid was opened confirms the record (empty text) or objects, on the spot."""
-    if actor.role != "bidder":
+    if actor.role != Role.BIDDER:
         raise PermissionDenied(N_("Only bidders confirm the opening record or object to it."))
     t = _tender(session, tender_id)
     rules.check_can_object(facts(t), now, settings_of(t))

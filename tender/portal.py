@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from core import money
 from core.actor import Actor
-from core.roles import SUPERVISING
+from core.roles import SUPERVISING, Role
 from tender import rules
 from tender.custody import opening_key_dict
 from tender.inputs import CATEGORIES
@@ -167,9 +167,9 @@ def days_unopened(t: Tender, now: datetime) -> int | None:
 def overdue_openings(session: Session, *, actor: Actor, now: datetime, limit: int = 10) -> list[Tender]:
     """Tenders awaiting their opening a day or more after the deadline, the oldest first: every one for a
     supervisor, the agency's own for agency staff, none for anyone else."""
-    if actor.role not in SUPERVISING and actor.role != "agency":
+    if actor.role not in SUPERVISING and actor.role != Role.AGENCY:
         return []
     page = search_public(session, now=now, status_filter="closed", order="deadline", per_page=limit,
                          deadline_before=now - rules.OPENING_OVERDUE_AFTER,
-                         agency_id=actor.organisation_id if actor.role == "agency" else None)
+                         agency_id=actor.organisation_id if actor.role == Role.AGENCY else None)
     return page.items

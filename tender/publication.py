@@ -19,6 +19,7 @@ from core import money
 from core.actor import Actor
 from core.blobs import BlobStore
 from core.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
+from core.roles import Role
 from tender import rules
 from tender.custody import make_opening_key
 from tender.inputs import PROJECT_CODE, LotInput, TenderInput, text_field
@@ -66,7 +67,7 @@ def _summary(t: Tender) -> dict[str, Any]:
 
 def create_tender(session: Session, *, actor: Actor, data: TenderInput, now: datetime,
                   accelerator: int = 1) -> Tender:
-    if actor.role != "agency" or actor.organisation_id is None:
+    if actor.role != Role.AGENCY or actor.organisation_id is None:
         raise PermissionDenied()
     settings = rules.settings_from_dict({**data.settings, "accelerator": accelerator})
     code = data.project_code or _next_project_code(session, now)
@@ -207,7 +208,7 @@ def remove_document(session: Session, *, actor: Actor, tender_id: int, document_
 
 
 def ask_question(session: Session, *, actor: Actor, tender_id: int, text: str, now: datetime) -> Question:
-    if actor.role != "bidder":
+    if actor.role != Role.BIDDER:
         raise PermissionDenied(N_("Only bidders can ask questions."))
     t = get_tender(session, actor, tender_id)
     rules.check_can_ask(facts(t), now)

@@ -158,7 +158,7 @@ def _session_and_csrf() -> None:
     methods = current_app.config.get("WTF_CSRF_METHODS", ("POST", "PUT", "PATCH", "DELETE"))
     if tus.method() in methods:  # the method tus reads: X-HTTP-Method-Override when given
         check_form_csrf({})
-    if request.endpoint == "tender.uploads.create_upload" and actor().role == "bidder":
+    if request.endpoint == "tender.uploads.create_upload" and actor().role == Role.BIDDER:
         # the bid page's confirmation of what a file sealed offline is for
         bids.check_confirmation(db(), actor=actor(), tender_id=request.view_args["tender_id"],
                                 lot=_lot(request.args),

@@ -72,7 +72,7 @@ def _detail_context(tender: Tender, **extra):
                 opening_key=custody.opening_key_dict(tender),
                 settings=settings, departures=rules.departures_from_defaults(settings),
                 downloads=downloads.downloads_for(s, who, tender, t),
-                downloaded=who.role == "bidder" and downloads.has_downloaded(
+                downloaded=who.role == Role.BIDDER and downloads.has_downloaded(
                     s, organisation_id=who.organisation_id, tender_id=tender.id),
                 unanswered=[q for q in tender.questions if q.answer is None] if owner else [],
                 answered=[q for q in tender.questions if q.answer is not None], form={}, errors={}, **extra)
