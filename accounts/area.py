@@ -38,6 +38,7 @@ AREA = Area(
     nav=(NavEntry("core.role_requests", _l("Role requests"), 40, frozenset({"admin", "supervisor"})),
          NavEntry("core.admin_organisations", _l("Organisations"), 60, ADMIN),
          NavEntry("core.admin_users", _l("Users"), 61, ADMIN)),
+    pure=("accounts.rules",),
     openapi=PATHS,
     labels=_labels,
 )

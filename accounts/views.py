@@ -18,8 +18,9 @@ from accounts.forms import (ChallengeAnswerForm, LoginForm, OrganisationEditForm
                         PasswordResetForm, RecipientForm, RoleDecisionForm, RoleRequestForm, TokenForm, ToggleForm,
                         UserEditForm, UserForm)
 from accounts.models import ApiToken, Organisation, RoleRequest, User
+from accounts.rules import APPROVED_ROLES
 from core.roles import SUPERVISING, Role
-from core.rules import APPROVED_ROLES, recipient_fingerprint, whole_number
+from core.rules import recipient_fingerprint, whole_number
 from core.web import actor, client_address, db, now, permission, public, transaction
 
 bp = Blueprint("core", __name__)
