@@ -11,9 +11,9 @@ from flask_babel import lazy_gettext as _l
 from accounts.actions import ACTIONS
 from accounts.api import bp as api_bp
 from accounts.cli import create_admin, create_supervisor
+from accounts.openapi import PATHS
 from accounts.views import bp as views_bp
 from core.area import Area, NavEntry
-from core.openapi import PATHS
 
 ADMIN = frozenset({"admin"})
 
