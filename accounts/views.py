@@ -58,8 +58,8 @@ def login():
             return redirect(_safe_next(request.args.get("next")))
         flash(error_dict(result.error)["message"], "danger")
         status = result.error.status
-        return render_template("core/login.html", form=form), status
-    return render_template("core/login.html", form=form)
+        return render_template("accounts/login.html", form=form), status
+    return render_template("accounts/login.html", form=form)
 
 
 def _sign_in(user, key: str) -> None:
@@ -152,7 +152,7 @@ def account():
     if challenge is not None:
         answer_form.challenge.data = str(challenge.id)
     me = db().get(User, actor().user_id)
-    return render_template("core/account.html", pw_form=pw_form, token_form=token_form, tokens=tokens,
+    return render_template("accounts/account.html", pw_form=pw_form, token_form=token_form, tokens=tokens,
                            new_token=new_token, age_form=age_form, answer_form=answer_form, now=now(), challenge=challenge,
                            me=me, fingerprint=recipient_fingerprint(me.age_recipient) if me.age_recipient else None,
                            challenge_fingerprint=recipient_fingerprint(challenge.recipient) if challenge else None)
@@ -191,7 +191,7 @@ def admin_organisations():
     page = page_arg()
     total = db().scalar(select(func.count()).select_from(stmt.subquery()))
     orgs = db().scalars(stmt.limit(50).offset((page - 1) * 50)).all()
-    return render_template("core/admin_organisations.html", form=form, orgs=orgs, q=q, page=page,
+    return render_template("accounts/admin_organisations.html", form=form, orgs=orgs, q=q, page=page,
                            pages=max((total + 49) // 50, 1), total=total)
 
 
@@ -232,7 +232,7 @@ def admin_users():
     page = page_arg()
     total = db().scalar(select(func.count()).select_from(stmt.subquery()))
     users = db().scalars(stmt.limit(50).offset((page - 1) * 50)).all()
-    return render_template("core/admin_users.html", form=form, users=users, q=q, role=role, page=page,
+    return render_template("accounts/admin_users.html", form=form, users=users, q=q, role=role, page=page,
                            pages=max((total + 49) // 50, 1), total=total, now=now(), approved_roles=APPROVED_ROLES,
                            request_form=RoleRequestForm())
 
@@ -281,7 +281,7 @@ def role_requests():
                            .order_by(RoleRequest.decided_at.desc(), RoleRequest.id.desc()).limit(50)).all()
     names = {u.id: u for u in db().scalars(select(User).where(User.id.in_(
         {r.requested_by for r in [*pending, *decided] if r.requested_by} | {r.decided_by for r in decided if r.decided_by})))}
-    return render_template("core/role_requests.html", pending=pending, decided=decided, names=names,
+    return render_template("accounts/role_requests.html", pending=pending, decided=decided, names=names,
                            form=RoleDecisionForm())
 
 
@@ -328,7 +328,7 @@ def admin_user_edit(user_id: int):
         except DomainError as exc:
             form_errors(form, exc)
     user = db().get(User, user_id)
-    return render_template("core/admin_user_edit.html", form=form, user=user, reset_form=PasswordResetForm(),
+    return render_template("accounts/admin_user_edit.html", form=form, user=user, reset_form=PasswordResetForm(),
                            temporary=None, approved_roles=APPROVED_ROLES)
 
 
@@ -351,8 +351,9 @@ def admin_user_password(user_id: int):
     user = db().get(User, user_id)
     edit = UserEditForm(obj=user)
     edit.organisation_id.choices = _organisation_choices()
-    resp = Response(render_template("core/admin_user_edit.html", form=edit, user=user, reset_form=PasswordResetForm(),
-                                    temporary=temporary, approved_roles=APPROVED_ROLES))
+    resp = Response(render_template("accounts/admin_user_edit.html", form=edit, user=user,
+                                    reset_form=PasswordResetForm(), temporary=temporary,
+                                    approved_roles=APPROVED_ROLES))
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -379,4 +380,4 @@ def admin_organisation_edit(organisation_id: int):
             form_errors(form, exc)
     org = db().get(Organisation, organisation_id)
     members = db().scalar(select(func.count()).where(User.organisation_id == org.id))
-    return render_template("core/admin_organisation_edit.html", form=form, org=org, members=members)
+    return render_template("accounts/admin_organisation_edit.html", form=form, org=org, members=members)
