@@ -24,6 +24,7 @@ from core.rules import recipient_fingerprint, whole_number
 from core.web import actor, client_address, db, now, permission, public, transaction
 
 bp = Blueprint("core", __name__)
+bp.add_app_template_global(Role, "Role")  # every template compares roles as values: user.role == Role.AGENCY
 
 
 def _safe_next(target: str | None) -> str:

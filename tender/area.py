@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from audit.replay import Replayer
 from core.area import Area, NavEntry
+from core.roles import Role
 from tender import replay, service
 from tender.actions import ACTIONS, subjects
 from tender.api import bp as api_bp
@@ -13,7 +14,7 @@ from tender.demo import seed
 from tender.openapi import PATHS
 from tender.views import bp as views_bp
 
-AGENCY = frozenset({"agency"})
+AGENCY = frozenset({Role.AGENCY})
 
 
 def _setup(app) -> None:
@@ -45,7 +46,7 @@ AREA = Area(
     nav=(NavEntry("tender.tender_list", _l("Tenders"), 10),
          NavEntry("tender.my_tenders", _l("My tenders"), 20, AGENCY),
          NavEntry("tender.new_tender", _l("New tender"), 21, AGENCY),
-         NavEntry("tender.my_key_shares", _l("My key shares"), 50, frozenset({"custodian"}))),
+         NavEntry("tender.my_key_shares", _l("My key shares"), 50, frozenset({Role.CUSTODIAN}))),
     pure=("tender.rules", "tender.policy", "tender.replay", "tender.sealing", "tender.receipts", "tender.bidpackage"),
     openapi=PATHS,
     labels=_labels,
