@@ -1,4 +1,4 @@
-"""Core JSON API: who am I (token check), the caller's API tokens, and the API's OpenAPI description."""
+"""The accounts' JSON API: who am I (token check), the caller's API tokens, and the API's OpenAPI description."""
 from __future__ import annotations
 
 from datetime import datetime

@@ -11,11 +11,10 @@ from flask_babel import lazy_gettext as _l
 from accounts.actions import ACTIONS
 from accounts.api import bp as api_bp
 from accounts.cli import create_admin, create_supervisor
+from accounts.openapi import PATHS
 from accounts.views import bp as views_bp
 from core.area import Area, NavEntry
-from core.openapi import PATHS
-
-ADMIN = frozenset({"admin"})
+from core.roles import ADMINS, SUPERVISING
 
 
 def _labels(audit_labels) -> None:
@@ -35,9 +34,10 @@ AREA = Area(
     commands=(create_admin, create_supervisor),
     models="accounts.models",
     actions=ACTIONS,
-    nav=(NavEntry("core.role_requests", _l("Role requests"), 40, frozenset({"admin", "supervisor"})),
-         NavEntry("core.admin_organisations", _l("Organisations"), 60, ADMIN),
-         NavEntry("core.admin_users", _l("Users"), 61, ADMIN)),
+    nav=(NavEntry("core.role_requests", _l("Role requests"), 40, SUPERVISING),
+         NavEntry("core.admin_organisations", _l("Organisations"), 60, ADMINS),
+         NavEntry("core.admin_users", _l("Users"), 61, ADMINS)),
+    pure=("accounts.rules",),
     openapi=PATHS,
     labels=_labels,
 )

@@ -17,23 +17,25 @@ def create_admin(username: str, display_name: str, centre: str, password: str) -
     from sqlalchemy import select
 
     from accounts import service
+    from accounts.models import Organisation
+    from accounts.rules import OrgKind
     from core.actor import Actor
     from core.db import unit_of_work
     from core.errors import DomainError
-    from accounts.models import Organisation
+    from core.roles import Role
 
     platform = current_app.extensions["sunbid"]
     installer = Actor.system("install")
     with platform.sessions() as session:
         try:
             with unit_of_work(session):
-                org = session.scalar(select(Organisation).where(Organisation.kind == "platform",
+                org = session.scalar(select(Organisation).where(Organisation.kind == OrgKind.PLATFORM,
                                                                 Organisation.name == centre))
                 if org is None:
-                    org = service.create_organisation(session, actor=installer, kind="platform", name=centre,
+                    org = service.create_organisation(session, actor=installer, kind=OrgKind.PLATFORM, name=centre,
                                                       now=platform.clock.now())
                 service.create_user(session, actor=installer, username=username, display_name=display_name,
-                                    password=password, role="admin", organisation_id=org.id,
+                                    password=password, role=Role.ADMIN, organisation_id=org.id,
                                     now=platform.clock.now())
         except DomainError as exc:
             raise click.ClickException(str(exc)) from exc
@@ -53,21 +55,23 @@ def create_supervisor(username: str, display_name: str, organisation: str, passw
     from sqlalchemy import select
 
     from accounts import service
+    from accounts.models import Organisation
+    from accounts.rules import OrgKind
     from core.actor import Actor
     from core.db import unit_of_work
     from core.errors import DomainError
-    from accounts.models import Organisation
+    from core.roles import Role
 
     platform = current_app.extensions["sunbid"]
     with platform.sessions() as session:
         try:
             with unit_of_work(session):
-                org = session.scalar(select(Organisation).where(Organisation.kind == "platform",
+                org = session.scalar(select(Organisation).where(Organisation.kind == OrgKind.PLATFORM,
                                                                 Organisation.name == organisation))
                 if org is None:
                     raise click.ClickException(f"No trading-centre organisation named {organisation!r}.")
                 service.create_user(session, actor=Actor.system("install"), username=username,
-                                    display_name=display_name, password=password, role="supervisor",
+                                    display_name=display_name, password=password, role=Role.SUPERVISOR,
                                     organisation_id=org.id, now=platform.clock.now())
         except DomainError as exc:
             raise click.ClickException(str(exc)) from exc

@@ -15,11 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts import service
-from core import rules
+from accounts.models import Organisation, User
+from accounts.rules import OrgKind
 from core.actor import Actor
 from core.blobs import BlobStore
 from core.db import unit_of_work
-from accounts.models import Organisation, User
+from core.roles import Role
+from core.rules import make_credit_code
 
 DEMO_PASSWORD = "Sunbid-demo-2026"
 CITY = "滨海市"
@@ -41,7 +43,7 @@ class DemoPeople:
     agencies: list[list[Actor]] = field(default_factory=list)  # staff per agency
     bidders: list[Actor] = field(default_factory=list)  # one user per bidder company
     experts: list[Actor] = field(default_factory=list)
-    logins: list[tuple[str, str, str]] = field(default_factory=list)  # role, username, organisation
+    logins: list[tuple[Role, str, str]] = field(default_factory=list)  # role, username, organisation
     custodian_keys: dict[str, str] = field(default_factory=dict)  # demo only: username → age identity
 
 
@@ -65,7 +67,7 @@ def person_name(rng: random.Random) -> str:
 def credit_code(rng: random.Random, prefix: str = "91350200") -> str:
     alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
     body = prefix + "".join(rng.choice(alphabet[:10] if i < 8 else alphabet) for i in range(17 - len(prefix)))
-    return rules.make_credit_code(body)
+    return make_credit_code(body)
 
 
 def _actor(user: User) -> Actor:
@@ -101,30 +103,30 @@ def seed_accounts(session: Session, now: datetime, rng: random.Random, keys_dir:
     pw_hash = service.hash_password(DEMO_PASSWORD)
     at = now - timedelta(days=120)
 
-    def org(kind: str, name: str, code: str | None = None, region: str = CITY) -> Organisation:
+    def org(kind: OrgKind, name: str, code: str | None = None, region: str = CITY) -> Organisation:
         with unit_of_work(session):
             return service.create_organisation(session, actor=system, kind=kind, name=name, credit_code=code,
                                                region=region, now=at)
 
-    def user(username: str, display: str, role: str, o: Organisation) -> Actor:
+    def user(username: str, display: str, role: Role, o: Organisation) -> Actor:
         with unit_of_work(session):
             u = service.create_user(session, actor=system, username=username, display_name=display,
                                     password=DEMO_PASSWORD, password_hash=pw_hash, role=role,
                                     organisation_id=o.id, now=at)
         return _actor(u)
 
-    centre = org("platform", f"{CITY}公共资源交易中心", credit_code(rng, "12350200"))
-    people = DemoPeople(admin=user("admin", "平台管理员", "admin", centre))
-    people.logins.append(("admin", "admin", centre.name))
+    centre = org(OrgKind.PLATFORM, f"{CITY}公共资源交易中心", credit_code(rng, "12350200"))
+    people = DemoPeople(admin=user("admin", "平台管理员", Role.ADMIN, centre))
+    people.logins.append((Role.ADMIN, "admin", centre.name))
     for i in range(1, 3):
-        people.supervisors.append(user(f"supervisor{i}", person_name(rng), "supervisor", centre))
-        people.logins.append(("supervisor", f"supervisor{i}", centre.name))
+        people.supervisors.append(user(f"supervisor{i}", person_name(rng), Role.SUPERVISOR, centre))
+        people.logins.append((Role.SUPERVISOR, f"supervisor{i}", centre.name))
     keys_dir.mkdir(parents=True, exist_ok=True)
     # Three custodians of three organisations, so that no organisation holds the 2 shares that open a tender:
     # the centre, the city's finance bureau and a notary office (platform-side organisations).
-    custodian_orgs = [centre, org("platform", f"{CITY}财政局"), org("platform", f"{CITY}公证处")]
+    custodian_orgs = [centre, org(OrgKind.PLATFORM, f"{CITY}财政局"), org(OrgKind.PLATFORM, f"{CITY}公证处")]
     for i, home in enumerate(custodian_orgs, start=1):
-        custodian = user(f"custodian{i}", person_name(rng), "custodian", home)
+        custodian = user(f"custodian{i}", person_name(rng), Role.CUSTODIAN, home)
         identity = pyrage.x25519.Identity.generate()  # demo only: a real custodian makes and keeps their own
         key_file = keys_dir / f"custodian{i}.txt"
         key_file.write_text(f"# demo key of custodian{i}\n{identity}\n")
@@ -133,13 +135,13 @@ def seed_accounts(session: Session, now: datetime, rng: random.Random, keys_dir:
                         supervisor=people.supervisors[0], now=at)
         people.custodians.append(custodian)
         people.custodian_keys[custodian.name] = str(identity)
-        people.logins.append(("custodian", f"custodian{i}", home.name))
+        people.logins.append((Role.CUSTODIAN, f"custodian{i}", home.name))
     agency_names = [f"{CITY}建设工程招标代理有限公司", f"{CITY}政府采购中心", f"华信项目管理咨询有限公司{CITY}分公司"]
     for a, name in enumerate(agency_names, start=1):
-        o = org("agency", name, credit_code(rng))
-        staff = [user(f"agency{a}" + ("" if s == 1 else f"_{s}"), person_name(rng), "agency", o) for s in (1, 2)]
+        o = org(OrgKind.AGENCY, name, credit_code(rng))
+        staff = [user(f"agency{a}" + ("" if s == 1 else f"_{s}"), person_name(rng), Role.AGENCY, o) for s in (1, 2)]
         people.agencies.append(staff)
-        people.logins.append(("agency", staff[0].name, name))
+        people.logins.append((Role.AGENCY, staff[0].name, name))
     used: set[str] = set()
     for b in range(1, 33):
         while True:
@@ -147,14 +149,14 @@ def seed_accounts(session: Session, now: datetime, rng: random.Random, keys_dir:
             if name not in used:
                 used.add(name)
                 break
-        o = org("bidder", name, credit_code(rng), region=rng.choice(DISTRICTS))
-        people.bidders.append(user(f"bidder{b}", person_name(rng), "bidder", o))
+        o = org(OrgKind.BIDDER, name, credit_code(rng), region=rng.choice(DISTRICTS))
+        people.bidders.append(user(f"bidder{b}", person_name(rng), Role.BIDDER, o))
         if b <= 5:
-            people.logins.append(("bidder", f"bidder{b}", name))
-    employers = [org("employer", n) for n in (
+            people.logins.append((Role.BIDDER, f"bidder{b}", name))
+    employers = [org(OrgKind.EMPLOYER, n) for n in (
         f"{CITY}建筑设计研究院", f"{CITY}市政工程设计院", "滨海大学", "滨海理工学院", f"{CITY}第一人民医院",
         f"{CITY}造价管理站", f"{CITY}信息中心", "滨海会计师事务所", "滨海律师事务所", f"{CITY}园林设计院")]
     for e in range(1, 201):
-        people.experts.append(user(f"expert{e:03d}", person_name(rng), "expert", rng.choice(employers)))
-    people.logins.append(("expert", "expert001 … expert200", "—"))
+        people.experts.append(user(f"expert{e:03d}", person_name(rng), Role.EXPERT, rng.choice(employers)))
+    people.logins.append((Role.EXPERT, "expert001 … expert200", "—"))
     return people

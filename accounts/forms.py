@@ -1,4 +1,4 @@
-"""Flask-WTF forms of the core pages (CSRF comes with every one)."""
+"""Flask-WTF forms of the accounts' pages (CSRF comes with every one)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -7,7 +7,7 @@ from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, Sele
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from core.rules import LEAST_PRIVILEGED_ROLE, ORG_KIND_NAMES, ROLE_NAMES, TOKEN_DEFAULT_DAYS, TOKEN_MAX_DAYS
+from accounts.rules import LEAST_PRIVILEGED_ROLE, ORG_KIND_NAMES, ROLE_NAMES, TOKEN_DEFAULT_DAYS, TOKEN_MAX_DAYS
 
 ROLE_LABELS = {str(k): _l(v) for k, v in ROLE_NAMES.items()}
 ORG_KIND_LABELS = {str(k): _l(v) for k, v in ORG_KIND_NAMES.items()}

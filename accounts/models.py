@@ -13,7 +13,7 @@ class Organisation(Base):
     __tablename__ = "core_organisation"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), index=True)  # core.rules.OrgKind
+    kind: Mapped[str] = mapped_column(String(16), index=True)  # accounts.rules.OrgKind
     name: Mapped[str] = mapped_column(String(200))
     credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
     region: Mapped[str] = mapped_column(String(100), default="")
@@ -31,14 +31,14 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(100))
     email: Mapped[str] = mapped_column(String(254), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16), index=True)  # core.rules.Role
+    role: Mapped[str] = mapped_column(String(16), index=True)  # core.roles.Role
     organisation_id: Mapped[int] = mapped_column(ForeignKey("core_organisation.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # set when an administrator reset the password: the user must choose a new one before anything else
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     age_recipient: Mapped[str | None] = mapped_column(String(100))  # a custodian's own age public key, proven
-    # For the roles a second person grants (core.rules.APPROVED_ROLES): when a supervisor approved the role;
+    # For the roles a second person grants (accounts.rules.APPROVED_ROLES): when a supervisor approved the role;
     # None while it waits for approval or after its removal.  Unused for the other roles.
     role_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -95,7 +95,7 @@ class LoginSession(Base):
 
 
 class LoginThrottle(Base):
-    """Failed sign-ins of one user name from one address (core.rules.ThrottleState).  Kept for unknown user
+    """Failed sign-ins of one user name from one address (accounts.rules.ThrottleState).  Kept for unknown user
     names too, so a delay says nothing about whether the account exists."""
 
     __tablename__ = "core_login_throttle"

@@ -16,12 +16,22 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from accounts import rules
+from accounts.models import ApiToken, LoginSession, LoginThrottle, Organisation, RecipientChallenge, RoleRequest, User
 from audit.service import record
-from core import rules
 from core.actor import Actor
 from core.errors import N_, Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
-from accounts.models import ApiToken, LoginSession, LoginThrottle, Organisation, RecipientChallenge, RoleRequest, User
 from core.roles import ADMINS, Role
+from core.rules import (
+    CHALLENGE_BYTES,
+    CHALLENGE_LIFETIME,
+    ChallengeExpired,
+    ChallengeFailed,
+    challenge_digest,
+    check_challenge,
+    recipient_fingerprint,
+    validate_credit_code,
+)
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 TOKEN_PREFIX = "sb_"
@@ -67,8 +77,8 @@ def create_organisation(session: Session, *, actor: Actor, kind: str, name: str,
     except ValueError:
         raise InvalidInput(N_("Unknown organisation kind."), field="kind") from None
     name = _text(name, "name", max_len=200)
-    code = rules.validate_credit_code(credit_code) if credit_code else None
-    if kind in ("agency", "bidder") and code is None:
+    code = validate_credit_code(credit_code) if credit_code else None
+    if kind in rules.CREDIT_CODE_KINDS and code is None:
         raise InvalidInput(N_("A unified social credit code is required."), field="credit_code")
     if code and session.scalar(select(func.count()).where(Organisation.credit_code == code)):
         raise Conflict(N_("An organisation with this credit code already exists."), field="credit_code")
@@ -92,13 +102,13 @@ def create_user(session: Session, *, actor: Actor, username: str, display_name: 
         raise InvalidInput(N_("User names are 3–64 letters, digits, dots, dashes or underscores."),
                            field="username")
     try:
-        role = rules.Role(role).value
+        role = Role(role).value
     except ValueError:
         raise InvalidInput(N_("Unknown role."), field="role") from None
     org = session.get(Organisation, organisation_id)
     if org is None:
         raise InvalidInput(N_("Unknown organisation."), field="organisation_id")
-    rules.check_role_org(rules.Role(role), rules.OrgKind(org.kind))
+    rules.check_role_org(Role(role), rules.OrgKind(org.kind))
     rules.check_password_strength(password, username=username, context=(display_name or "", org.name))
     if session.scalar(select(func.count()).where(func.lower(User.username) == username.lower())):
         raise Conflict(N_("This user name is taken."), field="username")
@@ -125,7 +135,7 @@ def _needs_approval(actor: Actor, role: str) -> bool:
     """A custodian always waits for a supervisor's approval; so does a supervisor an administrator creates.
     Only the installer on the server (the system actor, e.g. ``sunbid create-user``) makes the first
     supervisors directly: someone has to approve the first request."""
-    if role == rules.Role.CUSTODIAN:
+    if role == Role.CUSTODIAN:
         return True
     return role in rules.APPROVED_ROLES and actor.role != Role.SYSTEM
 
@@ -159,7 +169,7 @@ def set_user_active(session: Session, *, actor: Actor, user_id: int, active: boo
 
 
 def _active_admins_except(session: Session, user_id: int) -> int:
-    return session.scalar(select(func.count()).where(User.role == rules.Role.ADMIN, User.active.is_(True),
+    return session.scalar(select(func.count()).where(User.role == Role.ADMIN, User.active.is_(True),
                                                      User.id != user_id)) or 0
 
 
@@ -175,7 +185,7 @@ def update_user(session: Session, *, actor: Actor, user_id: int, display_name: s
     if user is None:
         raise NotFound()
     try:
-        new_role = rules.Role(role)
+        new_role = Role(role)
     except ValueError:
         raise InvalidInput(N_("Unknown role."), field="role") from None
     org = session.get(Organisation, organisation_id)
@@ -242,7 +252,7 @@ def update_organisation(session: Session, *, actor: Actor, organisation_id: int,
         kind = rules.OrgKind(kind).value
     except ValueError:
         raise InvalidInput(N_("Unknown organisation kind."), field="kind") from None
-    code = rules.validate_credit_code(credit_code) if credit_code else None
+    code = validate_credit_code(credit_code) if credit_code else None
     roles = set(session.scalars(select(User.role).where(User.organisation_id == org.id).distinct()))
     rules.check_organisation(kind=kind, credit_code=code, member_roles=roles)
     if code and session.scalar(select(func.count()).where(Organisation.credit_code == code,
@@ -277,7 +287,7 @@ def request_role_change(session: Session, *, actor: Actor, user_id: int, change:
         raise InvalidInput(N_("Only the custodian and supervisor roles are granted this way."), field="change")
     if change == "grant" and user.role_approved_at is not None:
         raise Conflict(N_("This role is granted already."), field="change")
-    if change == "remove" and (user.role != rules.Role.CUSTODIAN or user.role_approved_at is None):
+    if change == "remove" and (user.role != Role.CUSTODIAN or user.role_approved_at is None):
         raise Conflict(N_("Only a granted custodian role can be removed this way."), field="change")
     if session.scalar(select(func.count()).where(RoleRequest.user_id == user.id, RoleRequest.decision.is_(None))):
         raise Conflict(N_("A request for this account is already waiting for a supervisor."), field="change")
@@ -336,7 +346,7 @@ REGISTERED = "user.age_recipient_registered"
 def _own_custodian(session: Session, actor: Actor) -> User:
     """The acting custodian's own account: nobody registers a recipient for someone else."""
     user = session.get(User, actor.user_id) if actor.user_id is not None else None
-    if user is None or actor.role != rules.Role.CUSTODIAN or user.role != rules.Role.CUSTODIAN:
+    if user is None or actor.role != Role.CUSTODIAN or user.role != Role.CUSTODIAN:
         raise PermissionDenied(N_("Only a key custodian registers their own age recipient, by proving they hold "
                                   "its identity; nobody can do it for them."))
     if not user.active or user.role_approved_at is None:
@@ -360,17 +370,17 @@ def issue_recipient_challenge(session: Session, *, actor: Actor, recipient: str,
     for old in session.scalars(select(RecipientChallenge).where(RecipientChallenge.user_id == user.id,
                                                                 RecipientChallenge.used_at.is_(None))):
         old.used_at = now
-    plaintext = secrets.token_hex(rules.CHALLENGE_BYTES)
+    plaintext = secrets.token_hex(CHALLENGE_BYTES)
     sealed = pyrage.encrypt(f"{plaintext}\n".encode("ascii"), [pyrage.x25519.Recipient.from_str(value)],
                             armored=True)
-    challenge = RecipientChallenge(user_id=user.id, recipient=value, answer_sha256=rules.challenge_digest(plaintext),
-                                   sealed=sealed, created_at=now, expires_at=now + rules.CHALLENGE_LIFETIME)
+    challenge = RecipientChallenge(user_id=user.id, recipient=value, answer_sha256=challenge_digest(plaintext),
+                                   sealed=sealed, created_at=now, expires_at=now + CHALLENGE_LIFETIME)
     del plaintext
     session.add(challenge)
     session.flush()
     record(session, actor=actor, action="user.age_recipient_challenged", object_type="user", object_id=user.id,
            now=now, payload={"challenge": challenge.id, "age_recipient": value,
-                             "fingerprint": rules.recipient_fingerprint(value), "expires_at": challenge.expires_at})
+                             "fingerprint": recipient_fingerprint(value), "expires_at": challenge.expires_at})
     return challenge
 
 
@@ -401,22 +411,22 @@ def register_age_recipient(session: Session, *, actor: Actor, challenge_id: int,
     if challenge is None or challenge.user_id != user.id:
         raise NotFound()
     try:
-        rules.check_challenge(expected_digest=challenge.answer_sha256, answer=answer,
+        check_challenge(expected_digest=challenge.answer_sha256, answer=answer,
                               used=challenge.used_at is not None, expires_at=challenge.expires_at, now=now)
-    except rules.ChallengeExpired as exc:
+    except ChallengeExpired as exc:
         return RegistrationResult(None, exc)
-    except rules.ChallengeFailed as exc:
+    except ChallengeFailed as exc:
         challenge.used_at = now
         record(session, actor=actor, action="user.age_recipient_proof_failed", object_type="user", object_id=user.id,
-               now=now, payload={"challenge": challenge.id, "fingerprint": rules.recipient_fingerprint(challenge.recipient)})
+               now=now, payload={"challenge": challenge.id, "fingerprint": recipient_fingerprint(challenge.recipient)})
         return RegistrationResult(None, exc)
     challenge.used_at = now
     previous = user.age_recipient
     user.age_recipient = challenge.recipient
     record(session, actor=actor, action=REGISTERED, object_type="user", object_id=user.id, now=now,
            payload={"challenge": challenge.id, "age_recipient": challenge.recipient,
-                    "fingerprint": rules.recipient_fingerprint(challenge.recipient),
-                    "previous_fingerprint": rules.recipient_fingerprint(previous) if previous else None})
+                    "fingerprint": recipient_fingerprint(challenge.recipient),
+                    "previous_fingerprint": recipient_fingerprint(previous) if previous else None})
     return RegistrationResult(user, None)
 
 
@@ -470,7 +480,7 @@ def verified_registration(session: Session, user: User) -> int:
         return next((r for r in rows if keep(json.loads(r.payload))), None)
 
     name = f"{user.display_name} ({user.username})"
-    grant = latest("role.approved", lambda p: p.get("role") == rules.Role.CUSTODIAN)
+    grant = latest("role.approved", lambda p: p.get("role") == Role.CUSTODIAN)
     if (grant is None or json.loads(grant.payload).get("change") != "grant" or user.role_approved_at is None
             or not _entry_in_chain(session, grant)):
         raise UnapprovedCustodian(field="custodians", name=name)
@@ -601,7 +611,7 @@ def login(session: Session, *, username: str, password: str, address: str, now: 
 def create_api_token(session: Session, *, actor: Actor, name: str, now: datetime, days: int | None = None,
                      not_after: datetime | None = None) -> tuple[ApiToken, str]:
     """Return the stored token and its plaintext, which is shown once and never stored.  It expires after
-    ``days`` days (default and maximum: core.rules); one made with another token expires no later than
+    ``days`` days (default and maximum: accounts.rules); one made with another token expires no later than
     that one (``not_after``)."""
     if actor.user_id is None:
         raise PermissionDenied()

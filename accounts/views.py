@@ -18,11 +18,13 @@ from accounts.forms import (ChallengeAnswerForm, LoginForm, OrganisationEditForm
                         PasswordResetForm, RecipientForm, RoleDecisionForm, RoleRequestForm, TokenForm, ToggleForm,
                         UserEditForm, UserForm)
 from accounts.models import ApiToken, Organisation, RoleRequest, User
+from accounts.rules import APPROVED_ROLES
 from core.roles import SUPERVISING, Role
-from core.rules import APPROVED_ROLES, recipient_fingerprint, whole_number
+from core.rules import recipient_fingerprint, whole_number
 from core.web import actor, client_address, db, now, permission, public, transaction
 
 bp = Blueprint("core", __name__)
+bp.add_app_template_global(Role, "Role")  # every template compares roles as values: user.role == Role.AGENCY
 
 
 def _safe_next(target: str | None) -> str:
@@ -57,8 +59,8 @@ def login():
             return redirect(_safe_next(request.args.get("next")))
         flash(error_dict(result.error)["message"], "danger")
         status = result.error.status
-        return render_template("core/login.html", form=form), status
-    return render_template("core/login.html", form=form)
+        return render_template("accounts/login.html", form=form), status
+    return render_template("accounts/login.html", form=form)
 
 
 def _sign_in(user, key: str) -> None:
@@ -151,7 +153,7 @@ def account():
     if challenge is not None:
         answer_form.challenge.data = str(challenge.id)
     me = db().get(User, actor().user_id)
-    return render_template("core/account.html", pw_form=pw_form, token_form=token_form, tokens=tokens,
+    return render_template("accounts/account.html", pw_form=pw_form, token_form=token_form, tokens=tokens,
                            new_token=new_token, age_form=age_form, answer_form=answer_form, now=now(), challenge=challenge,
                            me=me, fingerprint=recipient_fingerprint(me.age_recipient) if me.age_recipient else None,
                            challenge_fingerprint=recipient_fingerprint(challenge.recipient) if challenge else None)
@@ -190,7 +192,7 @@ def admin_organisations():
     page = page_arg()
     total = db().scalar(select(func.count()).select_from(stmt.subquery()))
     orgs = db().scalars(stmt.limit(50).offset((page - 1) * 50)).all()
-    return render_template("core/admin_organisations.html", form=form, orgs=orgs, q=q, page=page,
+    return render_template("accounts/admin_organisations.html", form=form, orgs=orgs, q=q, page=page,
                            pages=max((total + 49) // 50, 1), total=total)
 
 
@@ -231,7 +233,7 @@ def admin_users():
     page = page_arg()
     total = db().scalar(select(func.count()).select_from(stmt.subquery()))
     users = db().scalars(stmt.limit(50).offset((page - 1) * 50)).all()
-    return render_template("core/admin_users.html", form=form, users=users, q=q, role=role, page=page,
+    return render_template("accounts/admin_users.html", form=form, users=users, q=q, role=role, page=page,
                            pages=max((total + 49) // 50, 1), total=total, now=now(), approved_roles=APPROVED_ROLES,
                            request_form=RoleRequestForm())
 
@@ -280,7 +282,7 @@ def role_requests():
                            .order_by(RoleRequest.decided_at.desc(), RoleRequest.id.desc()).limit(50)).all()
     names = {u.id: u for u in db().scalars(select(User).where(User.id.in_(
         {r.requested_by for r in [*pending, *decided] if r.requested_by} | {r.decided_by for r in decided if r.decided_by})))}
-    return render_template("core/role_requests.html", pending=pending, decided=decided, names=names,
+    return render_template("accounts/role_requests.html", pending=pending, decided=decided, names=names,
                            form=RoleDecisionForm())
 
 
@@ -327,7 +329,7 @@ def admin_user_edit(user_id: int):
         except DomainError as exc:
             form_errors(form, exc)
     user = db().get(User, user_id)
-    return render_template("core/admin_user_edit.html", form=form, user=user, reset_form=PasswordResetForm(),
+    return render_template("accounts/admin_user_edit.html", form=form, user=user, reset_form=PasswordResetForm(),
                            temporary=None, approved_roles=APPROVED_ROLES)
 
 
@@ -350,8 +352,9 @@ def admin_user_password(user_id: int):
     user = db().get(User, user_id)
     edit = UserEditForm(obj=user)
     edit.organisation_id.choices = _organisation_choices()
-    resp = Response(render_template("core/admin_user_edit.html", form=edit, user=user, reset_form=PasswordResetForm(),
-                                    temporary=temporary, approved_roles=APPROVED_ROLES))
+    resp = Response(render_template("accounts/admin_user_edit.html", form=edit, user=user,
+                                    reset_form=PasswordResetForm(), temporary=temporary,
+                                    approved_roles=APPROVED_ROLES))
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -378,4 +381,4 @@ def admin_organisation_edit(organisation_id: int):
             form_errors(form, exc)
     org = db().get(Organisation, organisation_id)
     members = db().scalar(select(func.count()).where(User.organisation_id == org.id))
-    return render_template("core/admin_organisation_edit.html", form=form, org=org, members=members)
+    return render_template("accounts/admin_organisation_edit.html", form=form, org=org, members=members)

@@ -11,6 +11,7 @@ from audit.labels import register_own
 from audit.openapi import PATHS
 from audit.views import bp as views_bp
 from core.area import Area, NavEntry
+from core.roles import SUPERVISING
 
 
 def _setup(app) -> None:
@@ -26,7 +27,7 @@ AREA = Area(
     commands=(audit_group,),
     models="audit.models",
     actions=AUDIT_ACTIONS,
-    nav=(NavEntry("audit.log", _l("Audit log"), 30, frozenset({"admin", "supervisor"})),),
+    nav=(NavEntry("audit.log", _l("Audit log"), 30, SUPERVISING),),
     pure=("audit.rules", "audit.merkle", "audit.notes", "audit.proofs"),
     openapi=PATHS,
     labels=register_own,

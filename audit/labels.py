@@ -13,6 +13,8 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from core.roles import Role
+
 
 class Labels:
     """The labels of one application: each area registers its own (``Area.labels``) when the app is made."""
@@ -52,7 +54,7 @@ def register_own(labels: Labels) -> None:
         "checkpoint.cosigned": _l("Checkpoint cosigned by a witness"),
     })
     labels.register_objects({"witness": _l("Witness"), "checkpoint": _l("Checkpoint")})
-    labels.register_roles({"system": _l("The platform"), "public": _l("Public"), "witness": _l("Witness")})
+    labels.register_roles({Role.SYSTEM: _l("The platform"), "public": _l("Public"), "witness": _l("Witness")})
 
 
 _OWN = Labels()

@@ -1,11 +1,12 @@
 """The OpenAPI 3.1 description of ``/api/v1``, served at ``GET /api/v1/openapi.json``.
 
-Each area keeps a declarative table of its operations next to its API module (``core/openapi.py`` for
-``core/api.py``, ``tender/openapi.py``, ``audit/openapi.py``): ``PATHS`` maps an OpenAPI path to its
-operations, written with the small helpers below.  ``document()`` puts the tables together with the shared
-parts (the bearer-token scheme, the error body).  ``tests/integration/test_openapi.py`` compares the result
-with the app's URL map in both directions and validates it against the OpenAPI 3.1 schema, so a route
-added, removed or changed without its entry here fails the suite.  docs/api.md is the reader's guide.
+Each area keeps a declarative table of its operations next to its API module (``accounts/openapi.py``,
+``tender/openapi.py``, ``audit/openapi.py``) and declares it as ``Area.openapi``: a ``PathTable`` mapping an
+OpenAPI path to its operations, written with the small helpers below, with the component schemas its
+operations refer to (``ref``).  ``document()`` puts the tables together with the shared parts (the bearer-token
+scheme, the error body).  ``tests/integration/test_openapi.py`` compares the result with the app's URL map in
+both directions and validates it against the OpenAPI 3.1 schema, so a route added, removed or changed without
+its entry fails the suite.  docs/api.md is the reader's guide.
 """
 from __future__ import annotations
 
@@ -142,47 +143,28 @@ ERROR_SCHEMA = obj({"error": obj({"code": string(description="A stable code, e.g
                                   "field": string(description="The parameter, header or field refused.")},
                                  required=("code", "message"))})
 
-# ---------------------------------------------------------------- core's own operations (core/api.py)
+class PathTable(dict):
+    """An area's part of the description: OpenAPI paths to their operations (a ``dict``), and ``schemas``, the
+    components its operations refer to by ``ref(name)``."""
 
-PATHS: dict[str, dict[str, Any]] = {
-    "/api/v1/openapi.json": {
-        "get": operation("This description (OpenAPI 3.1)", tags=["meta"],
-                         ok={200: json_response("The OpenAPI document.", {"type": "object"})}),
-    },
-    "/api/v1/me": {
-        "get": operation("The token's user", tags=["accounts"], security=BEARER, ok={200: json_response(
-            "Who the token belongs to.",
-            obj({"username": string(), "display_name": string(), "role": string(),
-                 "organisation": obj({"id": integer(), "name": string(), "credit_code": nullable(string())})}))}),
-    },
-    "/api/v1/tokens": {
-        "get": operation("The caller's API tokens", tags=["accounts"], security=BEARER, ok={200: json_response(
-            "Each token, newest first: when it expires and when it was last used (to the minute).",
-            obj({"items": array(ref("Token"))}))}),
-        "post": operation(
-            "A new API token of the caller", tags=["accounts"], security=BEARER, errors=[400, 429],
-            description="It never outlives the token that makes it. The plaintext is in this answer only.",
-            request_body=body("application/json", obj({"name": string(maxLength=100),
-                                                       "expires_in_days": integer(1, 365)}, required=("name",)),
-                              "The token's name and how many days it is valid (default 90)."),
-            ok={201: json_response("The token, with its plaintext.",
-                                   {"allOf": [ref("Token"), obj({"token": string()})]})}),
-    },
-}
-
-TOKEN_SCHEMA = obj({"id": integer(), "name": string(), "prefix": string(), "created_at": string(),
-                    "expires_at": nullable(string()), "last_used_at": nullable(string()),
-                    "revoked_at": nullable(string())})
+    def __init__(self, paths: Mapping[str, dict[str, Any]], *, schemas: Mapping[str, Any] | None = None) -> None:
+        super().__init__(paths)
+        self.schemas: dict[str, Any] = dict(schemas or {})
 
 
 def document(tables: Iterable[Mapping[str, dict[str, Any]]], *, version: str = "1") -> dict[str, Any]:
-    """The whole OpenAPI document from the areas' ``PATHS`` tables (a path may appear in one table only)."""
+    """The whole OpenAPI document from the areas' tables (a path or a schema may appear in one table only)."""
     paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
     for table in tables:
         for path, ops in table.items():
             if path in paths:
                 raise ValueError(f"{path} is described twice")
             paths[path] = ops
+        for name, schema in getattr(table, "schemas", {}).items():
+            if name in schemas:
+                raise ValueError(f"schema {name} is described twice")
+            schemas[name] = schema
     responses = {f"E{status}": json_response(text, ref("Error")) for status, text in ERROR_CODES.items()}
     responses["Error"] = json_response("An error, in the same JSON form.", ref("Error"))
     return {
@@ -194,7 +176,7 @@ def document(tables: Iterable[Mapping[str, dict[str, Any]]], *, version: str = "
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "An API token made on the account page (sb_…)."}},
-            "schemas": {"Error": ERROR_SCHEMA, "Token": TOKEN_SCHEMA},
+            "schemas": dict(sorted(schemas.items())),
             "responses": responses,
         },
     }

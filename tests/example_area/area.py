@@ -4,6 +4,7 @@ from __future__ import annotations
 from audit.disclosure import Action
 from audit.rules import Disclosure
 from core.area import Area, NavEntry
+from core.roles import Role
 from tests.example_area.views import bp
 
 def _labels(labels) -> None:
@@ -17,7 +18,7 @@ AREA = Area(
     models="tests.example_area.models",
     blob_columns=("Note.sha256",),
     actions=(Action("example.noted", Disclosure.SUPERVISORS),),
-    nav=(NavEntry("example.notes", "Example notes", 70, frozenset({"admin"})),),
+    nav=(NavEntry("example.notes", "Example notes", 70, frozenset({Role.ADMIN})),),
     pure=("tests.example_area.rules",),
     labels=_labels,
 )

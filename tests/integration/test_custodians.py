@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from audit.models import AuditEntry
-from core import rules as core_rules
+from accounts import rules as accounts_rules
 from accounts import service
+from core import rules as core_rules
 from core.actor import Actor
 from core.db import unit_of_work
 from core.errors import DomainError, PermissionDenied
@@ -193,7 +194,7 @@ def test_an_administrators_new_custodian_waits_for_a_supervisor(make, session, c
     assert not session.get(User, keeper.id).active
     # the administrator cannot approve (not a supervisor), neither over HTTP nor in the service
     assert client.post(f"/role-requests/{request.id}/decision", data={"decision": "approve"}).status_code == 403
-    with pytest.raises(core_rules.SameApprover):
+    with pytest.raises(accounts_rules.SameApprover):
         with unit_of_work(session):
             service.decide_role_change(session, actor=admin, request_id=request.id, approve=True, now=clock.now())
     # a supervisor approves: the account works, and the approval is an audit entry

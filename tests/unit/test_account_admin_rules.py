@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core import rules
+from accounts import rules
+from accounts.rules import (ApprovedRoleChange, InvalidEmail, KindDoesNotFitMembers, LastAdministrator,
+                            NeedsApproval, OwnAccount, RoleOrgMismatch, SupervisorPasswordReset)
 from core.errors import InvalidInput
 from core.roles import USER_ROLES, Role
-from core.rules import (ApprovedRoleChange, InvalidEmail, KindDoesNotFitMembers, LastAdministrator, NeedsApproval,
-                        OwnAccount, RoleOrgMismatch, SupervisorPasswordReset)
 
 BASE = dict(actor_id=1, subject_id=2, old_active=True, new_active=True, role_approved=True, other_active_admins=1,
             pending_request=False)

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from accounts import rules as accounts_rules
 from core import rules as core_rules
 from tender.rules import CustodiansOfOneOrganisation, check_custodian_spread, choose_custodians
 
@@ -103,8 +104,8 @@ def test_challenges_carry_128_bits_and_live_half_an_hour():
 
 def test_only_another_approved_supervisor_decides_a_role_change():
     ok = dict(approver_id=5, approver_role="supervisor", approver_approved=True, requester_id=1, subject_id=9)
-    core_rules.check_role_decision(**ok)
+    accounts_rules.check_role_decision(**ok)
     for change in ({"approver_role": "admin"}, {"approver_approved": False}, {"approver_id": None},
                    {"approver_id": 1}, {"approver_id": 9}):
-        with pytest.raises(core_rules.SameApprover):
-            core_rules.check_role_decision(**{**ok, **change})
+        with pytest.raises(accounts_rules.SameApprover):
+            accounts_rules.check_role_decision(**{**ok, **change})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.rules import ROLE_ORG_KINDS, RoleOrgMismatch, check_role_org
 from core.roles import ADMINS, SUPERVISING, USER_ROLES, Role, roles_of
-from core.rules import ROLE_ORG_KINDS, RoleOrgMismatch, check_role_org
 from core.web import permission
 
 
