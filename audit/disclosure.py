@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from audit.rules import Disclosure, Subject, disclosed, rule_of
+from audit.rules import SUBJECT_KIND, Disclosure, Subject, disclosed, rule_of
 from core.roles import SUPERVISING
 
 
@@ -33,13 +33,14 @@ class Action:
 
 
 class Actions:
-    """The registered audit actions, subject resolvers and replay handlers of one application."""
+    """The registered audit actions, subject kinds, subject resolvers and replay handlers of one application."""
 
     def __init__(self) -> None:
         self._rules: dict[str, Disclosure] = {}
         self._key: set[str] = set()
         self._resolvers: list[Resolver] = []
         self._replayers: dict[str, Any] = {}
+        self._kinds: set[str] = set()
 
     def register(self, *actions: Action) -> None:
         for action in actions:
@@ -56,6 +57,19 @@ class Actions:
     def key_actions(self) -> frozenset[str]:
         """The key acts: each one recorded makes its request sign a checkpoint."""
         return frozenset(self._key)
+
+    def claim_subject_kinds(self, *kinds: str) -> None:
+        """Subject kinds an area owns (``record(subject=(kind, id))``); a kind claimed twice is refused."""
+        for kind in kinds:
+            if not isinstance(kind, str) or not SUBJECT_KIND.fullmatch(kind):
+                raise ValueError(f"audit subject kind {kind!r} is not a short lowercase name")
+            if kind in self._kinds:
+                raise ValueError(f"audit subject kind {kind} is claimed twice")
+            self._kinds.add(kind)
+
+    @property
+    def subject_kinds(self) -> frozenset[str]:
+        return frozenset(self._kinds)
 
     def add_replayer(self, key: str, replayer: Any) -> None:
         """How replay folds one part of a subject's state (``audit.replay.Replayer``); a key folded twice

@@ -2,15 +2,56 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, true
+from sqlalchemy import (BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, and_, case,
+                        cast, false, not_, or_, true)
+from sqlalchemy.ext.hybrid import Comparator, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import ColumnElement, operators
 
+from audit.rules import TENDER_KIND as TENDER
 from core.db import Base, UTCDateTime
 
 
+class _TenderIdComparator(Comparator[Any]):
+    """``AuditEntry.tender_id == 42`` (and ``!=``, ``in_``, ``is_(None)``) as conditions on the subject columns,
+    so a query by tender uses their index."""
+
+    def __init__(self, kind: Any, subject_id: Any):
+        self.kind, self.subject_id = kind, subject_id
+        super().__init__(case((kind == TENDER, cast(subject_id, Integer))))
+
+    def _id(self, value: Any) -> Any:
+        return cast(value, String) if isinstance(value, ColumnElement) else str(int(value))
+
+    def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
+        is_tender = self.kind == TENDER
+        if op in (operators.eq, operators.is_) and other[0] is None:
+            return or_(self.kind.is_(None), self.kind != TENDER)
+        if op in (operators.ne, operators.is_not) and other[0] is None:
+            return is_tender
+        if op is operators.eq:
+            return and_(is_tender, self.subject_id == self._id(other[0]))
+        if op is operators.ne:
+            return and_(is_tender, self.subject_id != self._id(other[0]))
+        listed = isinstance(other[0], (list, tuple, set, frozenset))
+        if op is operators.in_op and listed:
+            values = [self._id(v) for v in other[0]]
+            return and_(is_tender, self.subject_id.in_(values)) if values else false()
+        if op is operators.not_in_op and listed:
+            return and_(is_tender, not_(self.subject_id.in_([self._id(v) for v in other[0]])))
+        return op(self.expression, *other, **kwargs)
+
+
 class AuditEntry(Base):
+    """An entry's hashed fields (``audit.rules.Entry``) and, outside the hashed bytes, the hashes, the salt
+    and the entry's **subject**: the kind and id of the thing whose history it belongs to (``"tender"``,
+    ``"42"``), an index for replay and for the per-subject filters, declared by the area that owns the kind
+    (``core.area.Area.subject_kinds``).  Entries of no subject (an account, a witness) leave both NULL."""
+
     __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_subject", "subject_kind", "subject_id"),)
 
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                      autoincrement=False)
@@ -22,13 +63,24 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)
     object_type: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[str] = mapped_column(String(64))
-    tender_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    subject_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    subject_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # ids of any area, as text
     payload: Mapped[str] = mapped_column(Text)  # canonical JSON (RFC 8785)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     leaf_hash: Mapped[str] = mapped_column(String(64))  # RFC 9162 leaf hash of the canonical entry
     # 32 random bytes (hex) hashed with the entry (format version 2); NULL for entries written before
     salt: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    @hybrid_property
+    def tender_id(self) -> int | None:
+        """The tender whose entry this is (subject kind ``tender``), None for any other subject or none."""
+        return int(self.subject_id) if self.subject_kind == TENDER and self.subject_id is not None else None
+
+    @tender_id.inplace.comparator
+    @classmethod
+    def _tender_id_comparator(cls) -> _TenderIdComparator:
+        return _TenderIdComparator(cls.subject_kind, cls.subject_id)
 
 
 class AuditHead(Base):

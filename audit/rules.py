@@ -169,6 +169,47 @@ def verify_chain(entries: Iterable[tuple[Entry, str]], *, start_prev: str = GENE
     return n
 
 
+# ---------------------------------------------------------------- subjects
+
+SUBJECT_KIND = re.compile(r"[a-z][a-z0-9_]{0,31}")
+"""A subject kind: a short lowercase name (``tender``, ``statement``, ``expert``)."""
+SUBJECT_ID_MAX = 64
+TENDER_KIND = "tender"
+
+
+class BadSubject(ValueError):
+    """An audit subject that is malformed or contradicts the entry it is given with (a programming error)."""
+
+
+def subject_key(kind: str, subject_id: Any) -> tuple[str, str]:
+    """``(kind, id)`` as the log keeps it: the id as text (an int in decimal, a string as it is), so that
+    ``("tender", 42)`` and ``("tender", "42")`` are one subject."""
+    if not isinstance(kind, str) or not SUBJECT_KIND.fullmatch(kind):
+        raise BadSubject(f"subject kind {kind!r} is not a short lowercase name")
+    if isinstance(subject_id, bool) or not isinstance(subject_id, (int, str)):
+        raise BadSubject(f"subject id {subject_id!r} of kind {kind} is neither an int nor a string")
+    text = str(subject_id)
+    if not text or len(text) > SUBJECT_ID_MAX or not text.isprintable() or text != text.strip():
+        raise BadSubject(f"subject id {text!r} of kind {kind} is empty, too long or not plain text")
+    return kind, text
+
+
+def entry_subject(subject: tuple[str, Any] | None, tender_id: int | None, *, object_type: str,
+                  object_id: str) -> tuple[str, str] | None:
+    """The subject an entry is filed under: ``subject`` or, shorthand, ``tender_id`` (both only if they agree);
+    None for an entry of no subject.  An entry whose object is of the subject's kind is its own subject: the
+    subject then repeats the object's type and id, which are in the hashed bytes."""
+    found = subject_key(*subject) if subject is not None else None
+    if tender_id is not None:
+        shorthand = subject_key(TENDER_KIND, tender_id)
+        if found is not None and found != shorthand:
+            raise BadSubject(f"subject {found} and tender_id={tender_id} disagree")
+        found = shorthand
+    if found is not None and object_type == found[0] and object_id != found[1]:
+        raise BadSubject(f"an entry about {object_type} {object_id} is filed under {found[0]} {found[1]}")
+    return found
+
+
 # ---------------------------------------------------------------- disclosure
 
 class Disclosure(StrEnum):

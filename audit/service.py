@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from audit import merkle, notes
 from audit.models import AuditCheckpoint, AuditCosignature, AuditEntry, AuditHead, AuditNode, AuditWitness
-from audit.rules import GENESIS, SALT_BYTES, Entry, jsonable, verify_chain
+from audit.rules import GENESIS, SALT_BYTES, TENDER_KIND, BadSubject, Entry, entry_subject, jsonable, verify_chain
 from core.actor import Actor
 from core.errors import N_, Conflict, InvalidInput, PermissionDenied
 from core.roles import ADMINS
@@ -40,7 +40,8 @@ class Appended:
     action: str
     object_type: str
     object_id: str
-    tender_id: int | None
+    subject_kind: str | None
+    subject_id: str | None
     payload: str
     prev_hash: str
     hash: str
@@ -50,21 +51,43 @@ class Appended:
     path: tuple[bytes, ...] = field(default=(), compare=False)  # this leaf's inclusion path in that tree
 
     @property
+    def tender_id(self) -> int | None:
+        return int(self.subject_id) if self.subject_kind == TENDER_KIND and self.subject_id is not None else None
+
+    @property
     def root(self) -> bytes:
         """The tree's root with this entry as its last leaf (computed when asked, not under the lock)."""
         return merkle.range_root(self.frontier)
 
 
+SUBJECT_KINDS = "audit.subject_kinds"
+"""session.info: the subject kinds the application's areas claim (set by the app's session factory)."""
+
+
+class UnknownSubjectKind(BadSubject):
+    """An entry filed under a subject kind no area of the application claims (``Area.subject_kinds``)."""
+
+
 def record(session: Session, *, actor: Actor, action: str, object_type: str, object_id: Any,
            now: datetime, payload: Mapping[str, Any] | None = None,
-           tender_id: int | None = None) -> Appended:
+           subject: tuple[str, Any] | None = None, tender_id: int | None = None) -> Appended:
     """Append one entry.  Reads only the locked head row (which keeps the tree's compact range)
     and writes the entry, the Merkle subtrees it completes and the new head.  On PostgreSQL that is
-    one call of ``audit_append()`` (migration 0002), so the head's lock is held for no round trip but
-    the commit's; on SQLite the same steps run here, as plain SQL on the session's connection.
+    one call of ``audit_append()`` (migrations 0002, 0004, 0011), so the head's lock is held for no round
+    trip but the commit's; on SQLite the same steps run here, as plain SQL on the session's connection.
+
+    ``subject=(kind, id)`` files the entry under the history of that subject (replay, the per-subject
+    filters); ``tender_id=42`` is short for ``subject=("tender", 42)``.  The subject is kept next to the
+    entry, not in its hashed bytes (``audit.rules.entry_subject``).  In a session of the application a kind
+    none of its areas claims is refused (``UnknownSubjectKind``).
 
     Every entry is written in format version 2: with 32 random bytes (``salt``) inside its hashed bytes, so
     that its published leaf hash cannot be matched against guesses of its fields."""
+    filed = entry_subject(subject, tender_id, object_type=object_type, object_id=str(object_id))
+    subject_kind, subject_id = filed if filed is not None else (None, None)
+    claimed = session.info.get(SUBJECT_KINDS)
+    if subject_kind is not None and claimed is not None and subject_kind not in claimed:
+        raise UnknownSubjectKind(f"audit subject kind {subject_kind} is claimed by no area of this application")
     session.flush()  # the change being recorded must be valid before it is logged
     # the request that made it signs a checkpoint once it committed, when the app counts it a key act
     session.info.setdefault(RECORDED, set()).add(action)
@@ -80,12 +103,12 @@ def record(session: Session, *, actor: Actor, action: str, object_type: str, obj
         seq, prev, digest, leaf_hex, old, new = conn.exec_driver_sql(_CALL_APPEND, {
             "before": slot.before, "middle": slot.middle, "after": slot.after, "at": sql.at(now), "actor_id": actor.user_id,
             "actor": actor.name, "role": actor.role, "address": actor.address, "action": action,
-            "object_type": object_type, "object_id": str(object_id), "tender_id": tender_id,
-            "payload": stored_payload, "salt": salt}).one()
+            "object_type": object_type, "object_id": str(object_id), "subject_kind": subject_kind,
+            "subject_id": subject_id, "payload": stored_payload, "salt": salt}).one()
         return Appended(seq=seq, at=now, actor_id=actor.user_id, actor=actor.name, role=actor.role,
                         address=actor.address, action=action, object_type=object_type, object_id=str(object_id),
-                        tender_id=tender_id, payload=stored_payload, prev_hash=prev, hash=digest,
-                        leaf_hash=leaf_hex, salt=salt, frontier=_hashes(new), path=tuple(reversed(_hashes(old))))
+                        subject_kind=subject_kind, subject_id=subject_id, payload=stored_payload, prev_hash=prev,
+                        hash=digest, leaf_hash=leaf_hex, salt=salt, frontier=_hashes(new), path=tuple(reversed(_hashes(old))))
     head = conn.exec_driver_sql(sql.head).first()
     if head is None:
         conn.exec_driver_sql(sql.new_head)
@@ -100,8 +123,8 @@ def record(session: Session, *, actor: Actor, action: str, object_type: str, obj
     frontier, completed = merkle.range_append(frontier, seq, leaf)
     row = Appended(seq=seq + 1, at=now, actor_id=actor.user_id, actor=actor.name, role=actor.role,
                    address=actor.address, action=action, object_type=object_type, object_id=str(object_id),
-                   tender_id=tender_id, payload=stored_payload, prev_hash=prev, hash=digest, leaf_hash=leaf.hex(),
-                   salt=salt, frontier=tuple(frontier), path=path)
+                   subject_kind=subject_kind, subject_id=subject_id, payload=stored_payload, prev_hash=prev,
+                   hash=digest, leaf_hash=leaf.hex(), salt=salt, frontier=tuple(frontier), path=path)
     params = {**{c: getattr(row, c) for c in _ENTRY_COLUMNS}, "at": sql.at(now),
               "new_frontier": ",".join(h.hex() for h in frontier)}
     for i, (start, size, value) in enumerate(completed):
@@ -113,8 +136,8 @@ def record(session: Session, *, actor: Actor, action: str, object_type: str, obj
 
 _ENTRY_COLUMNS = [c.key for c in AuditEntry.__table__.columns]
 _CALL_APPEND = ("SELECT * FROM audit_append(%(before)s, %(middle)s, %(after)s, %(at)s, %(actor_id)s, %(actor)s, "
-                "%(role)s, %(address)s, %(action)s, %(object_type)s, %(object_id)s, %(tender_id)s, %(payload)s, "
-                "%(salt)s)")
+                "%(role)s, %(address)s, %(action)s, %(object_type)s, %(object_id)s, %(subject_kind)s, %(subject_id)s, "
+                "%(payload)s, %(salt)s)")
 
 
 def _hashes(joined: str) -> tuple[bytes, ...]:
@@ -271,8 +294,15 @@ def verify(session: Session) -> int:
     return verify_chain((to_entry(r), r.hash) for r in iter_entries(session))
 
 
-def events_for(session: Session, *, tender_id: int) -> list[AuditEntry]:
-    return list(session.execute(select(AuditEntry).where(AuditEntry.tender_id == tender_id)
+def events_for(session: Session, *, tender_id: int | None = None,
+               subject: tuple[str, Any] | None = None) -> list[AuditEntry]:
+    """The entries filed under one subject (``subject=(kind, id)``, or ``tender_id=``), in log order."""
+    filed = entry_subject(subject, tender_id, object_type="", object_id="")
+    if filed is None:
+        raise BadSubject("events_for needs a subject or a tender_id")
+    kind, subject_id = filed
+    return list(session.execute(select(AuditEntry).where(AuditEntry.subject_kind == kind,
+                                                         AuditEntry.subject_id == subject_id)
                                 .order_by(AuditEntry.seq)).scalars())
 
 

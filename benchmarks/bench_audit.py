@@ -218,7 +218,7 @@ def bench_append(backend: str, url: str, appends: int, writer_counts: list[int])
         row = s.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
         row_bytes = sum(len(str(getattr(row, c)).encode()) for c in
                         ("seq", "actor_id", "actor", "role", "address", "action", "object_type", "object_id",
-                         "tender_id", "payload", "prev_hash", "hash", "leaf_hash"))
+                         "subject_kind", "subject_id", "payload", "prev_hash", "hash", "leaf_hash"))
     filler = (NOTE * 8).encode()
 
     def plain_txn(s, k: int) -> None:
@@ -325,7 +325,7 @@ def generate(work: Path, n: int, *, want_leaves: set[int], want_roots: set[int],
             payload = dumps(jsonable(e.payload), ensure_ascii=False, sort_keys=True)
             at = e.at.strftime("%Y-%m-%d %H:%M:%S.%f")
             rows.append(f"{seq}\t{at}+00\t7\tagency1\tagency\t10.0.0.7\t{e.action}\ttender\t{e.object_id}\t"
-                        f"{int(e.object_id)}\t{payload}\t{prev}\t{digest}\t{lh}")
+                        f"tender\t{e.object_id}\t{payload}\t{prev}\t{digest}\t{lh}")
             edge[(seq - 1, 1)] = leaf
             for start, size in completed(seq):  # smallest first, as audit.service._store_completed_subtrees
                 half = size // 2
@@ -444,7 +444,7 @@ def load_postgres(pg: Postgres, work: Path, g: Generated) -> float:
         with conn.cursor() as cur:
             for table, cols, name in (
                     ("audit_entry", "seq, at, actor_id, actor, role, address, action, object_type, object_id, "
-                                    "tender_id, payload, prev_hash, hash, leaf_hash", "audit_entry.tsv"),
+                                    "subject_kind, subject_id, payload, prev_hash, hash, leaf_hash", "audit_entry.tsv"),
                     ("audit_node", "start, size, hash", "audit_node.tsv")):
                 with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy, open(work / name, "rb") as f:
                     while chunk := f.read(1 << 20):
@@ -465,14 +465,14 @@ def load_sqlite(url: str, work: Path, g: Generated) -> float:
     con.execute("PRAGMA synchronous=OFF")
     con.execute("BEGIN")
     sql = ("INSERT INTO audit_entry (seq, at, actor_id, actor, role, address, action, object_type, object_id, "
-           "tender_id, payload, prev_hash, hash, leaf_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+           "subject_kind, subject_id, payload, prev_hash, hash, leaf_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
     batch: list[tuple] = []
     with open(work / "audit_entry.tsv", encoding="utf-8") as f:
         for line in f:
             c = line.rstrip("\n").split("\t")
             # SQLAlchemy's SQLite DateTime storage: naive UTC "YYYY-MM-DD HH:MM:SS.ffffff"
-            batch.append((int(c[0]), c[1][:-3], int(c[2]), c[3], c[4], c[5], c[6], c[7], c[8], int(c[9]),
-                          c[10], c[11], c[12], c[13]))
+            batch.append((int(c[0]), c[1][:-3], int(c[2]), c[3], c[4], c[5], c[6], c[7], c[8], c[9],
+                          c[10], c[11], c[12], c[13], c[14]))
             if len(batch) >= 20000:
                 con.executemany(sql, batch)
                 batch.clear()

@@ -2,8 +2,8 @@
 
 Each area writes one ``AREA = Area(...)`` in ``<area>/area.py``: its blueprints, the API blueprints that
 authenticate by bearer token (exempt from the form CSRF check), its CLI commands, its models module and
-the columns there that name blobs, its audit actions and replay handlers, its demo steps, its navigation
-entries and the modules it declares pure.  ``sunbid.app.create_app(areas=...)`` reads the declarations of
+the columns there that name blobs, its audit actions, the audit subject kinds it owns and its replay handlers,
+its demo steps, its navigation entries and the modules it declares pure.  ``sunbid.app.create_app(areas=...)`` reads the declarations of
 the areas it is given, checks them against each other (``check_areas``) and keeps what they register on the
 application, never in module globals.  core imports no area: it only defines the shape.
 """
@@ -21,7 +21,7 @@ KERNEL_PURE = ("core.rules", "core.money", "core.calendar", "core.roles")
 
 class AreaConflict(ValueError):
     """An area's declaration breaks a rule of the seam (a table without its prefix, a blueprint named
-    otherwise, an action, replay key or URL another area has)."""
+    otherwise, an action, replay key, audit subject kind or URL another area has)."""
 
 
 class AreaNotLoaded(RuntimeError):
@@ -60,6 +60,7 @@ class Area:
     blob_columns: Sequence[str] = ()  # "Class.attribute" in ``models`` holding blob SHA-256s
     actions: Sequence[Any] = ()  # audit.disclosure.Action constants
     subjects: Callable[..., Any] | None = None  # audit.disclosure.Resolver for its tender-bound rules
+    subject_kinds: Sequence[str] = ()  # the audit subject kinds it owns ("tender"): record(subject=(kind, id))
     replayers: Mapping[str, Any] = field(default_factory=dict)  # replay key -> audit.replay.Replayer
     demo_steps: Sequence[DemoStep] = ()
     nav: Sequence[NavEntry] = ()
@@ -109,6 +110,7 @@ def check_areas(areas: Sequence[Area]) -> None:
     prefixes: dict[str, str] = {}
     actions: dict[str, str] = {}
     replay_keys: dict[str, str] = {}
+    subject_kinds: dict[str, str] = {}
     for area in areas:
         if area.name in names:
             raise AreaConflict(f"area {area.name} is listed twice")
@@ -136,6 +138,17 @@ def check_areas(areas: Sequence[Area]) -> None:
             if other is not None:
                 raise AreaConflict(f"replay key {key} is folded by {other} and {area.name}")
             replay_keys[key] = area.name
+        for kind in area.subject_kinds:
+            other = subject_kinds.get(kind)
+            if other is not None:
+                raise AreaConflict(f"audit subject kind {kind} is claimed by {other} and {area.name}")
+            subject_kinds[kind] = area.name
+    for area in areas:  # an area may fold another's subjects (evaluation events in a tender's replay)
+        for key, replayer in area.replayers.items():
+            kind = getattr(replayer, "kind", None)
+            if kind not in subject_kinds:
+                raise AreaConflict(f"replay key {key} of area {area.name} folds subject kind {kind}, "
+                                   f"which no area claims")
 
 
 def check_urls(app: Any, areas: Sequence[Area]) -> None:

@@ -62,7 +62,6 @@ class Platform:
                  session_options: dict[str, Any] | None = None, areas: Sequence[Area] = ()):
         self.settings = settings
         self.engine = make_engine(settings.database_url) if bind is None else None
-        self.sessions = make_sessionmaker(bind if bind is not None else self.engine, **(session_options or {}))
         self.clock = clock or Clock()
         self.blobs = BlobStore(settings.data_dir)
         self.bad_token_limit: Any = None  # (Flask-Limiter, limits) for bad bearer tokens, set by create_app
@@ -75,10 +74,16 @@ class Platform:
         self.audit_actions = Actions()  # each area's actions (disclosure rules, key acts) and replay handlers
         for area in self.areas:
             self.audit_actions.register(*area.actions)
+            self.audit_actions.claim_subject_kinds(*area.subject_kinds)
             if area.subjects is not None:
                 self.audit_actions.resolve_subjects(area.subjects)
             for key, replayer in area.replayers.items():
                 self.audit_actions.add_replayer(key, replayer)
+        from audit.service import SUBJECT_KINDS
+
+        options = dict(session_options or {})  # its sessions' audit entries name only the kinds its areas claim
+        options["info"] = {**options.get("info", {}), SUBJECT_KINDS: self.audit_actions.subject_kinds}
+        self.sessions = make_sessionmaker(bind if bind is not None else self.engine, **options)
         self.nav: tuple[NavEntry, ...] = tuple(sorted((e for a in self.areas for e in a.nav),
                                                       key=lambda e: e.position))
 

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from audit.disclosure import Action
+from audit.replay import Replayer
 from audit.rules import Disclosure
 from core.area import Area, NavEntry
 from core.roles import Role
+from tests.example_area import replay, service
 from tests.example_area.views import bp
+
 
 def _labels(labels) -> None:
     labels.register_actions({"example.noted": "Note added"})
@@ -18,7 +21,9 @@ AREA = Area(
     models="tests.example_area.models",
     blob_columns=("Note.sha256",),
     actions=(Action("example.noted", Disclosure.SUPERVISORS),),
+    subject_kinds=(service.KIND,),
+    replayers={"example": Replayer(replay.fold, service.snapshot, replay.diff, kind=service.KIND)},
     nav=(NavEntry("example.notes", "Example notes", 70, frozenset({Role.ADMIN})),),
-    pure=("tests.example_area.rules",),
+    pure=("tests.example_area.rules", "tests.example_area.replay"),
     labels=_labels,
 )

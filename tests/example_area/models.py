@@ -19,6 +19,7 @@ class Note(ExampleBase):
     __tablename__ = "example_note"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    book: Mapped[int] = mapped_column(Integer, default=1)  # the notebook it is in: its audit subject
     text: Mapped[str] = mapped_column(String(200))
     sha256: Mapped[str | None] = mapped_column(String(64))  # a blob it names (kept by the collector)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -18,7 +18,9 @@ bp = Blueprint("example", __name__, url_prefix="/example")
 def notes():
     if request.method == "POST":
         with unit_of_work(db()):
-            service.add_note(db(), actor=actor(), text=rules.tidy(request.form.get("text", "")), now=now())
+            book = request.form.get("book", "1")
+            service.add_note(db(), actor=actor(), text=rules.tidy(request.form.get("text", "")), now=now(),
+                             book=int(book) if book.isascii() and book.isdigit() and len(book) < 10 else 1)
         return redirect(url_for("example.notes"))
     texts = db().scalars(select(Note.text).order_by(Note.id))
     return "\n".join(texts), 200, {"Content-Type": "text/plain; charset=utf-8"}

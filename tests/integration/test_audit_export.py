@@ -161,9 +161,10 @@ def test_rows_deleted_inserted_or_reordered_in_the_database_are_named(app, log, 
     savepoint = connection.begin_nested()  # a forged entry slipped in at seq 6, later ones renumbered
     _shift(connection, 6, 1)
     connection.execute(text("INSERT INTO audit_entry (seq, at, actor_id, actor, role, address, action, object_type, "
-                            "object_id, tender_id, payload, prev_hash, hash, leaf_hash) SELECT 6, at, actor_id, actor, "
-                            "role, address, 'test.forged', object_type, object_id, tender_id, payload, prev_hash, "
-                            "'" + "ab" * 32 + "', leaf_hash FROM audit_entry WHERE seq = 5"))
+                            "object_id, subject_kind, subject_id, payload, prev_hash, hash, leaf_hash) SELECT 6, at, "
+                            "actor_id, actor, role, address, 'test.forged', object_type, object_id, subject_kind, "
+                            "subject_id, payload, prev_hash, '" + "ab" * 32 + "', leaf_hash FROM audit_entry "
+                            "WHERE seq = 5"))
     session.expire_all()
     message = diagnose(export(app), vkey)
     assert message.startswith("entry 5 ") and "does not match its hash" in message

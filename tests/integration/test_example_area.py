@@ -1,6 +1,7 @@
 """Adding an area is its own folder plus one line of the areas list: the test-only example area
 (tests/example_area/) is passed to ``create_app(areas=[*AREAS, EXAMPLE])`` and is then served, navigated
-to, audited and kept by the blob collector, with nothing else changed."""
+to, audited under a subject kind of its own, replayed and kept by the blob collector, with nothing else
+changed."""
 from __future__ import annotations
 
 import io
@@ -11,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from audit.models import AuditEntry
-from audit.service import verify
+from audit.replay import replay_subject, replay_tender
+from audit.service import UnknownSubjectKind, events_for, record, verify
 from core.actor import Actor
 from core.db import unit_of_work
 from sunbid.app import create_app
@@ -19,6 +21,7 @@ from sunbid.areas import AREAS
 from sunbid.maintenance import collect_blobs, references
 from tests.conftest import login
 from tests.example_area.area import AREA as EXAMPLE
+from tests.example_area import service as example_service
 from tests.example_area.models import ExampleBase, Note
 
 
@@ -41,6 +44,7 @@ def test_the_example_area_is_served_navigated_and_audited(app, client, make, ses
     assert client.get("/example/notes").get_data(as_text=True) == "first note"  # its pure rule tidied it
     entry = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
     assert (entry.action, entry.object_type) == ("example.noted", "example_note")
+    assert (entry.subject_kind, entry.subject_id, entry.tender_id) == ("example", "1", None)  # its own subject
     assert verify(session) >= 1
     assert app.extensions["sunbid"].audit_actions.rules["example.noted"].name == "SUPERVISORS"
     log = client.get("/audit/log").get_data(as_text=True)
@@ -52,6 +56,40 @@ def test_the_example_area_is_served_navigated_and_audited(app, client, make, ses
     assert other.get("/example/notes").status_code == 403  # the permission its route declares
 
 
+def test_its_subjects_are_logged_and_replayed_beside_the_tenders(app, session, clock, make, connection):
+    """Entries filed under ("example", 7) replay as notebook 7 with the area's own replayer; a tender's replay
+    is what it was, the example replayer not among its folds."""
+    from sqlalchemy import text
+
+    t, _agency = make.tender(publish=True)
+    writer = make.user("admin")
+    for book, words in ((7, "first"), (8, "elsewhere"), (7, "second")):
+        with unit_of_work(session):
+            example_service.add_note(session, actor=writer, text=words, now=clock.now(), book=book)
+    replayers = app.extensions["sunbid"].audit_actions.replayers
+    assert {key: r.kind for key, r in replayers.items()} == {"tender": "tender", "example": "example"}
+
+    filed = events_for(session, subject=("example", 7))
+    assert [(e.subject_kind, e.subject_id, e.object_type) for e in filed] == [("example", "7", "example_note")] * 2
+    result = replay_subject(session, "example", 7, clock.now(), replayers=replayers)
+    assert (result.kind, result.subject_id, result.tender_id) == ("example", "7", None)
+    assert result.consistent, result.mismatches
+    assert result.replayed == {"notes": ["first", "second"]} and len(result.timeline) == 2
+    assert replay_subject(session, "example", "7", clock.now(), replayers=replayers).replayed == result.replayed
+
+    connection.execute(text("UPDATE example_note SET text = 'edited' WHERE text = 'second'"))
+    session.expire_all()
+    edited = replay_subject(session, "example", 7, clock.now(), replayers=replayers)
+    assert edited.mismatches == [("notes", ["first", "second"], ["first", "edited"])]
+
+    tender = replay_tender(session, t.id, clock.now(), replayers=replayers)
+    assert tender.consistent, tender.mismatches
+    assert "notes" not in tender.replayed and tender.replayed["status"] == "published"
+    assert all(e["object"]["type"] != "example_note" for e in tender.timeline)
+    assert tender.tender_id == t.id and (tender.kind, tender.subject_id) == ("tender", str(t.id))
+    assert verify(session) >= 5
+
+
 def test_the_platform_without_it_knows_nothing_of_it(settings, clock, connection, make):
     plain = create_app(settings, clock=clock, bind=connection,
                        session_options={"join_transaction_mode": "create_savepoint"})
@@ -59,6 +97,12 @@ def test_the_platform_without_it_knows_nothing_of_it(settings, clock, connection
     assert "example.noted" not in plain.extensions["sunbid"].audit_actions.rules
     assert all(e.endpoint != "example.notes" for e in plain.extensions["sunbid"].nav)
     assert "example.noted" not in plain.extensions["sunbid"].labels.actions
+    assert "example" not in plain.extensions["sunbid"].audit_actions.replayers
+    with plain.extensions["sunbid"].sessions() as s:  # its subject kind is claimed by no area of this app
+        with pytest.raises(UnknownSubjectKind, match="example is claimed by no area"):
+            record(s, actor=Actor.system(), action="example.noted", object_type="example_note", object_id=1,
+                   now=clock.now(), subject=("example", 7))
+        assert s.scalar(select(AuditEntry.seq).where(AuditEntry.subject_kind == "example")) is None
 
 
 def test_the_collector_keeps_the_blobs_its_columns_name(app, session, clock, settings):

@@ -1,6 +1,8 @@
-"""The migrations build exactly the schema the models describe, and go down and up again."""
+"""The migrations build exactly the schema the models describe, and go down and up again (on SQLite, and on
+PostgreSQL when the tests have one)."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -8,8 +10,9 @@ from alembic.runtime.migration import MigrationContext
 import audit.models  # noqa: F401
 import accounts.models  # noqa: F401
 import tender.models  # noqa: F401
-from core.db import Base, UTCDateTime
+from core.db import Base, UTCDateTime, make_engine
 from core.migrate import downgrade, upgrade
+from tests.conftest import _pg_url, backends
 
 
 def _differences(url: str) -> list:
@@ -24,14 +27,32 @@ def _differences(url: str) -> list:
         engine.dispose()
 
 
-def test_migrated_schema_matches_the_models(tmp_path):
-    url = f"sqlite:///{tmp_path / 'm.db'}"
-    upgrade(url)
-    assert _differences(url) == []
+@pytest.fixture(params=backends())
+def scratch_url(request, tmp_path):
+    """An empty database to migrate: a SQLite file, or a schema of its own in the PostgreSQL test database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'm.db'}"
+        return
+    base, schema = _pg_url(), "migration_scratch"
+    engine = make_engine(base)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    finally:
+        engine.dispose()
 
 
-def test_every_migration_goes_down_and_up_again(tmp_path):
-    url = f"sqlite:///{tmp_path / 'm.db'}"
+def test_migrated_schema_matches_the_models(scratch_url):
+    upgrade(scratch_url)
+    assert _differences(scratch_url) == []
+
+
+def test_every_migration_goes_down_and_up_again(scratch_url):
+    url = scratch_url
     upgrade(url)
     downgrade(url, "0001")
     assert any(d[0] == "add_column" and d[3].name == "frontier" for d in _differences(url))  # the check can fail
@@ -89,5 +110,83 @@ def test_tokens_made_before_expiry_existed_expire_90_days_after_creation(tmp_pat
             expires = conn.execute(sa.select(sa.column("expires_at", UTCDateTime()))
                                    .select_from(sa.table("core_api_token"))).scalar_one()
         assert expires == made + timedelta(days=90)
+    finally:
+        engine.dispose()
+
+
+def _entries_before_subjects(conn) -> list[str]:
+    """Two real entries as a log at revision 0010 holds them (one filed under tender 12, one under none), with
+    the head and tree they make; their hashes."""
+    import json
+    from datetime import UTC, datetime
+
+    from audit import merkle
+    from audit.rules import GENESIS, Entry
+
+    rows = sa.table("audit_entry", *(sa.column(c) for c in (
+        "seq", "actor_id", "actor", "role", "address", "action", "object_type", "object_id", "tender_id", "payload",
+        "prev_hash", "hash", "leaf_hash", "salt")), sa.column("at", UTCDateTime()))
+    prev, frontier, hashes = GENESIS, [], []
+    for seq, (action, object_type, object_id, tender_id) in enumerate(
+            [("tender.published", "tender", "12", 12), ("user.created", "user", "3", None)], start=1):
+        entry = Entry(seq=seq, at=datetime(2026, 3, 2, 1, seq, tzinfo=UTC), actor_id=None, actor="system",
+                      role="system", address="-", action=action, object_type=object_type, object_id=object_id,
+                      payload={"n": seq}, prev_hash=prev, salt=f"{seq:064x}")
+        leaf = merkle.leaf_hash(entry.encode())
+        conn.execute(rows.insert().values(seq=seq, at=entry.at, actor_id=None, actor="system", role="system",
+                                          address="-", action=action, object_type=object_type, object_id=object_id,
+                                          tender_id=tender_id, payload=json.dumps(entry.payload), prev_hash=prev,
+                                          hash=entry.hash(), leaf_hash=leaf.hex(), salt=entry.salt))
+        frontier, completed = merkle.range_append(frontier, seq - 1, leaf)
+        for start, size, value in completed:
+            conn.execute(sa.text("INSERT INTO audit_node (start, size, hash) VALUES (:a, :b, :h)"),
+                         {"a": start, "b": size, "h": value.hex()})
+        prev = entry.hash()
+        hashes.append(prev)
+    conn.execute(sa.text("UPDATE audit_head SET seq = 2, hash = :h, frontier = :f WHERE id = 1"),
+                 {"h": prev, "f": ",".join(h.hex() for h in frontier)})
+    return hashes
+
+
+def test_entries_filed_under_a_tender_become_tender_subjects_and_back(scratch_url):
+    """Migration 0011: tender_id 12 becomes subject ('tender', '12'), no entry's hash changes, the append
+    (audit_append() on PostgreSQL) files new entries under any subject; the downgrade gives tenders their id back."""
+    from sqlalchemy.orm import Session
+
+    from audit.models import AuditEntry
+    from audit.service import events_for, record, verify
+    from core.actor import Actor
+    from core.db import unit_of_work
+    from tests.conftest import T0
+
+    upgrade(scratch_url, "0010")
+    engine = make_engine(scratch_url)
+    try:
+        with engine.begin() as conn:
+            hashes = _entries_before_subjects(conn)
+        upgrade(scratch_url)
+        assert _differences(scratch_url) == []
+        with Session(engine) as s:
+            rows = s.scalars(sa.select(AuditEntry).order_by(AuditEntry.seq)).all()
+            assert [(r.subject_kind, r.subject_id, r.tender_id) for r in rows] == [("tender", "12", 12),
+                                                                                    (None, None, None)]
+            assert [r.hash for r in rows] == hashes and verify(s) == 2
+            with unit_of_work(s):
+                record(s, actor=Actor.system(), action="example.noted", object_type="example_note", object_id=1,
+                       now=T0, subject=("example", 7))
+            with unit_of_work(s):
+                record(s, actor=Actor.system(), action="tender.amended", object_type="tender", object_id=12,
+                       now=T0, tender_id=12)
+            assert verify(s) == 4
+            assert [e.seq for e in events_for(s, tender_id=12)] == [1, 4]
+            assert [e.seq for e in events_for(s, subject=("example", "7"))] == [3]
+        downgrade(scratch_url, "0010")
+        with engine.connect() as conn:
+            back = conn.execute(sa.text("SELECT seq, tender_id FROM audit_entry ORDER BY seq")).all()
+        assert [tuple(r) for r in back] == [(1, 12), (2, None), (3, None), (4, 12)]  # other kinds lose their subject
+        upgrade(scratch_url)
+        assert _differences(scratch_url) == []
+        with Session(engine) as s:
+            assert verify(s) == 4 and [e.seq for e in events_for(s, tender_id=12)] == [1, 4]
     finally:
         engine.dispose()

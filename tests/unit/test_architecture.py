@@ -110,6 +110,7 @@ def test_key_acts_are_registered_with_their_action():
     assert platform.audit_actions.key_actions == {"tender.published", "tender.cancelled", "bid.opened",
                                                   "opening.completed"}
     assert set(platform.audit_actions.replayers) == {"tender"}
+    assert platform.audit_actions.subject_kinds == {"tender"}
 
 
 # ---------------------------------------------------------------- guardrails, each refusing a broken area
@@ -142,11 +143,43 @@ def test_refuses_an_action_another_area_registers():
         check_areas(extra(actions=(Action("tender.published", Disclosure.PUBLIC),)))
 
 
+def _replayer(kind: str) -> Replayer:
+    return Replayer(fold=lambda entries, now: {}, snapshot=lambda s, i, now: None, diff=lambda a, b: [], kind=kind)
+
+
 def test_refuses_a_replay_key_another_area_folds():
-    fold = Replayer(fold=lambda entries, now: {}, snapshot=lambda s, i, now: None, diff=lambda a, b: [])
+    fold = _replayer("tender")
     with pytest.raises(AreaConflict, match="replay key tender is folded by tender and example"):
         check_areas(extra(replayers={"tender": fold}))
-    check_areas(extra(replayers={"example": fold}))
+    check_areas(extra(replayers={"example": fold}))  # its own part of a tender's replay
+
+
+def test_refuses_a_subject_kind_another_area_claims():
+    with pytest.raises(AreaConflict, match="audit subject kind tender is claimed by tender and example"):
+        check_areas(extra(subject_kinds=("tender",)))
+    with pytest.raises(AreaConflict, match="audit subject kind note is claimed by example and example"):
+        check_areas(extra(subject_kinds=("note", "note")))
+    check_areas(extra(subject_kinds=("note", "notebook")))
+
+
+def test_refuses_a_replayer_of_a_kind_no_area_claims():
+    with pytest.raises(AreaConflict, match="replay key notes of area example folds subject kind notebook, which "
+                                           "no area claims"):
+        check_areas(extra(replayers={"notes": _replayer("notebook")}))
+    check_areas(extra(subject_kinds=("notebook",), replayers={"notes": _replayer("notebook")}))
+
+
+def test_the_app_refuses_a_subject_kind_twice_or_malformed():
+    from audit.disclosure import Actions
+
+    actions = Actions()
+    actions.claim_subject_kinds("tender", "bank_statement")
+    with pytest.raises(ValueError, match="tender is claimed twice"):
+        actions.claim_subject_kinds("tender")
+    for bad in ("", "Tender", "tender kind", "x" * 33, 7):
+        with pytest.raises(ValueError, match="not a short lowercase name"):
+            actions.claim_subject_kinds(bad)  # type: ignore[arg-type]
+    assert actions.subject_kinds == {"tender", "bank_statement"}
 
 
 def test_refuses_a_prefix_or_name_twice():

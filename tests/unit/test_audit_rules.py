@@ -172,3 +172,31 @@ def test_canonical_orders_keys_by_utf16_code_units():
 
     value = {"\ue000": 1, "\U0001f600": 2, "a": 3}  # code point order differs from UTF-16 order here
     assert canonical(value) == rfc8785.dumps(value) == '{"a":3,"😀":2,"\ue000":1}'.encode()
+
+
+# ---------------------------------------------------------------- subjects
+
+
+def test_a_subject_is_a_kind_and_an_id_kept_as_text():
+    from audit.rules import subject_key
+
+    assert subject_key("tender", 42) == subject_key("tender", "42") == ("tender", "42")
+    assert subject_key("bank_statement", "CMB-2026-0001/3") == ("bank_statement", "CMB-2026-0001/3")
+    for kind, sid in (("Tender", 1), ("", 1), ("tender", ""), ("tender", " 4"), ("tender", True),
+                      ("tender", 1.5), ("tender", "x" * 65), ("tender", "a\nb"), ("tender", None)):
+        with pytest.raises(ValueError):
+            subject_key(kind, sid)
+
+
+def test_tender_id_is_shorthand_for_a_tender_subject_and_an_object_names_its_own_subject():
+    from audit.rules import BadSubject, entry_subject
+
+    assert entry_subject(None, 12, object_type="bid", object_id="k3") == ("tender", "12")
+    assert entry_subject(("tender", 12), 12, object_type="bid", object_id="k3") == ("tender", "12")
+    assert entry_subject(("example", 7), None, object_type="example_note", object_id="3") == ("example", "7")
+    assert entry_subject(None, None, object_type="user", object_id="3") is None
+    assert entry_subject(("tender", 12), None, object_type="tender", object_id="12") == ("tender", "12")
+    with pytest.raises(BadSubject, match="disagree"):
+        entry_subject(("tender", 12), 13, object_type="bid", object_id="k3")
+    with pytest.raises(BadSubject, match="about tender 12 is filed under tender 13"):
+        entry_subject(None, 13, object_type="tender", object_id="12")  # the hashed object says otherwise
