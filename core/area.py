@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-KERNEL_PURE = ("core.rules", "core.money", "core.calendar", "core.roles")
+KERNEL_PURE = ("core.rules", "core.money", "core.calendar", "core.roles", "core.demo")
 """The kernel's own pure modules (the areas declare theirs in ``Area.pure``)."""
 
 
