@@ -9,7 +9,7 @@ from tender import replay, service
 from tender.actions import ACTIONS, subjects
 from tender.api import bp as api_bp
 from tender.cli import bid_group, receipt_group
-from tender.demo import seed
+from tender import demo
 from tender.openapi import PATHS
 from tender.views import bp as views_bp
 
@@ -41,7 +41,8 @@ AREA = Area(
     actions=ACTIONS,
     subjects=subjects,
     replayers={"tender": Replayer(replay.fold, service.snapshot, replay.diff)},
-    demo_steps=(seed,),
+    demo=demo.plan,
+    demo_summary=demo.summary,
     nav=(NavEntry("tender.tender_list", _l("Tenders"), 10),
          NavEntry("tender.my_tenders", _l("My tenders"), 20, AGENCY),
          NavEntry("tender.new_tender", _l("New tender"), 21, AGENCY),
