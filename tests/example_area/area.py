@@ -4,7 +4,9 @@ from __future__ import annotations
 from audit.disclosure import Action
 from audit.rules import Disclosure
 from core.area import Area, NavEntry
+from tests.example_area import demo
 from tests.example_area.views import bp
+
 
 def _labels(labels) -> None:
     labels.register_actions({"example.noted": "Note added"})
@@ -17,6 +19,8 @@ AREA = Area(
     models="tests.example_area.models",
     blob_columns=("Note.sha256",),
     actions=(Action("example.noted", Disclosure.SUPERVISORS),),
+    demo=demo.plan,
+    demo_summary=demo.summary,
     nav=(NavEntry("example.notes", "Example notes", 70, frozenset({"admin"})),),
     pure=("tests.example_area.rules",),
     labels=_labels,
