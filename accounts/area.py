@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from accounts.actions import ACTIONS
+from accounts import demo
 from accounts.api import bp as api_bp
 from accounts.cli import create_admin, create_supervisor
 from accounts.openapi import PATHS
@@ -34,6 +35,8 @@ AREA = Area(
     commands=(create_admin, create_supervisor),
     models="accounts.models",
     actions=ACTIONS,
+    demo=demo.plan,
+    demo_summary=demo.summary,
     nav=(NavEntry("core.role_requests", _l("Role requests"), 40, SUPERVISING),
          NavEntry("core.admin_organisations", _l("Organisations"), 60, ADMINS),
          NavEntry("core.admin_users", _l("Users"), 61, ADMINS)),

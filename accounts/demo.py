@@ -1,27 +1,30 @@
 """The demo's people: the trading centre, supervisors, custodians (with their demo age keys), agencies,
-bidders and experts, made through the accounts' services in time order (``sunbid.demo`` runs it first,
-then every area's demo steps)."""
+bidders and experts, made through the accounts' services.
+
+``plan`` (the area's ``Area.demo``) draws every name and code first and puts the people by role and their
+organisations into the demo world, so the areas planned after it can choose among them; its steps, all 120
+days before the demo's now, make them, one operation each."""
 from __future__ import annotations
 
 import random
-from pathlib import Path
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 from datetime import datetime, timedelta
+from functools import partial
+from pathlib import Path
 
 import pyrage
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts import service
-from accounts.models import Organisation, User
-from accounts.rules import OrgKind
+from accounts.models import User
+from core import rules
 from core.actor import Actor
-from core.blobs import BlobStore
 from core.db import unit_of_work
+from accounts.rules import OrgKind
+from core.demo import DemoStep, DemoWorld
 from core.roles import Role
-from core.rules import make_credit_code
+
+AREA = "accounts"
 
 DEMO_PASSWORD = "Sunbid-demo-2026"
 CITY = "滨海市"
@@ -35,31 +38,6 @@ BIDDER_TRADES = ["建设工程有限公司", "建筑安装工程有限公司", "
                  "物业服务有限公司", "信息技术股份有限公司", "环境工程有限公司"]
 
 
-@dataclass
-class DemoPeople:
-    admin: Actor
-    supervisors: list[Actor] = field(default_factory=list)
-    custodians: list[Actor] = field(default_factory=list)
-    agencies: list[list[Actor]] = field(default_factory=list)  # staff per agency
-    bidders: list[Actor] = field(default_factory=list)  # one user per bidder company
-    experts: list[Actor] = field(default_factory=list)
-    logins: list[tuple[Role, str, str]] = field(default_factory=list)  # role, username, organisation
-    custodian_keys: dict[str, str] = field(default_factory=dict)  # demo only: username → age identity
-
-
-AfterOp = Callable[[Session, datetime], None]
-
-
-@dataclass
-class DemoContext:
-    """What seeders may use besides the session: the blob store, the platform's signer, and the hook
-    to run after each operation (the running platform signs checkpoints there)."""
-
-    blobs: BlobStore
-    signer: Any = None
-    after_op: AfterOp = lambda session, when: None
-
-
 def person_name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
 
@@ -67,7 +45,7 @@ def person_name(rng: random.Random) -> str:
 def credit_code(rng: random.Random, prefix: str = "91350200") -> str:
     alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
     body = prefix + "".join(rng.choice(alphabet[:10] if i < 8 else alphabet) for i in range(17 - len(prefix)))
-    return make_credit_code(body)
+    return rules.make_credit_code(body)
 
 
 def _actor(user: User) -> Actor:
@@ -75,73 +53,91 @@ def _actor(user: User) -> Actor:
                  address="127.0.0.1")
 
 
-def enrol_custodian(session: Session, *, custodian: Actor, identity: str, supervisor: Actor, now: datetime) -> None:
-    """Take a newly created custodian through the real steps: a supervisor approves the role the account was
-    created with, then the custodian asks for a challenge sealed to their recipient, decrypts it with their own
-    identity (as ``age -d -i key.txt`` would) and answers it.  Demo and test data only: a real custodian's
-    identity never reaches the platform."""
+# ---------------------------------------------------------------- a custodian's enrolment, step by step
+
+def approve_custodian(session: Session, *, custodian: Actor, supervisor: Actor, now: datetime) -> None:
+    """A supervisor approves the role a new custodian's account was created with."""
     from accounts.models import RoleRequest
 
-    with unit_of_work(session):
-        request = session.scalar(select(RoleRequest).where(RoleRequest.user_id == custodian.user_id,
-                                                           RoleRequest.decision.is_(None)))
-        service.decide_role_change(session, actor=supervisor, request_id=request.id, approve=True, now=now)
+    request = session.scalar(select(RoleRequest).where(RoleRequest.user_id == custodian.user_id,
+                                                       RoleRequest.decision.is_(None)))
+    service.decide_role_change(session, actor=supervisor, request_id=request.id, approve=True, now=now)
+
+
+def challenge_custodian(session: Session, *, custodian: Actor, identity: str, now: datetime) -> tuple[int, bytes]:
+    """The custodian asks for a challenge sealed to the recipient of their identity: its id and the sealed
+    challenge."""
     key = pyrage.x25519.Identity.from_str(identity)
-    with unit_of_work(session):
-        challenge = service.issue_recipient_challenge(session, actor=custodian, recipient=str(key.to_public()),
-                                                      now=now)
-    answer = pyrage.decrypt(challenge.sealed, [key]).decode("ascii")
-    with unit_of_work(session):
-        result = service.register_age_recipient(session, actor=custodian, challenge_id=challenge.id, answer=answer,
-                                                now=now)
+    challenge = service.issue_recipient_challenge(session, actor=custodian, recipient=str(key.to_public()), now=now)
+    return challenge.id, challenge.sealed
+
+
+def answer_challenge(session: Session, *, custodian: Actor, identity: str, challenge: tuple[int, bytes],
+                     now: datetime) -> None:
+    """The custodian decrypts the challenge with their own identity (as ``age -d -i key.txt`` would) and
+    answers it, which registers their recipient."""
+    challenge_id, sealed = challenge
+    answer = pyrage.decrypt(sealed, [pyrage.x25519.Identity.from_str(identity)]).decode("ascii")
+    result = service.register_age_recipient(session, actor=custodian, challenge_id=challenge_id, answer=answer,
+                                            now=now)
     if result.error is not None:  # pragma: no cover - the services disagree with themselves
         raise result.error
 
 
-def seed_accounts(session: Session, now: datetime, rng: random.Random, keys_dir: Path) -> DemoPeople:
-    system = Actor.system("demo-seed")
-    pw_hash = service.hash_password(DEMO_PASSWORD)
-    at = now - timedelta(days=120)
+def enrol_custodian(session: Session, *, custodian: Actor, identity: str, supervisor: Actor, now: datetime) -> None:
+    """Take a newly created custodian through the real steps, one transaction each: a supervisor approves the
+    role, the custodian asks for a challenge sealed to their recipient and answers it.  Demo and test data
+    only: a real custodian's identity never reaches the platform."""
+    with unit_of_work(session):
+        approve_custodian(session, custodian=custodian, supervisor=supervisor, now=now)
+    with unit_of_work(session):
+        challenge = challenge_custodian(session, custodian=custodian, identity=identity, now=now)
+    with unit_of_work(session):
+        answer_challenge(session, custodian=custodian, identity=identity, challenge=challenge, now=now)
 
-    def org(kind: OrgKind, name: str, code: str | None = None, region: str = CITY) -> Organisation:
-        with unit_of_work(session):
-            return service.create_organisation(session, actor=system, kind=kind, name=name, credit_code=code,
-                                               region=region, now=at)
 
-    def user(username: str, display: str, role: Role, o: Organisation) -> Actor:
-        with unit_of_work(session):
-            u = service.create_user(session, actor=system, username=username, display_name=display,
-                                    password=DEMO_PASSWORD, password_hash=pw_hash, role=role,
-                                    organisation_id=o.id, now=at)
-        return _actor(u)
+# ---------------------------------------------------------------- the plan
 
-    centre = org(OrgKind.PLATFORM, f"{CITY}公共资源交易中心", credit_code(rng, "12350200"))
-    people = DemoPeople(admin=user("admin", "平台管理员", Role.ADMIN, centre))
-    people.logins.append((Role.ADMIN, "admin", centre.name))
-    for i in range(1, 3):
-        people.supervisors.append(user(f"supervisor{i}", person_name(rng), Role.SUPERVISOR, centre))
-        people.logins.append((Role.SUPERVISOR, f"supervisor{i}", centre.name))
-    keys_dir.mkdir(parents=True, exist_ok=True)
+def plan(world: DemoWorld) -> list[DemoStep]:
+    """The demo's organisations and users, planned in the order they are made (every random draw here, in
+    that order, so a seed gives the same people)."""
+    rng = world.rng
+    at = world.now - timedelta(days=120)
+    steps: list[DemoStep] = []
+    password_hash = service.hash_password(DEMO_PASSWORD)
+
+    def step(name: str, run, **params) -> None:
+        steps.append(DemoStep(at, AREA, name, partial(run, **params)))
+
+    def org(key: str, kind: OrgKind, name: str, code: str | None = None, region: str = CITY) -> str:
+        world.add_organisation(key, kind, name)
+        step(f"organisation {key}", _make_organisation, key=key, credit_code=code, region=region)
+        return key
+
+    def user(username: str, display: str, role: Role, organisation: str) -> str:
+        world.add_person(role, username, organisation)
+        step(f"user {username}", _make_user, username=username, display_name=display, role=role,
+             organisation=organisation, password_hash=password_hash)
+        return username
+
+    centre = org("centre", OrgKind.PLATFORM, f"{CITY}公共资源交易中心", credit_code(rng, "12350200"))
+    user("admin", "平台管理员", Role.ADMIN, centre)
+    supervisors = [user(f"supervisor{i}", person_name(rng), Role.SUPERVISOR, centre) for i in range(1, 3)]
     # Three custodians of three organisations, so that no organisation holds the 2 shares that open a tender:
     # the centre, the city's finance bureau and a notary office (platform-side organisations).
-    custodian_orgs = [centre, org(OrgKind.PLATFORM, f"{CITY}财政局"), org(OrgKind.PLATFORM, f"{CITY}公证处")]
+    custodian_orgs = [centre, org("finance", OrgKind.PLATFORM, f"{CITY}财政局"),
+                      org("notary", OrgKind.PLATFORM, f"{CITY}公证处")]
     for i, home in enumerate(custodian_orgs, start=1):
         custodian = user(f"custodian{i}", person_name(rng), Role.CUSTODIAN, home)
-        identity = pyrage.x25519.Identity.generate()  # demo only: a real custodian makes and keeps their own
-        key_file = keys_dir / f"custodian{i}.txt"
-        key_file.write_text(f"# demo key of custodian{i}\n{identity}\n")
-        key_file.chmod(0o600)
-        enrol_custodian(session, custodian=custodian, identity=str(identity),
-                        supervisor=people.supervisors[0], now=at)
-        people.custodians.append(custodian)
-        people.custodian_keys[custodian.name] = str(identity)
-        people.logins.append((Role.CUSTODIAN, f"custodian{i}", home.name))
+        step(f"{supervisors[0]} approves {custodian}'s role", _approve_custodian, custodian=custodian,
+             supervisor=supervisors[0])
+        step(f"{custodian} asks for a challenge to their demo age key", _challenge_custodian, custodian=custodian)
+        step(f"{custodian} answers the challenge", _answer_challenge, custodian=custodian)
     agency_names = [f"{CITY}建设工程招标代理有限公司", f"{CITY}政府采购中心", f"华信项目管理咨询有限公司{CITY}分公司"]
     for a, name in enumerate(agency_names, start=1):
-        o = org(OrgKind.AGENCY, name, credit_code(rng))
-        staff = [user(f"agency{a}" + ("" if s == 1 else f"_{s}"), person_name(rng), Role.AGENCY, o) for s in (1, 2)]
-        people.agencies.append(staff)
-        people.logins.append((Role.AGENCY, staff[0].name, name))
+        home = org(f"agency{a}", OrgKind.AGENCY, name, credit_code(rng))
+        for s in (1, 2):
+            user(f"agency{a}" + ("" if s == 1 else f"_{s}"), person_name(rng), Role.AGENCY, home)
     used: set[str] = set()
     for b in range(1, 33):
         while True:
@@ -149,14 +145,69 @@ def seed_accounts(session: Session, now: datetime, rng: random.Random, keys_dir:
             if name not in used:
                 used.add(name)
                 break
-        o = org(OrgKind.BIDDER, name, credit_code(rng), region=rng.choice(DISTRICTS))
-        people.bidders.append(user(f"bidder{b}", person_name(rng), Role.BIDDER, o))
-        if b <= 5:
-            people.logins.append((Role.BIDDER, f"bidder{b}", name))
-    employers = [org(OrgKind.EMPLOYER, n) for n in (
+        home = org(f"bidder{b}", OrgKind.BIDDER, name, credit_code(rng), region=rng.choice(DISTRICTS))
+        user(f"bidder{b}", person_name(rng), Role.BIDDER, home)
+    employers = [org(f"employer{n}", OrgKind.EMPLOYER, name) for n, name in enumerate((
         f"{CITY}建筑设计研究院", f"{CITY}市政工程设计院", "滨海大学", "滨海理工学院", f"{CITY}第一人民医院",
-        f"{CITY}造价管理站", f"{CITY}信息中心", "滨海会计师事务所", "滨海律师事务所", f"{CITY}园林设计院")]
+        f"{CITY}造价管理站", f"{CITY}信息中心", "滨海会计师事务所", "滨海律师事务所", f"{CITY}园林设计院"), start=1)]
     for e in range(1, 201):
-        people.experts.append(user(f"expert{e:03d}", person_name(rng), Role.EXPERT, rng.choice(employers)))
-    people.logins.append((Role.EXPERT, "expert001 … expert200", "—"))
-    return people
+        user(f"expert{e:03d}", person_name(rng), Role.EXPERT, rng.choice(employers))
+    return steps
+
+
+def summary(world: DemoWorld) -> str:
+    from flask_babel import gettext, ngettext
+
+    return gettext("%(organisations)s and %(users)s",
+                   organisations=ngettext("%(num)d organisation", "%(num)d organisations",
+                                          world.counts["organisations"]),
+                   users=ngettext("%(num)d user", "%(num)d users", world.counts["users"]))
+
+
+# ---------------------------------------------------------------- the steps
+
+SEEDER = Actor.system("demo-seed")
+
+
+def keys_dir(world: DemoWorld) -> Path:
+    """Where the demo custodians' age identities are written (demo only): beside the blob store."""
+    return world.context.blobs.root.parent / "demo-custodian-keys"
+
+
+def _make_organisation(session: Session, world: DemoWorld, at: datetime, *, key: str, credit_code: str | None,
+                       region: str) -> None:
+    planned = world.organisations[key]
+    made = service.create_organisation(session, actor=SEEDER, kind=planned.kind, name=planned.name,
+                                       credit_code=credit_code, region=region, now=at)
+    planned.id = made.id
+    world.counts["organisations"] += 1
+
+
+def _make_user(session: Session, world: DemoWorld, at: datetime, *, username: str, display_name: str, role: str,
+               organisation: str, password_hash: str) -> None:
+    made = service.create_user(session, actor=SEEDER, username=username, display_name=display_name,
+                               password=DEMO_PASSWORD, password_hash=password_hash, role=role,
+                               organisation_id=world.organisation_id(organisation), now=at)
+    world.actors[username] = _actor(made)
+    world.counts["users"] += 1
+
+
+def _approve_custodian(session: Session, world: DemoWorld, at: datetime, *, custodian: str, supervisor: str) -> None:
+    approve_custodian(session, custodian=world.actor(custodian), supervisor=world.actor(supervisor), now=at)
+
+
+def _challenge_custodian(session: Session, world: DemoWorld, at: datetime, *, custodian: str) -> None:
+    identity = pyrage.x25519.Identity.generate()  # demo only: a real custodian makes and keeps their own
+    folder = keys_dir(world)
+    folder.mkdir(parents=True, exist_ok=True)
+    key_file = folder / f"{custodian}.txt"
+    key_file.write_text(f"# demo key of {custodian}\n{identity}\n")
+    key_file.chmod(0o600)
+    world.custodian_keys[custodian] = str(identity)
+    world.records[f"{AREA}/challenge/{custodian}"] = challenge_custodian(
+        session, custodian=world.actor(custodian), identity=str(identity), now=at)
+
+
+def _answer_challenge(session: Session, world: DemoWorld, at: datetime, *, custodian: str) -> None:
+    answer_challenge(session, custodian=world.actor(custodian), identity=world.custodian_keys[custodian],
+                     challenge=world.records.pop(f"{AREA}/challenge/{custodian}"), now=at)

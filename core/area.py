@@ -2,10 +2,11 @@
 
 Each area writes one ``AREA = Area(...)`` in ``<area>/area.py``: its blueprints, the API blueprints that
 authenticate by bearer token (exempt from the form CSRF check), its CLI commands, its models module and
-the columns there that name blobs, its audit actions, the audit subject kinds it owns and its replay handlers,
-its demo steps, its navigation entries and the modules it declares pure.  ``sunbid.app.create_app(areas=...)`` reads the declarations of
-the areas it is given, checks them against each other (``check_areas``) and keeps what they register on the
-application, never in module globals.  core imports no area: it only defines the shape.
+the columns there that name blobs, its audit actions, the audit subject kinds it owns and its replay handlers, its demo (a planner of steps and
+a summary of what they made), its navigation entries and the modules it declares pure.
+``sunbid.app.create_app(areas=...)`` reads the declarations of the areas it is given, checks them against
+each other (``check_areas``) and keeps what they register on the application, never in module globals.
+core imports no area: it only defines the shape.
 """
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.demo import DemoPlanner, DemoWorld
 
-KERNEL_PURE = ("core.rules", "core.money", "core.calendar", "core.roles")
+
+KERNEL_PURE = ("core.rules", "core.money", "core.calendar", "core.roles", "core.demo")
 """The kernel's own pure modules (the areas declare theirs in ``Area.pure``)."""
 
 
@@ -42,10 +45,6 @@ class NavEntry:
         return not self.roles or (role is not None and role in self.roles)
 
 
-DemoStep = Callable[..., Mapping[str, int]]
-"""``step(session, people, now, rng, context) -> counts``: an area's demo data, made through its services."""
-
-
 @dataclass(frozen=True)
 class Area:
     """One area's declaration.  ``prefix`` (default: ``name``) starts every table name (``<prefix>_...``)
@@ -62,7 +61,8 @@ class Area:
     subjects: Callable[..., Any] | None = None  # audit.disclosure.Resolver for its tender-bound rules
     subject_kinds: Sequence[str] = ()  # the audit subject kinds it owns ("tender"): record(subject=(kind, id))
     replayers: Mapping[str, Any] = field(default_factory=dict)  # replay key -> audit.replay.Replayer
-    demo_steps: Sequence[DemoStep] = ()
+    demo: DemoPlanner | None = None  # plan(world) -> its DemoSteps, made through its services (core.demo)
+    demo_summary: Callable[[DemoWorld], str] | None = None  # one translated line: what its steps made
     nav: Sequence[NavEntry] = ()
     pure: Sequence[str] = ()  # modules (dotted names) free of Flask, SQLAlchemy sessions and clock reads
     openapi: Mapping[str, Any] = field(default_factory=dict)  # its part of the OpenAPI description's paths

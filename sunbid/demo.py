@@ -1,46 +1,96 @@
 """``sunbid demo``: migrate, seed a demo city platform once, print the logins, serve.
 
-The accounts are seeded first (``accounts.demo``); then each area's demo steps (``Area.demo_steps``), in the
-order of the areas list.  Every record is made through the same services as in real use, in time order, one
-transaction per operation, so the audit log of the demo is a true one.
+Every area with a demo (``Area.demo``) plans its steps on one shared ``core.demo.DemoWorld``, in the order
+of the areas list (the accounts plan the people, the tender area picks its agencies and bidders among them,
+a later area finds the tenders there).  The steps of all areas are merged by time and each due one runs in a
+transaction of its own, through the same services as in real use, so the audit log of the demo is a true
+one, in time order.  A step that fails is rolled back alone and stops the demo, naming the step.
 """
 from __future__ import annotations
 
+import os
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 import click
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from accounts.demo import DEMO_PASSWORD, AfterOp, DemoContext, seed_accounts
-from accounts.models import Organisation, User
-from core.area import Area
+from accounts.demo import DEMO_PASSWORD
+from accounts.models import Organisation
+from accounts.rules import OrgKind
+from core.area import Area, AreaConflict
 from core.db import unit_of_work
+from core.demo import AfterOp, DemoContext, DemoStep, DemoStepFailed, DemoWorld, merge_steps
 
 
 def is_seeded(session: Session) -> bool:
-    return bool(session.scalar(select(func.count()).select_from(Organisation).where(Organisation.kind == "platform")))
+    return bool(session.scalar(select(func.count()).select_from(Organisation).where(Organisation.kind == OrgKind.PLATFORM)))
 
 
-def seed(session: Session, now: datetime, context: DemoContext, *, seed_value: int = 2026,
-         areas: Sequence[Area] | None = None) -> dict[str, int]:
-    """Seed everything once; returns counts.  Does nothing when the platform already exists."""
+def plan(world: DemoWorld, areas: Sequence[Area]) -> list[DemoStep]:
+    """Every area's steps, planned in the order of the areas, merged by time: those due at the world's now."""
+    contributions = []
+    for area in areas:
+        if area.demo is None:
+            continue
+        steps = list(area.demo(world))
+        for step in steps:
+            if step.area != area.name:
+                raise AreaConflict(f"area {area.name}: its demo step {step.name!r} says it is of area {step.area}")
+        contributions.append(steps)
+    return merge_steps(contributions, until=world.now)
+
+
+def run_steps(session: Session, world: DemoWorld, steps: Sequence[DemoStep], after_op: AfterOp) -> None:
+    """Each step in its own transaction, then the hook (the checkpoints); ``DemoStepFailed`` on the first
+    that raises, its transaction rolled back and the steps before it kept."""
+    for step in steps:
+        try:
+            with unit_of_work(session):
+                step.run(session, world, step.at)
+        except Exception as exc:
+            raise DemoStepFailed(step, exc) from exc
+        after_op(session, step.at)
+
+
+def build(session: Session, now: datetime, context: DemoContext, *, seed_value: int = 2026,
+          areas: Sequence[Area] | None = None) -> DemoWorld | None:
+    """Seed everything once; the world the steps made (None when the platform already exists)."""
     if areas is None:
         from sunbid.areas import AREAS
 
         areas = AREAS
     if is_seeded(session):
-        return {}
-    rng = random.Random(seed_value)
-    people = seed_accounts(session, now, rng, context.blobs.root.parent / "demo-custodian-keys")
-    counts = {"organisations": session.scalar(select(func.count()).select_from(Organisation)) or 0,
-              "users": session.scalar(select(func.count()).select_from(User)) or 0}
-    for area in areas:
-        for step in area.demo_steps:
-            counts.update(step(session, people, now, rng, context))
-    return counts
+        return None
+    world = DemoWorld(now=now, rng=random.Random(seed_value), context=context)
+    run_steps(session, world, plan(world, areas), context.after_op)
+    return world
+
+
+def seed(session: Session, now: datetime, context: DemoContext, *, seed_value: int = 2026,
+         areas: Sequence[Area] | None = None) -> dict[str, int]:
+    """Seed everything once; returns what the steps counted (empty when the platform already exists)."""
+    world = build(session, now, context, seed_value=seed_value, areas=areas)
+    return {} if world is None else dict(world.counts)
+
+
+def summaries(world: DemoWorld, areas: Sequence[Area], locale: str) -> list[str]:
+    """Each area's line of what its steps made, in ``locale`` (in an application context)."""
+    from flask_babel import force_locale
+
+    with force_locale(locale):
+        return [str(area.demo_summary(world)) for area in areas if area.demo_summary is not None]
+
+
+def terminal_locale(environ: Mapping[str, str] = os.environ) -> str:
+    """The language of the terminal's messages (``LC_ALL``, ``LC_MESSAGES``, ``LANG``): Chinese or English."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name)
+        if value:
+            return "zh_CN" if value.lower().startswith("zh") else "en"
+    return "en"
 
 
 def context_for(platform) -> DemoContext:
@@ -85,8 +135,6 @@ def print_logins(echo: Callable[[str], None] = click.echo) -> None:
 @click.option("--sandbox", is_flag=True, help="Sandbox mode: legal periods run SUNBID_SANDBOX_FACTOR times faster.")
 def demo_command(host: str, port: int, reset: bool, no_serve: bool, sandbox: bool) -> None:
     """Migrate the database, seed a demo city platform once, print the logins and serve."""
-    import os
-
     from sunbid.app import create_app
     from core.migrate import downgrade, upgrade
 
@@ -105,8 +153,15 @@ def demo_command(host: str, port: int, reset: bool, no_serve: bool, sandbox: boo
             click.echo("Demo data already present (use --reset to start over).")
         else:
             click.echo("Seeding the demo city platform …")
-            counts = seed(session, platform.clock.now(), context_for(platform), areas=platform.areas)
-            click.echo("Seeded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+            try:
+                world = build(session, platform.clock.now(), context_for(platform), areas=platform.areas)
+            except DemoStepFailed as failed:
+                raise click.ClickException(f"{failed} (the steps before it were kept; "
+                                           "`sunbid demo --reset` starts over)") from failed
+            click.echo("Seeded:")
+            with app.app_context():
+                for line in summaries(world, platform.areas, terminal_locale()):
+                    click.echo(f"  {line}")
     print_logins()
     if not no_serve:
         click.echo(f"Serving on http://{host}:{port}/  (Ctrl+C to stop)")

@@ -10,7 +10,7 @@ from tender import portal, replay
 from tender.actions import ACTIONS, subjects
 from tender.api import bp as api_bp
 from tender.cli import bid_group, receipt_group
-from tender.demo import seed
+from tender import demo
 from tender.openapi import PATHS
 from tender.views import bp as views_bp
 
@@ -43,7 +43,8 @@ AREA = Area(
     subjects=subjects,
     subject_kinds=("tender",),
     replayers={"tender": Replayer(replay.fold, portal.snapshot, replay.diff, kind="tender")},
-    demo_steps=(seed,),
+    demo=demo.plan,
+    demo_summary=demo.summary,
     nav=(NavEntry("tender.tender_list", _l("Tenders"), 10),
          NavEntry("tender.my_tenders", _l("My tenders"), 20, AGENCY),
          NavEntry("tender.new_tender", _l("New tender"), 21, AGENCY),

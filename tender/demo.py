@@ -1,19 +1,28 @@
-"""Demo tenders for ``sunbid demo``: every state that exists, made through the services in time order."""
+"""Demo tenders for ``sunbid demo``: every state that exists, made through the services.
+
+``plan`` (the area's ``Area.demo``) runs after the accounts' plan: it picks its agencies and bidders among
+the people planned there, puts each tender into the demo world with its state and times (``DemoTender``:
+created, published, deadline, opened) and returns the steps that make it.  Each step finds the tender's id
+in the world, so another area's steps can act on the same tenders in time order."""
 from __future__ import annotations
 
 import io
 import random
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from accounts.rules import OrgKind
 from core.blobs import BlobStore
-from core.db import unit_of_work
+from core.roles import Role
+from core.demo import DemoStep, DemoTender, DemoWorld
 from core.money import from_fen, round_fen
 from tender import downloads, inputs, publication, service
+
+AREA = "tender"
 
 CITY = "滨海市"
 DISTRICTS = ["东湖区", "西山区", "南港区", "北岸区", "高新区", "滨海新区"]
@@ -79,22 +88,30 @@ def sealed_bid(session: Session, *, tender_id: int, bidder: Any, rng: random.Ran
             return bids.store_sealed(f, blobs=blobs, limit=50 * 1024 * 1024)
 
 
-def seed(session: Session, people: Any, now: datetime, rng: random.Random, context: Any) -> dict[str, int]:
-    blobs, after_op = context.blobs, context.after_op
-    plan: list[tuple[datetime, int, Callable[[Session, datetime], None]]] = []
-    ids: dict[int, int] = {}
-    counter = iter(range(10**9))
+COUNTED = ("tenders", "downloads", "questions", "amendments", "bids", "tenders opened", "bids opened")
 
-    def at(when: datetime, fn: Callable[[Session, datetime], None]) -> None:
-        if when <= now:
-            plan.append((when, next(counter), fn))
+
+def plan(world: DemoWorld) -> list[DemoStep]:
+    """Twenty-four tenders: 3 drafts, 12 published (some with bids already sealed), 6 closed (one opened at
+    the demo) and 3 cancelled, with downloads, questions and answers, and amendments."""
+    rng, now = world.rng, world.now
+    agencies = world.organisations_of(OrgKind.AGENCY)
+    bidders = world.people.get(Role.BIDDER, [])
+    # the bids draw their prices as they are sealed, in time order, from where this plan left the demo's
+    # numbers: the areas planned after this one draw theirs without changing them
+    bid_rng = random.Random()
+    steps: list[DemoStep] = []
+
+    def at(when: datetime, name: str, run, **params) -> None:
+        steps.append(DemoStep(when, AREA, name, partial(run, **params)))
 
     kinds = ["draft"] * 3 + ["published"] * 12 + ["closed"] * 6 + ["cancelled"] * 3
-    counts = {"tenders": 0, "downloads": 0, "questions": 0, "amendments": 0, "bids": 0, "tenders opened": 0,
-              "bids opened": 0}
+    world.counts.update(dict.fromkeys(COUNTED, 0))
+    opening_planned = False
     for i, kind in enumerate(kinds):
+        key = f"T{i + 1:02d}"
         category = ("works", "goods", "services")[i % 3]
-        staff = people.agencies[i % len(people.agencies)][0]
+        staff = agencies[i % len(agencies)].members[0]
         district = rng.choice(DISTRICTS)
         title = TITLES[category][(i // 3) % len(TITLES[category])].format(d=district, c=CITY)
         low, high = PRICES[category]
@@ -126,98 +143,142 @@ def seed(session: Session, people: Any, now: datetime, rng: random.Random, conte
                           ("具备市政公用工程施工总承包二级及以上资质。" if category == "works" else "具备相应履约能力。"),
             evaluation_method="lowest_price" if category == "goods" and i % 2 else "comprehensive",
         )
-
-        def create(s: Session, t: datetime, i: int = i, data: inputs.TenderInput = data, staff=staff) -> None:
-            ids[i] = publication.create_tender(s, actor=staff, data=data, now=t).id
-            counts["tenders"] += 1
-
-        def upload(s: Session, t: datetime, i: int = i, staff=staff, title: str = title) -> None:
-            tender = service.get_tender(s, staff, ids[i])
-            pdf = document_pdf(title, tender.project_code, staff.name, tender.description)
-            publication.add_document(s, actor=staff, tender_id=ids[i], filename=f"{tender.project_code}-招标文件.pdf",
-                                     stream=io.BytesIO(pdf), blobs=blobs, limit=50 * 1024 * 1024, now=t)
-
-        at(created, create)
-        at(created + timedelta(hours=1), upload)
+        tender = world.add_tender(DemoTender(key=key, state=kind, agency=staff, created_at=created,
+                                             published_at=publish, deadline=deadline))
+        at(created, f"create {key}", _create, key=key, data=data)
+        at(created + timedelta(hours=1), f"upload the documents of {key}", _upload, key=key)
         if publish is None:
             continue
-        at(publish, lambda s, t, i=i, staff=staff: publication.publish_tender(s, actor=staff, tender_id=ids[i], now=t))
-        downloaders = rng.sample(people.bidders, rng.randint(3, 9))
+        at(publish, f"publish {key}", _publish, key=key)
+        downloaders = rng.sample(bidders, rng.randint(3, 9))
         for n, bidder in enumerate(downloaders):
             when = publish + timedelta(hours=2 + n * rng.randint(3, 20))
-
-            def download(s: Session, t: datetime, i: int = i, bidder=bidder) -> None:
-                tender = service.get_tender(s, bidder, ids[i])
-                downloads.download_document(s, actor=bidder, tender_id=ids[i], document_id=tender.documents[0].id,
-                                            now=t)
-                counts["downloads"] += 1
-
-            at(min(when, publish + timedelta(days=5)), download)
+            at(min(when, publish + timedelta(days=5)), f"{bidder} downloads the documents of {key}", _download,
+               key=key, bidder=bidder)
         if kind in ("published", "closed"):  # sealed bids waiting for opening
             for n, bidder in enumerate(downloaders[:rng.randint(2, 4) if kind == "published" else 4]):
-                def submit(s: Session, t: datetime, i: int = i, bidder=bidder) -> None:
-                    from tender import bids
-
-                    stored = sealed_bid(s, tender_id=ids[i], bidder=bidder, rng=rng, blobs=blobs)
-                    bids.submit_bid(s, actor=bidder, tender_id=ids[i], lot=1, stored=stored, now=t,
-                                    signer=context.signer)
-                    counts["bids"] += 1
-
-                at(publish + timedelta(days=5, hours=3 + 5 * n), submit)
+                at(publish + timedelta(days=5, hours=3 + 5 * n), f"{bidder} submits a sealed bid to {key}", _submit,
+                   key=key, bidder=bidder, rng=bid_rng)
         for q in range(rng.randint(1, 2)):
             asked = publish + timedelta(days=2 + q, hours=rng.randint(0, 8))
             k = rng.randrange(len(QUESTIONS))
-            qid: dict[str, int] = {}
-
-            def ask(s: Session, t: datetime, i: int = i, b=downloaders[q], k: int = k, qid=qid) -> None:
-                qid["id"] = publication.ask_question(s, actor=b, tender_id=ids[i], text=QUESTIONS[k], now=t).id
-                counts["questions"] += 1
-
-            def answer(s: Session, t: datetime, i: int = i, staff=staff, k: int = k, qid=qid) -> None:
-                publication.answer_question(s, actor=staff, tender_id=ids[i], question_id=qid["id"], answer=ANSWERS[k],
-                                            now=t)
-
-            at(asked, ask)
-            at(asked + timedelta(hours=20), answer)
+            at(asked, f"{downloaders[q]} asks question {q + 1} on {key}", _ask, key=key, number=q,
+               bidder=downloaders[q], text=QUESTIONS[k])
+            at(asked + timedelta(hours=20), f"answer question {q + 1} on {key}", _answer, key=key, number=q,
+               text=ANSWERS[k])
         if i % 4 == 1 and kind != "cancelled":
-            def amend(s: Session, t: datetime, i: int = i, staff=staff) -> None:
-                publication.amend_tender(s, actor=staff, tender_id=ids[i], now=t,
-                                         text="澄清：投标文件递交方式以本平台加密递交为准；评分办法第2.3条笔误更正。")
-                counts["amendments"] += 1
-
-            at(deadline - timedelta(days=10), amend)  # less than 15 days before: the deadline moves out
-        if kind == "closed" and not counts.get("opening_planned"):  # one tender is opened at the demo
-            counts["opening_planned"] = 1
-
-            def present(s: Session, t: datetime, i: int = i) -> None:
-                from sqlalchemy import select
-
-                from tender import opening, sealing
-                from tender.models import KeyShare
-
-                for custodian in people.custodians[:2]:
-                    row = s.scalar(select(KeyShare).where(KeyShare.tender_id == ids[i],
-                                                          KeyShare.custodian_id == custodian.user_id))
-                    share = sealing.open_share(row.sealed, identity=people.custodian_keys[custodian.name])
-                    opening.submit_share(s, actor=custodian, tender_id=ids[i], share=share, now=t)
-
-            def open_all(s: Session, t: datetime, i: int = i, staff=staff) -> None:
-                from tender import opening
-                from tender.models import Tender
-
-                results = opening.open_bids(s, actor=staff, tender_id=ids[i], now=t, blobs=blobs)
-                counts["bids opened"] += len(results)
-                counts["tenders opened"] += s.get(Tender, ids[i]).opened_at is not None  # not failed (流标)
-
-            plan_deadline = deadline + (timedelta(days=5) if i % 4 == 1 else timedelta(0))  # an amendment moves it
-            at(plan_deadline + timedelta(minutes=5), present)
-            at(plan_deadline + timedelta(minutes=20), open_all)
+            amended = deadline - timedelta(days=10)
+            at(amended, f"amend {key}", _amend, key=key)
+            if amended <= now:  # under 15 days before the deadline: it moves to 15 days after the amendment
+                tender.deadline = deadline + timedelta(days=5)
+        if kind == "closed" and not opening_planned:  # one tender is opened at the demo
+            opening_planned = True
+            tender.state, tender.opens_at = "opened", tender.deadline + timedelta(minutes=20)
+            for custodian in world.people.get(Role.CUSTODIAN, [])[:2]:
+                at(tender.deadline + timedelta(minutes=5), f"{custodian} presents their share of {key}", _present,
+                   key=key, custodian=custodian)
+            at(tender.opens_at, f"open the bids of {key}", _open, key=key)
         if kind == "cancelled":
-            at(publish + timedelta(days=6), lambda s, t, i=i, staff=staff: publication.cancel_tender(
-                s, actor=staff, tender_id=ids[i], now=t, reason="因项目预算调整，经研究决定终止本次招标。"))
-    for when, _, fn in sorted(plan, key=lambda p: (p[0], p[1])):
-        with unit_of_work(session):
-            fn(session, when)
-        after_op(session, when)
-    counts.pop("opening_planned", None)
-    return counts
+            at(publish + timedelta(days=6), f"cancel {key}", _cancel, key=key)
+    bid_rng.setstate(rng.getstate())
+    return steps
+
+
+def summary(world: DemoWorld) -> str:
+    from flask_babel import gettext, ngettext
+
+    c = world.counts
+    return gettext(
+        "%(tenders)s, %(downloads)s, %(questions)s, %(amendments)s, %(bids)s; %(opened)s (%(bids_opened)s)",
+        tenders=ngettext("%(num)d tender", "%(num)d tenders", c["tenders"]),
+        downloads=ngettext("%(num)d document download", "%(num)d document downloads", c["downloads"]),
+        questions=ngettext("%(num)d question", "%(num)d questions", c["questions"]),
+        amendments=ngettext("%(num)d amendment", "%(num)d amendments", c["amendments"]),
+        bids=ngettext("%(num)d sealed bid", "%(num)d sealed bids", c["bids"]),
+        opened=ngettext("%(num)d tender opened", "%(num)d tenders opened", c["tenders opened"]),
+        bids_opened=ngettext("%(num)d bid opened", "%(num)d bids opened", c["bids opened"]))
+
+
+# ---------------------------------------------------------------- the steps
+
+def _create(session: Session, world: DemoWorld, at: datetime, *, key: str, data: inputs.TenderInput) -> None:
+    tender = world.tenders[key]
+    tender.id = publication.create_tender(session, actor=world.actor(tender.agency), data=data, now=at).id
+    world.counts["tenders"] += 1
+
+
+def _upload(session: Session, world: DemoWorld, at: datetime, *, key: str) -> None:
+    staff = world.actor(world.tenders[key].agency)
+    tender = service.get_tender(session, staff, world.tender_id(key))
+    pdf = document_pdf(tender.title, tender.project_code, staff.name, tender.description)
+    publication.add_document(session, actor=staff, tender_id=tender.id, filename=f"{tender.project_code}-招标文件.pdf",
+                         stream=io.BytesIO(pdf), blobs=world.context.blobs, limit=50 * 1024 * 1024, now=at)
+
+
+def _publish(session: Session, world: DemoWorld, at: datetime, *, key: str) -> None:
+    publication.publish_tender(session, actor=world.actor(world.tenders[key].agency), tender_id=world.tender_id(key),
+                           now=at)
+
+
+def _download(session: Session, world: DemoWorld, at: datetime, *, key: str, bidder: str) -> None:
+    actor, tender_id = world.actor(bidder), world.tender_id(key)
+    tender = service.get_tender(session, actor, tender_id)
+    downloads.download_document(session, actor=actor, tender_id=tender_id, document_id=tender.documents[0].id, now=at)
+    world.counts["downloads"] += 1
+
+
+def _submit(session: Session, world: DemoWorld, at: datetime, *, key: str, bidder: str, rng: random.Random) -> None:
+    from tender import bids
+
+    actor, tender_id = world.actor(bidder), world.tender_id(key)
+    stored = sealed_bid(session, tender_id=tender_id, bidder=actor, rng=rng, blobs=world.context.blobs)
+    bids.submit_bid(session, actor=actor, tender_id=tender_id, lot=1, stored=stored, now=at,
+                    signer=world.context.signer)
+    world.counts["bids"] += 1
+
+
+def _ask(session: Session, world: DemoWorld, at: datetime, *, key: str, number: int, bidder: str, text: str) -> None:
+    question = publication.ask_question(session, actor=world.actor(bidder), tender_id=world.tender_id(key), text=text,
+                                    now=at)
+    world.records[f"{AREA}/{key}/question/{number}"] = question.id
+    world.counts["questions"] += 1
+
+
+def _answer(session: Session, world: DemoWorld, at: datetime, *, key: str, number: int, text: str) -> None:
+    publication.answer_question(session, actor=world.actor(world.tenders[key].agency), tender_id=world.tender_id(key),
+                            question_id=world.records[f"{AREA}/{key}/question/{number}"], answer=text, now=at)
+
+
+def _amend(session: Session, world: DemoWorld, at: datetime, *, key: str) -> None:
+    publication.amend_tender(session, actor=world.actor(world.tenders[key].agency), tender_id=world.tender_id(key),
+                         now=at, text="澄清：投标文件递交方式以本平台加密递交为准；评分办法第2.3条笔误更正。")
+    world.counts["amendments"] += 1
+
+
+def _present(session: Session, world: DemoWorld, at: datetime, *, key: str, custodian: str) -> None:
+    from sqlalchemy import select
+
+    from tender import opening, sealing
+    from tender.models import KeyShare
+
+    actor, tender_id = world.actor(custodian), world.tender_id(key)
+    row = session.scalar(select(KeyShare).where(KeyShare.tender_id == tender_id,
+                                                KeyShare.custodian_id == actor.user_id))
+    share = sealing.open_share(row.sealed, identity=world.custodian_keys[custodian])
+    opening.submit_share(session, actor=actor, tender_id=tender_id, share=share, now=at)
+
+
+def _open(session: Session, world: DemoWorld, at: datetime, *, key: str) -> None:
+    from tender import opening
+    from tender.models import Tender
+
+    tender_id = world.tender_id(key)
+    results = opening.open_bids(session, actor=world.actor(world.tenders[key].agency), tender_id=tender_id, now=at,
+                                blobs=world.context.blobs)
+    world.counts["bids opened"] += len(results)
+    world.counts["tenders opened"] += session.get(Tender, tender_id).opened_at is not None  # not failed (流标)
+
+
+def _cancel(session: Session, world: DemoWorld, at: datetime, *, key: str) -> None:
+    publication.cancel_tender(session, actor=world.actor(world.tenders[key].agency), tender_id=world.tender_id(key),
+                          now=at, reason="因项目预算调整，经研究决定终止本次招标。")

@@ -7,6 +7,7 @@ from audit.rules import Disclosure
 from core.area import Area, NavEntry
 from core.roles import Role
 from tests.example_area import replay, service
+from tests.example_area import demo
 from tests.example_area.views import bp
 
 
@@ -23,6 +24,8 @@ AREA = Area(
     actions=(Action("example.noted", Disclosure.SUPERVISORS),),
     subject_kinds=(service.KIND,),
     replayers={"example": Replayer(replay.fold, service.snapshot, replay.diff, kind=service.KIND)},
+    demo=demo.plan,
+    demo_summary=demo.summary,
     nav=(NavEntry("example.notes", "Example notes", 70, frozenset({Role.ADMIN})),),
     pure=("tests.example_area.rules", "tests.example_area.replay"),
     labels=_labels,

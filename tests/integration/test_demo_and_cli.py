@@ -1,17 +1,21 @@
 """The demo seeds a whole city platform through the services; the CLI refuses unsafe production settings."""
 from __future__ import annotations
 
+import random
 import secrets
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from audit.models import AuditEntry
 from audit.service import verify
 from core import rules
-from sunbid.demo import is_seeded, seed
+from core.area import Area, AreaConflict
+from core.demo import DemoStep, DemoStepFailed, DemoWorld
+from sunbid.demo import is_seeded, plan, run_steps, seed, summaries, terminal_locale
 from accounts.models import Organisation, User
 from tender import portal, publication, service
 from tender.models import OpeningResult, Tender
@@ -51,9 +55,89 @@ def test_demo_seeds_every_state_once(app, session):
     assert report.entries == report.tree_size and report.checkpoints >= 18
 
 
-def test_status_sql_matches_the_rule(app, session, make, clock):
-    from datetime import timedelta
+def test_a_failing_step_is_rolled_back_alone_and_stops_the_demo_naming_it(session, clock):
+    """Each step is a transaction of its own: the steps before a failing one are kept, its own writes are
+    rolled back, and none after it runs."""
+    from accounts import service as accounts
+    from core.actor import Actor
 
+    ran = []
+
+    def organisation(name: str, fail: bool = False):
+        def run(s, world, at):
+            ran.append(name)
+            accounts.create_organisation(s, actor=Actor.system("demo-seed"), kind="employer", name=name, now=at)
+            s.flush()
+            if fail:
+                raise RuntimeError("the services refused")
+        return run
+
+    now = clock.now()
+
+    def demo(world):
+        return [DemoStep(now, "trial", "second organisation", organisation("第二机构", fail=True)),
+                DemoStep(now, "trial", "third organisation", organisation("第三机构"))]
+
+    def earlier(world):
+        return [DemoStep(now - timedelta(hours=1), "before", "first organisation", organisation("第一机构"))]
+
+    world = DemoWorld(now=now, rng=random.Random(1))
+    steps = plan(world, [Area(name="trial", demo=demo), Area(name="before", demo=earlier)])
+    assert [s.label for s in steps] == ["before: first organisation", "trial: second organisation",
+                                        "trial: third organisation"]
+    with pytest.raises(DemoStepFailed, match="'trial: second organisation' at .*RuntimeError: the services refused"):
+        run_steps(session, world, steps, after_op=lambda s, when: None)
+    assert ran == ["第一机构", "第二机构"]
+    names = set(session.scalars(select(Organisation.name)))
+    assert "第一机构" in names and "第二机构" not in names
+
+
+def test_a_step_must_name_the_area_that_contributes_it(clock):
+    def demo(world):
+        return [DemoStep(clock.now(), "tender", "a step in another's name", lambda s, w, at: None)]
+
+    with pytest.raises(AreaConflict, match="another's name"):
+        plan(DemoWorld(now=clock.now(), rng=random.Random(1)), [Area(name="trial", demo=demo)])
+
+
+def test_each_area_sums_up_what_it_made_in_both_languages(app):
+    from sunbid.areas import AREAS
+
+    world = DemoWorld(now=datetime(2026, 11, 22, 2, 0, tzinfo=UTC), rng=random.Random(1))
+    world.counts.update({"organisations": 48, "users": 244, "tenders": 24, "downloads": 129, "questions": 1,
+                         "amendments": 2, "bids": 56, "tenders opened": 1, "bids opened": 3})
+    with app.app_context():
+        assert summaries(world, AREAS, "en") == [
+            "48 organisations and 244 users",
+            "24 tenders, 129 document downloads, 1 question, 2 amendments, 56 sealed bids; "
+            "1 tender opened (3 bids opened)"]
+        assert summaries(world, AREAS, "zh_CN") == [
+            "48 个机构、244 个用户",
+            "24 个招标项目、129 次招标文件下载、1 个问题、2 份澄清/修改公告、56 份密封投标文件；已开标 1 个项目（开启 3 份投标文件）"]
+    assert terminal_locale({"LANG": "zh_CN.UTF-8"}) == "zh_CN"
+    assert terminal_locale({"LC_ALL": "C.UTF-8", "LANG": "zh_CN.UTF-8"}) == "en"
+    assert terminal_locale({}) == "en"
+
+
+def test_an_area_planned_after_the_tenders_leaves_their_bids_as_they_were():
+    """The bids draw their prices while they run, from a generator the tender plan set aside: an area planned
+    later may draw from the demo's numbers without changing them."""
+    from accounts import demo as accounts_demo
+    from tender import demo as tender_demo
+
+    def bid_draws(later_draws: int) -> list[float]:
+        world = DemoWorld(now=datetime(2026, 11, 22, 2, 0, tzinfo=UTC), rng=random.Random(2026))
+        accounts_demo.plan(world)
+        steps = tender_demo.plan(world)
+        for _ in range(later_draws):  # what an area planned after the tenders would draw
+            world.rng.random()
+        [bid_rng] = {id(r): r for r in (s.run.keywords.get("rng") for s in steps) if r is not None}.values()
+        return [bid_rng.random() for _ in range(3)]
+
+    assert bid_draws(0) == bid_draws(50)
+
+
+def test_status_sql_matches_the_rule(app, session, make, clock):
     agency = make.user("agency")
     make.tender(agency)
     published, _ = make.tender(agency, publish=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -23,6 +23,7 @@ from tests.conftest import login
 from tests.example_area.area import AREA as EXAMPLE
 from tests.example_area import service as example_service
 from tests.example_area.models import ExampleBase, Note
+from tender.models import Tender
 
 
 @pytest.fixture
@@ -117,3 +118,30 @@ def test_the_collector_keeps_the_blobs_its_columns_name(app, session, clock, set
         found = collect_blobs(session, store=store, actor=Actor.system("maintenance"), now=later,
                               wall_clock=time.time() + 2 * 86400, dry_run=True, areas=[*AREAS, EXAMPLE])
     assert gone.sha256 in found.blobs and kept.sha256 not in found.blobs
+
+
+def test_its_demo_step_runs_at_its_time_among_the_tender_steps_and_finds_the_tender(app, session):
+    """The example area plans after the tender area: a note an hour after the demo's opening, on the tender
+    the world says was opened, by its id there."""
+    from sunbid.demo import build, context_for, summaries
+
+    world = build(session, datetime(2026, 11, 22, 2, 0, tzinfo=UTC), context_for(app.extensions["sunbid"]),
+                  areas=[*AREAS, EXAMPLE])
+    [planned] = world.tenders_in("opened")
+    opened = session.scalar(select(Tender).where(Tender.opened_at.is_not(None)))
+    assert opened.id == planned.id and opened.opened_at == planned.opens_at
+    [note] = session.scalars(select(Note))
+    assert note.text == f"tender {planned.key} (id {opened.id}) opened"
+
+    log = list(session.execute(select(AuditEntry.at, AuditEntry.action).order_by(AuditEntry.seq)))
+    times = [at for at, _ in log]
+    assert times == sorted(times)  # the whole demo log, with the example's step, in time order
+    [here] = [n for n, (_, action) in enumerate(log) if action == "example.noted"]
+    before, after = [a for _, a in log[:here]], [a for _, a in log[here + 1:]]
+    assert "opening.completed" in before  # after the opening it notes
+    assert any(a.startswith(("tender.", "bid.")) for a in after)  # and before the tender steps timed later
+    assert log[here].at == opened.opened_at + timedelta(hours=1)  # at its own time
+    assert log[here - 1].at <= log[here].at <= log[here + 1].at
+    assert verify(session) == len(log)
+    with app.app_context():
+        assert summaries(world, [*AREAS, EXAMPLE], "en")[-1] == "1 example note"
