@@ -18,7 +18,8 @@
  *
  * Every output goes to a sink `out`: an object with write(Uint8Array) returning a promise (an OPFS
  * FileSystemWritableFileStream, a WritableStreamDefaultWriter) or a WritableStream.  Data is read and written in
- * pieces of at most 1 MiB, so memory stays flat whatever the size; the sink is handed a new array each time and
+ * pieces of at most 1 MiB into arrays that are used again, so memory stays flat whatever the size: a sink that
+ * keeps what it is given copies it, since the array is filled again once its write promise has settled.  The sink
  * is neither closed nor aborted here: on success the caller closes it, on a refusal it discards what was written.
  * Refusals are SealError objects with a stable `code` and `params` (the form page translates them).
  */
@@ -113,26 +114,60 @@
     return new Uint8Array(value);
   }
 
-  // Calls each(bytes) for every piece of the blob, in order (a Blob, a File, or anything with stream()).
+  // A reader of the blob's bytes: {read(), release()}.  A byte stream (Blob.stream() in current browsers) is read
+  // into arrays of our own ("BYOB"), which keeps the renderer's memory flat: the default reader hands out a new
+  // array for every chunk, which is garbage the moment it is used.  `reuse`: read() may fill the array it
+  // returned last time again (the caller is done with it by then); otherwise every read gets a new one.
+  function byteReader(blob, reuse) {
+    var stream = blob.stream(), byob = null, buffer = null;
+    try {
+      byob = stream.getReader({ mode: 'byob' });
+    } catch (notBytes) {
+      byob = null; // a stream of chunks (a Blob-like of another kind): the default reader
+    }
+    var reader = byob || stream.getReader();
+    return {
+      read: async function () {
+        if (!byob) {
+          var next = await reader.read();
+          return next.done ? null : bytesOf(next.value);
+        }
+        var view = await byob.read(new Uint8Array(reuse && buffer ? buffer : new ArrayBuffer(PIECE)));
+        if (view.done) {
+          return null;
+        }
+        buffer = view.value.buffer;
+        return view.value;
+      },
+      cancel: function (reason) {
+        return reader.cancel(reason);
+      },
+      release: function () {
+        try {
+          reader.releaseLock();
+        } catch (ignored) {
+          // the stream is errored or already released
+        }
+      },
+    };
+  }
+
+  // Calls each(bytes) for every piece of the blob, in order (a Blob, a File, or anything with stream()); each
+  // piece is at most PIECE bytes and is not kept by `each` once its promise has settled.
   async function readPieces(blob, each) {
-    var reader = blob.stream().getReader();
+    var reader = byteReader(blob, true);
     try {
       for (;;) {
-        var next = await reader.read();
-        if (next.done) {
+        var bytes = await reader.read();
+        if (bytes === null) {
           return;
         }
-        var bytes = bytesOf(next.value);
         for (var at = 0; at < bytes.length; at += PIECE) {
           await each(at === 0 && bytes.length <= PIECE ? bytes : bytes.subarray(at, at + PIECE));
         }
       }
     } finally {
-      try {
-        reader.releaseLock();
-      } catch (ignored) {
-        // the stream is errored or already released
-      }
+      reader.release();
     }
   }
 
@@ -163,10 +198,8 @@
         used += n;
         bytes = bytes.subarray(n);
         if (used === PIECE) {
-          var full = buffer;
-          buffer = new Uint8Array(PIECE); // the sink may keep what it was given
           used = 0;
-          await writer.write(full);
+          await writer.write(buffer); // filled again only once the sink is done with it
         }
       }
     };
@@ -658,21 +691,20 @@
         throw SealError('invalid_recipient', { recipient: text });
       }
     });
-    var reader = input.stream().getReader(), done = 0, total = input.size;
+    var reader = byteReader(input, false), done = 0, total = input.size; // typage may queue what it is given
     var plain = new ReadableStream({
       pull: async function (controller) {
-        var next;
+        var bytes;
         try {
-          next = await reader.read();
+          bytes = await reader.read();
         } catch (e) {
           controller.error(SealError('file_unreadable', { reason: String(e && e.name || e) }));
           return;
         }
-        if (next.done) {
+        if (bytes === null) {
           controller.close();
           return;
         }
-        var bytes = bytesOf(next.value);
         done += bytes.length;
         controller.enqueue(bytes);
         progress(onProgress, { phase: 'seal', done: done, total: total });
