@@ -216,17 +216,6 @@ def run(work: Path, mb: int, runs: int, verify: bool) -> None:
     ok = True
     try:
         with sync_playwright() as p:
-            # a profile on disk, as a bidder's browser has: an incognito-like context would keep OPFS in memory
-            browser = p.chromium.launch_persistent_context(str(work / "profile"), executable_path=CHROMIUM,
-                                                           args=CHROMIUM_ARGS, accept_downloads=True)
-            page = browser.new_page()
-            page.goto(f"{base}/")
-            missing = page.evaluate(LOAD, [f"/static/{BUNDLE}", static_integrity(BUNDLE)])
-            if missing:
-                raise SystemExit(f"this Chromium lacks {missing}")
-            page.set_input_files("#file", str(plain))
-            processes = chromium_processes()
-            renderers = [pid for pid, kind in processes.items() if kind == "renderer"]
             for i in range(runs):
                 out = work / "age.age"
                 t0 = time.perf_counter()
@@ -234,12 +223,24 @@ def run(work: Path, mb: int, runs: int, verify: bool) -> None:
                 age_s.append(time.perf_counter() - t0)
                 out.unlink()
 
+                # A new browser each run, so that each idle figure is a fresh page's; a profile on disk, as a
+                # bidder's browser has (an incognito-like context would keep OPFS in memory).
+                browser = p.chromium.launch_persistent_context(str(work / f"profile-{i}"), executable_path=CHROMIUM,
+                                                               args=CHROMIUM_ARGS, accept_downloads=True)
+                page = browser.new_page()
+                page.goto(f"{base}/")
+                missing = page.evaluate(LOAD, [f"/static/{BUNDLE}", static_integrity(BUNDLE)])
+                if missing:
+                    raise SystemExit(f"this Chromium lacks {missing}")
+                page.set_input_files("#file", str(plain))
+                processes = chromium_processes()
+                renderers = [pid for pid, kind in processes.items() if kind == "renderer"]
                 time.sleep(1)  # let the renderer settle before taking its idle figures
                 idle = {pid: status_kb(pid, "VmRSS") for pid in processes}
                 hwm_before = {pid: status_kb(pid, "VmHWM") for pid in renderers}
                 t0 = time.perf_counter()
                 with Sampler(list(processes)) as sampler:
-                    result = page.evaluate(SEAL, [recipient, f"bench-{i}.age"])
+                    result = page.evaluate(SEAL, [recipient, "bench.age"])
                 wall_s.append(time.perf_counter() - t0)
                 page_s.append(result["seconds"])
                 hwm_after = {pid: status_kb(pid, "VmHWM") for pid in renderers}
@@ -248,8 +249,6 @@ def run(work: Path, mb: int, runs: int, verify: bool) -> None:
                 heap_growth.append((result["heapPeak"] - result["heap0"]) / MB)
                 others = [pid for pid in processes if pid not in renderers]
                 others_growth.append(max((sampler.peak[pid] - idle[pid] for pid in others), default=0) / 1024)
-                if os.environ.get("BENCH_DEBUG"):
-                    print({processes[pid]: round((sampler.peak[pid] - idle[pid]) / 1024, 1) for pid in processes})
                 if verify and i == 0:
                     with page.expect_download() as d:
                         page.evaluate(SAVE)
@@ -262,31 +261,33 @@ def run(work: Path, mb: int, runs: int, verify: bool) -> None:
                     ok = ok and hashlib.sha256(opened).hexdigest() == plain_sha
                     del opened
                     sealed.unlink()
-                page.evaluate("(name) => navigator.storage.getDirectory().then((d) => d.removeEntry(name))",
-                              f"bench-{i}.age")
-            hashed = page.evaluate(HASH)
-            hash_s.append(hashed["seconds"])
-            ok = ok and hashed["digest"] == plain_sha
-            browser.close()
+                hashed = page.evaluate(HASH)
+                hash_s.append(hashed["seconds"])
+                ok = ok and hashed["digest"] == plain_sha
+                browser.close()
+                shutil.rmtree(work / f"profile-{i}", ignore_errors=True)
     finally:
         server.shutdown()
 
     size_mb = size / MB
+    each = lambda xs: ", ".join(f"{x:.1f}" for x in xs)  # noqa: E731
     a, b, w, h = (statistics.median(x) for x in (age_s, page_s, wall_s, hash_s))
     print(f"file: {size_mb:.0f} MB random, {runs} run(s), medians; sealed file "
           f"{'verified (age -d gives the file back, SHA-256s match)' if verify and ok else 'OK' if ok else 'WRONG'}")
     print(f"age -r (baseline):           {a:7.2f} s  {size_mb / a:8.1f} MB/s")
     print(f"browser seal to OPFS:        {b:7.2f} s  {size_mb / b:8.1f} MB/s   (bid-seal.js + typage, headless "
-          f"Chromium; {w:.2f} s seen from Python)")
+          f"Chromium; {w:.2f} s seen from Python; runs: {each(page_s)} s)")
     print(f"throughput ratio browser/age: {a / b:.3f}   (goal >= 0.5: {'met' if a / b >= 0.5 else 'NOT met'})")
     print(f"browser SHA-256 alone:       {h:7.2f} s  {size_mb / h:8.1f} MB/s   (@noble/hashes; the seal hashes "
           f"its output too)")
-    print(f"renderer RSS above idle: peak {statistics.median(rss_growth):.1f} MB sampled every 20 ms, "
-          f"VmHWM growth {statistics.median(hwm_growth):.1f} MB (/proc/<renderer>/status; goal < 64 MB: "
-          f"{'met' if max(max(rss_growth), max(hwm_growth)) < 64 else 'NOT met'})")
-    print(f"page JS heap above idle: peak {statistics.median(heap_growth):.1f} MB (performance.memory)")
+    worst = max(max(rss_growth), max(hwm_growth))
+    print(f"renderer RSS above idle: peak {statistics.median(rss_growth):.1f} MB sampled every 20 ms "
+          f"(runs: {each(rss_growth)}), VmHWM growth {statistics.median(hwm_growth):.1f} MB (runs: {each(hwm_growth)}) "
+          f"from /proc/<renderer>/status; goal < 64 MB: {'met' if worst < 64 else 'NOT met'} (worst run {worst:.1f})")
+    print(f"page JS heap above idle: peak {statistics.median(heap_growth):.1f} MB (runs: {each(heap_growth)}; "
+          f"performance.memory)")
     print(f"other Chromium processes (browser, utility, GPU): largest RSS growth "
-          f"{statistics.median(others_growth):.1f} MB")
+          f"{statistics.median(others_growth):.1f} MB (runs: {each(others_growth)})")
     if not ok:
         raise SystemExit(1)
 

@@ -17,7 +17,7 @@
  *   supported(), missingFeatures(), opfsAvailable(), openOpfsFile(name)
  *
  * Every output goes to a sink `out`: an object with write(Uint8Array) returning a promise (an OPFS
- * FileSystemWritableFileStream, a WritableStreamDefaultWriter) or a WritableStream.  Data is read and written in
+ * FileSystemWritableFileStream, or the writer of any WritableStream: stream.getWriter()).  Data is read and written in
  * pieces of at most 1 MiB into arrays that are used again, so memory stays flat whatever the size: a sink that
  * keeps what it is given copies it, since the array is filled again once its write promise has settled.  The sink
  * is neither closed nor aborted here: on success the caller closes it, on a refusal it discards what was written.
@@ -175,10 +175,7 @@
     if (out && typeof out.write === 'function') {
       return out;
     }
-    if (out && typeof out.getWriter === 'function') {
-      return out.getWriter();
-    }
-    throw new TypeError('the output must have write(bytes) or be a WritableStream');
+    throw new TypeError('the output needs write(bytes): pass a FileSystemWritableFileStream or stream.getWriter()');
   }
 
   // What is written goes to the sink in pieces of PIECE bytes, counted and hashed (SHA-256) on the way.
