@@ -95,3 +95,70 @@ def format_fen(fen: int | None, currency: str = "CNY") -> str:
         return format_yuan(from_fen(fen))
     amount = from_fen(fen)
     return f"{'-' if amount < 0 else ''}{currency} {abs(amount):,}"
+
+
+# ---------------------------------------------------------------- 人民币大写
+
+CAPITAL_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+CAPITAL_LIMIT = Decimal(10) ** 16
+"""capital_yuan writes amounts below 10^16 yuan (亿 of 亿 is not used in amounts)."""
+
+
+def _capital_group(n: int) -> str:
+    """0 < n < 10^4 with 仟佰拾: one 零 for a run of zeros between digits, none for the zeros at either end."""
+    out, started, zero = [], False, False
+    for digit, unit in zip(f"{n:04d}", ("仟", "佰", "拾", "")):
+        if digit == "0":
+            zero = started
+            continue
+        if zero:
+            out.append("零")
+            zero = False
+        out.append(CAPITAL_DIGITS[int(digit)] + unit)
+        started = True
+    return "".join(out)
+
+
+def _capital_whole(n: int) -> str:
+    """0 < n < 10^16: 亿 over 万 over groups of four digits; a lower part whose leading places are empty is
+    joined with one 零 (壹亿零伍佰万, 壹拾万零伍佰), a part whose leading place is filled without (壹拾万柒仟)."""
+    for unit, name in ((10**8, "亿"), (10**4, "万")):
+        if n >= unit:
+            high, low = divmod(n, unit)
+            out = _capital_whole(high) + name
+            if low:
+                out += ("零" if low < unit // 10 else "") + _capital_whole(low)
+            return out
+    return _capital_group(n)
+
+
+def capital_yuan(amount: Decimal) -> str:
+    """An amount in Chinese capital numerals, as a bid letter or a cheque states it (人民币大写, without the words
+    人民币 before it): ``Decimal("12345678.90")`` → ``壹仟贰佰叁拾肆万伍仟陆佰柒拾捌元玖角整``.
+
+    The rules of the People's Bank of China for writing amounts (支付结算办法, 附件一), with one choice where
+    they allow two:
+
+    - 壹拾 for a ten, never 拾 alone (壹拾元整, 壹拾万元整);
+    - one 零 for a run of zeros between digits (陆仟零柒元), also across 万 and 亿 when the lower part's leading
+      places are empty (壹拾万零伍佰元整, 壹亿零壹元整); none when its leading place is filled (壹拾万柒仟元整);
+    - 零 after 元 when the units of yuan are 0 and there are 角 (壹仟陆佰捌拾元零叁角贰分, the form the rules
+      list first), and when 角 is 0 and there are 分 (叁佰贰拾伍元零肆分);
+    - 整 after 元 or 角 when there are no 分 (壹仟肆佰零玖元伍角整), none after 分;
+    - less than one yuan without 元 (伍角整, 捌分); zero is 零元整.
+
+    ``InvalidAmount`` for a negative amount, a fraction of a fen, not a number, or 10^16 yuan and more.
+    ``static/js/bid-seal.js`` (``capitalYuan``) writes the same, and a browser test compares the two."""
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount < 0 or amount >= CAPITAL_LIMIT:
+        raise InvalidAmount()
+    fen = to_fen(amount)
+    if fen == 0:
+        return "零元整"
+    yuan, rest = divmod(fen, 100)
+    jiao, fen_digit = divmod(rest, 10)
+    out = _capital_whole(yuan) + "元" if yuan else ""
+    if jiao:
+        out += ("零" if yuan and yuan % 10 == 0 else "") + CAPITAL_DIGITS[jiao] + "角"
+    elif fen_digit and yuan:
+        out += "零"
+    return out + (CAPITAL_DIGITS[fen_digit] + "分" if fen_digit else "整")
