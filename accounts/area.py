@@ -18,6 +18,12 @@ from core.area import Area, NavEntry
 from core.roles import ADMINS, SUPERVISING
 
 
+def _setup(app) -> None:
+    from accounts.hooks import hooks_of
+
+    hooks_of(app)  # what the areas above add to the accounts (accounts.hooks), on this app and its sessions
+
+
 def _labels(audit_labels) -> None:
     from accounts import labels
     from accounts.forms import ROLE_LABELS
@@ -43,4 +49,5 @@ AREA = Area(
     pure=("accounts.rules",),
     openapi=PATHS,
     labels=_labels,
+    setup=_setup,
 )

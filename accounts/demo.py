@@ -1,17 +1,15 @@
-"""The demo's people: the trading centre, supervisors, custodians (with their demo age keys), agencies,
-bidders and experts, made through the accounts' services.
+"""The demo's people: the trading centre, supervisors, custodians (their roles approved by a supervisor),
+agencies, bidders and experts, made through the accounts' services.
 
 ``plan`` (the area's ``Area.demo``) draws every name and code first and puts the people by role and their
-organisations into the demo world, so the areas planned after it can choose among them; its steps, all 120
-days before the demo's now, make them, one operation each."""
+organisations into the demo world, so the areas planned after it can choose among them; its steps, all at
+``people_made_at(world)`` (120 days before the demo's now), make them, one operation each.  The custodians'
+own age keys are the tender area's (``tender.demo``: they register them right after)."""
 from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
 from functools import partial
-from pathlib import Path
-
-import pyrage
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,7 +17,6 @@ from accounts import service
 from accounts.models import User
 from core import rules
 from core.actor import Actor
-from core.db import unit_of_work
 from accounts.rules import OrgKind
 from core.demo import DemoStep, DemoWorld
 from core.roles import Role
@@ -53,7 +50,7 @@ def _actor(user: User) -> Actor:
                  address="127.0.0.1")
 
 
-# ---------------------------------------------------------------- a custodian's enrolment, step by step
+# ---------------------------------------------------------------- a custodian's role, approved
 
 def approve_custodian(session: Session, *, custodian: Actor, supervisor: Actor, now: datetime) -> None:
     """A supervisor approves the role a new custodian's account was created with."""
@@ -64,45 +61,18 @@ def approve_custodian(session: Session, *, custodian: Actor, supervisor: Actor, 
     service.decide_role_change(session, actor=supervisor, request_id=request.id, approve=True, now=now)
 
 
-def challenge_custodian(session: Session, *, custodian: Actor, identity: str, now: datetime) -> tuple[int, bytes]:
-    """The custodian asks for a challenge sealed to the recipient of their identity: its id and the sealed
-    challenge."""
-    key = pyrage.x25519.Identity.from_str(identity)
-    challenge = service.issue_recipient_challenge(session, actor=custodian, recipient=str(key.to_public()), now=now)
-    return challenge.id, challenge.sealed
-
-
-def answer_challenge(session: Session, *, custodian: Actor, identity: str, challenge: tuple[int, bytes],
-                     now: datetime) -> None:
-    """The custodian decrypts the challenge with their own identity (as ``age -d -i key.txt`` would) and
-    answers it, which registers their recipient."""
-    challenge_id, sealed = challenge
-    answer = pyrage.decrypt(sealed, [pyrage.x25519.Identity.from_str(identity)]).decode("ascii")
-    result = service.register_age_recipient(session, actor=custodian, challenge_id=challenge_id, answer=answer,
-                                            now=now)
-    if result.error is not None:  # pragma: no cover - the services disagree with themselves
-        raise result.error
-
-
-def enrol_custodian(session: Session, *, custodian: Actor, identity: str, supervisor: Actor, now: datetime) -> None:
-    """Take a newly created custodian through the real steps, one transaction each: a supervisor approves the
-    role, the custodian asks for a challenge sealed to their recipient and answers it.  Demo and test data
-    only: a real custodian's identity never reaches the platform."""
-    with unit_of_work(session):
-        approve_custodian(session, custodian=custodian, supervisor=supervisor, now=now)
-    with unit_of_work(session):
-        challenge = challenge_custodian(session, custodian=custodian, identity=identity, now=now)
-    with unit_of_work(session):
-        answer_challenge(session, custodian=custodian, identity=identity, challenge=challenge, now=now)
-
-
 # ---------------------------------------------------------------- the plan
+
+def people_made_at(world: DemoWorld) -> datetime:
+    """When the demo's organisations and users are made: 120 days before the demo's now."""
+    return world.now - timedelta(days=120)
+
 
 def plan(world: DemoWorld) -> list[DemoStep]:
     """The demo's organisations and users, planned in the order they are made (every random draw here, in
     that order, so a seed gives the same people)."""
     rng = world.rng
-    at = world.now - timedelta(days=120)
+    at = people_made_at(world)
     steps: list[DemoStep] = []
     password_hash = service.hash_password(DEMO_PASSWORD)
 
@@ -131,8 +101,6 @@ def plan(world: DemoWorld) -> list[DemoStep]:
         custodian = user(f"custodian{i}", person_name(rng), Role.CUSTODIAN, home)
         step(f"{supervisors[0]} approves {custodian}'s role", _approve_custodian, custodian=custodian,
              supervisor=supervisors[0])
-        step(f"{custodian} asks for a challenge to their demo age key", _challenge_custodian, custodian=custodian)
-        step(f"{custodian} answers the challenge", _answer_challenge, custodian=custodian)
     agency_names = [f"{CITY}建设工程招标代理有限公司", f"{CITY}政府采购中心", f"华信项目管理咨询有限公司{CITY}分公司"]
     for a, name in enumerate(agency_names, start=1):
         home = org(f"agency{a}", OrgKind.AGENCY, name, credit_code(rng))
@@ -169,11 +137,6 @@ def summary(world: DemoWorld) -> str:
 SEEDER = Actor.system("demo-seed")
 
 
-def keys_dir(world: DemoWorld) -> Path:
-    """Where the demo custodians' age identities are written (demo only): beside the blob store."""
-    return world.context.blobs.root.parent / "demo-custodian-keys"
-
-
 def _make_organisation(session: Session, world: DemoWorld, at: datetime, *, key: str, credit_code: str | None,
                        region: str) -> None:
     planned = world.organisations[key]
@@ -194,20 +157,3 @@ def _make_user(session: Session, world: DemoWorld, at: datetime, *, username: st
 
 def _approve_custodian(session: Session, world: DemoWorld, at: datetime, *, custodian: str, supervisor: str) -> None:
     approve_custodian(session, custodian=world.actor(custodian), supervisor=world.actor(supervisor), now=at)
-
-
-def _challenge_custodian(session: Session, world: DemoWorld, at: datetime, *, custodian: str) -> None:
-    identity = pyrage.x25519.Identity.generate()  # demo only: a real custodian makes and keeps their own
-    folder = keys_dir(world)
-    folder.mkdir(parents=True, exist_ok=True)
-    key_file = folder / f"{custodian}.txt"
-    key_file.write_text(f"# demo key of {custodian}\n{identity}\n")
-    key_file.chmod(0o600)
-    world.custodian_keys[custodian] = str(identity)
-    world.records[f"{AREA}/challenge/{custodian}"] = challenge_custodian(
-        session, custodian=world.actor(custodian), identity=str(identity), now=at)
-
-
-def _answer_challenge(session: Session, world: DemoWorld, at: datetime, *, custodian: str) -> None:
-    answer_challenge(session, custodian=world.actor(custodian), identity=world.custodian_keys[custodian],
-                     challenge=world.records.pop(f"{AREA}/challenge/{custodian}"), now=at)

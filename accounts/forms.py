@@ -70,15 +70,6 @@ class ToggleForm(FlaskForm):
     active = BooleanField()
 
 
-class RecipientForm(FlaskForm):
-    age_recipient = StringField(_l("Your age recipient (age1…)"), validators=[DataRequired(), Length(max=100)])
-
-
-class ChallengeAnswerForm(FlaskForm):
-    challenge = HiddenField(validators=[DataRequired()])
-    answer = StringField(_l("What age printed (the challenge's text)"), validators=[DataRequired(), Length(max=200)])
-
-
 class RoleRequestForm(FlaskForm):
     change = SelectField(_l("Change"), choices=[SelectChoice("grant", _l("Grant the role")),
                                                 SelectChoice("remove", _l("Remove the custodian role"))])

@@ -1,4 +1,4 @@
-"""Labels of the kernel's audit actions and objects for the audit screens (registered by sunbid.app)."""
+"""Labels of the accounts' audit actions and objects for the audit screens (registered by accounts.area)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -12,16 +12,12 @@ ACTIONS = {
     "user.password_reset": _l("Password reset by an administrator"),
     "user.activated": _l("User activated"),
     "user.deactivated": _l("User deactivated"),
-    "user.age_recipient_set": _l("Age key of a user set"),
     "user.password_changed": _l("Password changed"),
     "user.logged_in": _l("Signed in"),
     "user.logged_out": _l("Signed out"),
     "role.requested": _l("Role change requested"),
     "role.approved": _l("Role change approved"),
     "role.refused": _l("Role change refused"),
-    "user.age_recipient_challenged": _l("Age key challenge issued"),
-    "user.age_recipient_registered": _l("Age key registered by proof"),
-    "user.age_recipient_proof_failed": _l("Age key proof failed"),
     "user.login_failed": _l("Sign-in failed"),
     "api_token.created": _l("API token created"),
     "api_token.revoked": _l("API token revoked"),

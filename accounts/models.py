@@ -1,9 +1,10 @@
-"""Accounts: organisations, users, API tokens."""
+"""Accounts: organisations, users, roles and role requests, API tokens, login sessions and throttling (a key
+custodian's own age recipient is the tender area's: ``tender.models.CustodianKey``)."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime
@@ -37,7 +38,6 @@ class User(Base):
     # set when an administrator reset the password: the user must choose a new one before anything else
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    age_recipient: Mapped[str | None] = mapped_column(String(100))  # a custodian's own age public key, proven
     # For the roles a second person grants (accounts.rules.APPROVED_ROLES): when a supervisor approved the role;
     # None while it waits for approval or after its removal.  Unused for the other roles.
     role_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -130,18 +130,3 @@ class RoleRequest(Base):
 
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
 
-
-class RecipientChallenge(Base):
-    """A random challenge sealed (age) to the recipient a custodian wants to register; only the SHA-256 of its
-    plaintext is kept.  Single use: any answer, right or wrong, uses it up; it expires."""
-
-    __tablename__ = "core_recipient_challenge"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("core_user.id"), index=True)
-    recipient: Mapped[str] = mapped_column(String(100))
-    answer_sha256: Mapped[str] = mapped_column(String(64))
-    sealed: Mapped[bytes] = mapped_column(LargeBinary)  # the armored age file handed to the custodian
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,4 +1,4 @@
-"""Account use cases: organisations, users, login, API tokens.
+"""Account use cases: organisations, users, roles granted by a second person, login, API tokens.
 
 Each function is one business operation inside the caller's transaction and appends
 its audit event; none commits.
@@ -6,7 +6,6 @@ its audit event; none commits.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -17,21 +16,13 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from accounts import rules
-from accounts.models import ApiToken, LoginSession, LoginThrottle, Organisation, RecipientChallenge, RoleRequest, User
+from accounts.hooks import session_hooks
+from accounts.models import ApiToken, LoginSession, LoginThrottle, Organisation, RoleRequest, User
 from audit.service import record
 from core.actor import Actor
 from core.errors import N_, Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from core.roles import ADMINS, Role
-from core.rules import (
-    CHALLENGE_BYTES,
-    CHALLENGE_LIFETIME,
-    ChallengeExpired,
-    ChallengeFailed,
-    challenge_digest,
-    check_challenge,
-    recipient_fingerprint,
-    validate_credit_code,
-)
+from core.rules import validate_credit_code
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 TOKEN_PREFIX = "sb_"
@@ -304,8 +295,9 @@ def request_role_change(session: Session, *, actor: Actor, user_id: int, change:
 def decide_role_change(session: Session, *, actor: Actor, request_id: int, approve: bool, note: str = "",
                        now: datetime) -> RoleRequest:
     """A supervisor (not the one who asked, not the one concerned) approves or refuses a role request.
-    Approving a grant activates the account with its role; approving a removal ends the role and forgets the
-    custodian's recipient, so no new tender's share is sealed to it (shares already sealed stay theirs)."""
+    Approving a grant activates the account with its role; approving a removal ends the role, and what the
+    areas keep for it ends with it, in this transaction (``accounts.hooks``: the tender area forgets the
+    custodian's recipient, so no new tender's share is sealed to it; shares already sealed stay theirs)."""
     request = session.get(RoleRequest, request_id)
     if request is None:
         raise NotFound()
@@ -327,8 +319,7 @@ def decide_role_change(session: Session, *, actor: Actor, request_id: int, appro
         user.role_approved_at, user.active = now, True
     elif approve:
         user.role_approved_at = None
-        payload["age_recipient_removed"] = user.age_recipient
-        user.age_recipient = None
+        payload.update(session_hooks(session).removing_role(session, user=user, role=request.role, now=now))
     record(session, actor=actor, action="role.approved" if approve else "role.refused", object_type="user",
            object_id=user.id, now=now, payload=payload)
     return request
@@ -336,160 +327,6 @@ def decide_role_change(session: Session, *, actor: Actor, request_id: int, appro
 
 def pending_role_requests(session: Session) -> list[RoleRequest]:
     return list(session.scalars(select(RoleRequest).where(RoleRequest.decision.is_(None)).order_by(RoleRequest.id)))
-
-
-# ---------------------------------------------------------------- custodians' own age recipients
-
-REGISTERED = "user.age_recipient_registered"
-
-
-def _own_custodian(session: Session, actor: Actor) -> User:
-    """The acting custodian's own account: nobody registers a recipient for someone else."""
-    user = session.get(User, actor.user_id) if actor.user_id is not None else None
-    if user is None or actor.role != Role.CUSTODIAN or user.role != Role.CUSTODIAN:
-        raise PermissionDenied(N_("Only a key custodian registers their own age recipient, by proving they hold "
-                                  "its identity; nobody can do it for them."))
-    if not user.active or user.role_approved_at is None:
-        raise rules.NeedsApproval()
-    return user
-
-
-def issue_recipient_challenge(session: Session, *, actor: Actor, recipient: str,
-                              now: datetime) -> RecipientChallenge:
-    """Seal a fresh random challenge (128 bits) to the recipient a custodian wants to register.  Only its
-    SHA-256 is stored; the plaintext exists in this function and inside the age file, never in the log.
-    Earlier open challenges of the custodian are used up."""
-    import pyrage
-
-    user = _own_custodian(session, actor)
-    value = (recipient or "").strip()
-    try:
-        value = str(pyrage.x25519.Recipient.from_str(value))
-    except Exception:
-        raise InvalidInput(N_("This is not a valid age recipient (age1…)."), field="age_recipient") from None
-    for old in session.scalars(select(RecipientChallenge).where(RecipientChallenge.user_id == user.id,
-                                                                RecipientChallenge.used_at.is_(None))):
-        old.used_at = now
-    plaintext = secrets.token_hex(CHALLENGE_BYTES)
-    sealed = pyrage.encrypt(f"{plaintext}\n".encode("ascii"), [pyrage.x25519.Recipient.from_str(value)],
-                            armored=True)
-    challenge = RecipientChallenge(user_id=user.id, recipient=value, answer_sha256=challenge_digest(plaintext),
-                                   sealed=sealed, created_at=now, expires_at=now + CHALLENGE_LIFETIME)
-    del plaintext
-    session.add(challenge)
-    session.flush()
-    record(session, actor=actor, action="user.age_recipient_challenged", object_type="user", object_id=user.id,
-           now=now, payload={"challenge": challenge.id, "age_recipient": value,
-                             "fingerprint": recipient_fingerprint(value), "expires_at": challenge.expires_at})
-    return challenge
-
-
-def open_recipient_challenge(session: Session, *, actor: Actor, now: datetime) -> RecipientChallenge | None:
-    """The acting custodian's challenge still waiting for its answer, if any."""
-    if actor.user_id is None:
-        return None
-    return session.scalar(select(RecipientChallenge).where(RecipientChallenge.user_id == actor.user_id,
-                                                           RecipientChallenge.used_at.is_(None),
-                                                           RecipientChallenge.expires_at > now)
-                          .order_by(RecipientChallenge.id.desc()).limit(1))
-
-
-@dataclass(frozen=True)
-class RegistrationResult:
-    user: User | None
-    error: DomainError | None
-
-
-def register_age_recipient(session: Session, *, actor: Actor, challenge_id: int, answer: str,
-                           now: datetime) -> RegistrationResult:
-    """The custodian answers the challenge with what ``age -d -i key.txt`` printed.  Any answer uses the
-    challenge up; the right one registers its recipient (one audit entry, the registration publication checks
-    recipients against), a wrong one is logged as a failed proof.  Returned, not raised, so that the use of the
-    challenge commits either way."""
-    user = _own_custodian(session, actor)
-    challenge = session.get(RecipientChallenge, challenge_id)
-    if challenge is None or challenge.user_id != user.id:
-        raise NotFound()
-    try:
-        check_challenge(expected_digest=challenge.answer_sha256, answer=answer,
-                              used=challenge.used_at is not None, expires_at=challenge.expires_at, now=now)
-    except ChallengeExpired as exc:
-        return RegistrationResult(None, exc)
-    except ChallengeFailed as exc:
-        challenge.used_at = now
-        record(session, actor=actor, action="user.age_recipient_proof_failed", object_type="user", object_id=user.id,
-               now=now, payload={"challenge": challenge.id, "fingerprint": recipient_fingerprint(challenge.recipient)})
-        return RegistrationResult(None, exc)
-    challenge.used_at = now
-    previous = user.age_recipient
-    user.age_recipient = challenge.recipient
-    record(session, actor=actor, action=REGISTERED, object_type="user", object_id=user.id, now=now,
-           payload={"challenge": challenge.id, "age_recipient": challenge.recipient,
-                    "fingerprint": recipient_fingerprint(challenge.recipient),
-                    "previous_fingerprint": recipient_fingerprint(previous) if previous else None})
-    return RegistrationResult(user, None)
-
-
-class UnverifiedCustodian(Conflict):
-    code = "custodian_unverified"
-    default_message = N_("Publication is refused: the age recipient of key custodian %(name)s does not match its "
-                         "proven registration in the audit log (it was set or changed outside the platform). "
-                         "The custodian must register their recipient again; a supervisor should look into it.")
-
-
-class UnapprovedCustodian(Conflict):
-    code = "custodian_unapproved"
-    default_message = N_("Publication is refused: the custodian role of %(name)s has no approval by a supervisor "
-                         "in the audit log (it was set outside the platform); a supervisor should look into it.")
-
-
-def _entry_in_chain(session: Session, row) -> bool:
-    """The entry's stored hash recomputes from its fields and links to its neighbours (and to the head when it
-    is the last): an entry edited or inserted only in the database fails."""
-    from audit.models import AuditEntry, AuditHead
-    from audit.rules import GENESIS, ChainBroken, verify_chain
-    from audit.service import to_entry
-
-    rows = list(session.scalars(select(AuditEntry).where(AuditEntry.seq.between(row.seq - 1, row.seq + 1))
-                                .order_by(AuditEntry.seq)))
-    if row.seq > 1 and (not rows or rows[0].seq != row.seq - 1):
-        return False
-    start_prev = rows[0].prev_hash if row.seq > 1 else GENESIS
-    try:
-        verify_chain(((to_entry(r), r.hash) for r in rows), start_prev=start_prev, start_seq=rows[0].seq)
-    except ChainBroken:
-        return False
-    if rows[-1].seq == row.seq:
-        head = session.get(AuditHead, 1)
-        return head is not None and head.hash == row.hash and head.seq == row.seq
-    return True
-
-
-def verified_registration(session: Session, user: User) -> int:
-    """The sequence number of the audit entry that registered ``user``'s current recipient, after checking that
-    the custodian role's latest approval is a grant logged before it, that the custodian registered it
-    themself by the proof, and that both entries verify in the hash chain.  Raises ``UnapprovedCustodian`` or
-    ``UnverifiedCustodian`` (naming the custodian) otherwise."""
-    from audit.models import AuditEntry
-
-    def latest(action: str, keep=lambda payload: True):
-        rows = session.scalars(select(AuditEntry).where(AuditEntry.action == action,
-                                                        AuditEntry.object_type == "user",
-                                                        AuditEntry.object_id == str(user.id))
-                               .order_by(AuditEntry.seq.desc()))
-        return next((r for r in rows if keep(json.loads(r.payload))), None)
-
-    name = f"{user.display_name} ({user.username})"
-    grant = latest("role.approved", lambda p: p.get("role") == Role.CUSTODIAN)
-    if (grant is None or json.loads(grant.payload).get("change") != "grant" or user.role_approved_at is None
-            or not _entry_in_chain(session, grant)):
-        raise UnapprovedCustodian(field="custodians", name=name)
-    registration = latest(REGISTERED)
-    if (registration is None or registration.seq < grant.seq or registration.actor_id != user.id
-            or json.loads(registration.payload).get("age_recipient") != user.age_recipient
-            or not _entry_in_chain(session, registration)):
-        raise UnverifiedCustodian(field="custodians", name=name)
-    return registration.seq
 
 
 def change_password(session: Session, *, actor: Actor, user_id: int, old_password: str | None,

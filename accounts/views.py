@@ -1,26 +1,26 @@
-"""Core pages: login, language, account and API tokens, administration of accounts."""
+"""The accounts' pages: login, language, account and API tokens, role requests, administration of accounts."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from accounts import service
+from accounts.hooks import hooks_of
 from core.config import LOCALES
 from core.errors import DomainError
 from core.i18n import error_dict
 from core.inputs import page_arg
-from accounts.forms import (ChallengeAnswerForm, LoginForm, OrganisationEditForm, OrganisationForm, PasswordForm,
-                        PasswordResetForm, RecipientForm, RoleDecisionForm, RoleRequestForm, TokenForm, ToggleForm,
-                        UserEditForm, UserForm)
+from accounts.forms import (LoginForm, OrganisationEditForm, OrganisationForm, PasswordForm, PasswordResetForm,
+                            RoleDecisionForm, RoleRequestForm, TokenForm, ToggleForm, UserEditForm, UserForm)
 from accounts.models import ApiToken, Organisation, RoleRequest, User
 from accounts.rules import APPROVED_ROLES
 from core.roles import SUPERVISING, Role
-from core.rules import recipient_fingerprint, whole_number
+from core.rules import whole_number
 from core.web import actor, client_address, db, now, permission, public, transaction
 
 bp = Blueprint("core", __name__)
@@ -99,29 +99,18 @@ def set_language(code: str):
 @bp.route("/account", methods=["GET", "POST"])
 @permission()
 def account():
+    """The user's own account: who they are, their password and API tokens, and the sections other areas add
+    (``accounts.hooks.AccountSection``: a key custodian's age key), each posting its own forms here."""
     pw_form, token_form = PasswordForm(prefix="pw"), TokenForm(prefix="tk")
-    age_form, answer_form = RecipientForm(prefix="age"), ChallengeAnswerForm(prefix="ch")
+    sections = [make() for make in hooks_of(current_app).account_sections]
     new_token = None
     if request.method == "POST":
+        posted_to = next((section for section in sections if section.owns()), None)
         try:
-            if "age-age_recipient" in request.form and age_form.validate_on_submit():
-                with transaction() as s:
-                    service.issue_recipient_challenge(s, actor=actor(), recipient=age_form.age_recipient.data,
-                                                      now=now())
-                flash(_("A challenge is sealed to this recipient: decrypt it with your identity file and paste "
-                        "what age prints."), "info")
-                return redirect(url_for("core.account", _anchor="custody"))
-            if "ch-answer" in request.form and answer_form.validate_on_submit():
-                with transaction() as s:
-                    result = service.register_age_recipient(s, actor=actor(), now=now(),
-                                                            challenge_id=int(answer_form.challenge.data),
-                                                            answer=answer_form.answer.data)
-                if result.error is not None:
-                    flash(result.error.to_dict(_)["message"], "danger")
-                else:
-                    flash(_("Your age recipient is registered; new tenders' key shares will be sealed to it."),
-                          "success")
-                return redirect(url_for("core.account", _anchor="custody"))
+            if posted_to is not None:
+                answer = posted_to.post()
+                if answer is not None:
+                    return answer
             if "pw-new_password" in request.form and pw_form.validate_on_submit():
                 me = current_user._get_current_object()
                 with transaction() as s:
@@ -142,32 +131,17 @@ def account():
                 flash(_("The token was revoked."), "info")
                 return redirect(url_for("core.account"))
         except DomainError as exc:
-            form_errors(age_form if "age-age_recipient" in request.form else
-                        answer_form if "ch-answer" in request.form else
+            form_errors(posted_to.error_form() if posted_to is not None else
                         pw_form if "pw-new_password" in request.form else token_form, exc)
         except ValueError:
             abort(400)
     tokens = db().scalars(select(ApiToken).where(ApiToken.user_id == actor().user_id)
                           .order_by(ApiToken.id.desc())).all()
-    challenge = service.open_recipient_challenge(db(), actor=actor(), now=now())
-    if challenge is not None:
-        answer_form.challenge.data = str(challenge.id)
+    for section in sections:
+        section.prepare()
     me = db().get(User, actor().user_id)
     return render_template("accounts/account.html", pw_form=pw_form, token_form=token_form, tokens=tokens,
-                           new_token=new_token, age_form=age_form, answer_form=answer_form, now=now(), challenge=challenge,
-                           me=me, fingerprint=recipient_fingerprint(me.age_recipient) if me.age_recipient else None,
-                           challenge_fingerprint=recipient_fingerprint(challenge.recipient) if challenge else None)
-
-
-@bp.get("/account/challenge.age")
-@permission(Role.CUSTODIAN)
-def recipient_challenge():
-    """The custodian's open registration challenge, an age file sealed to the recipient being registered."""
-    challenge = service.open_recipient_challenge(db(), actor=actor(), now=now())
-    if challenge is None:
-        abort(404)
-    return Response(challenge.sealed, mimetype="application/octet-stream", headers={
-        "Content-Disposition": f"attachment; filename=sunbid-challenge-{challenge.id}.age"})
+                           new_token=new_token, now=now(), me=me, sections=sections)
 
 
 @bp.route("/admin/organisations", methods=["GET", "POST"])

@@ -119,7 +119,7 @@ class World:
         from core.db import unit_of_work
         from tender import inputs, publication
 
-        from accounts.demo import enrol_custodian
+        from tender.demo import enrol_custodian
 
         supervisor, _ = self.user("supervisor", now)
         for _ in range(3):  # three custodians of three organisations, approved and registered by the proof

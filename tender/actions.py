@@ -12,7 +12,7 @@ from audit.disclosure import Action
 from audit.rules import Disclosure, Subject
 from tender.models import Tender
 
-PUBLIC, AFTER_DEADLINE = Disclosure.PUBLIC, Disclosure.AFTER_DEADLINE
+PUBLIC, AFTER_DEADLINE, SUPERVISORS = Disclosure.PUBLIC, Disclosure.AFTER_DEADLINE, Disclosure.SUPERVISORS
 
 ACTIONS: tuple[Action, ...] = (
     # drafting: not public before publication; once the deadline has passed, harmless
@@ -40,6 +40,12 @@ ACTIONS: tuple[Action, ...] = (
     Action("opening.confirmed", AFTER_DEADLINE),
     Action("opening.objection", AFTER_DEADLINE),
     Action("opening.objection_answered", AFTER_DEADLINE),
+    # key custodians' own age recipients (filed under the custodian's user, named as when the accounts kept
+    # them): which key is a custodian's is for everyone to check; the steps of the proof are for supervisors
+    Action("user.age_recipient_registered", PUBLIC),
+    Action("user.age_recipient_challenged", SUPERVISORS),
+    Action("user.age_recipient_proof_failed", SUPERVISORS),
+    Action("user.age_recipient_set", SUPERVISORS),  # set without proof, before migration 0006; no longer recorded
 )
 
 

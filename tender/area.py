@@ -18,9 +18,15 @@ AGENCY = frozenset({Role.AGENCY})
 
 
 def _setup(app) -> None:
+    from accounts.hooks import hooks_of
+    from tender.custodians import forget_recipient
     from tender.unseal import sweep, work_root
+    from tender.views.custodians import KeySection
 
     sweep(work_root(app.extensions["sunbid"].settings.data_dir))  # what an opening interrupted by a crash left
+    hooks = hooks_of(app)  # a key custodian's own age key: on their account page, forgotten with their role
+    hooks.add_account_section(KeySection)
+    hooks.on_role_removed(forget_recipient)
 
 
 def _labels(labels) -> None:
@@ -49,8 +55,8 @@ AREA = Area(
          NavEntry("tender.my_tenders", _l("My tenders"), 20, AGENCY),
          NavEntry("tender.new_tender", _l("New tender"), 21, AGENCY),
          NavEntry("tender.my_key_shares", _l("My key shares"), 50, frozenset({Role.CUSTODIAN}))),
-    pure=("tender.rules", "tender.policy", "tender.inputs", "tender.replay", "tender.sealing", "tender.receipts",
-          "tender.bidpackage"),
+    pure=("tender.rules", "tender.custody_rules", "tender.policy", "tender.inputs", "tender.replay", "tender.sealing",
+          "tender.receipts", "tender.bidpackage"),
     openapi=PATHS,
     labels=_labels,
     setup=_setup,

@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from accounts.models import User
-from accounts.service import verified_registration
 from core.actor import Actor
 from core.errors import N_, InvalidInput, NotFound
 from core.roles import Role
-from core.rules import recipient_fingerprint
 from tender import policy, rules, sealing
+from tender.custodians import registered_custodians, verified_registration
+from tender.custody_rules import recipient_fingerprint
 from tender.models import KeyShare, OpeningKey, Tender
 
 
@@ -25,19 +25,19 @@ def make_opening_key(session: Session, t: Tender, settings: rules.RuleSettings, 
 
     Custodians are the active ones whose role a supervisor approved, chosen one per organisation in turn.
     Before anything is sealed: each custodian's recipient must be the one their proven registration logged,
-    verified in the audit chain (``accounts.service.verified_registration``), so a recipient written only into the
+    verified in the audit chain (``tender.custodians.verified_registration``), so a recipient written only into the
     database is refused, never used; and no organisation may hold k of the n shares
     (``rules.check_custodian_spread``).  The notice and its audit entry name each custodian and the fingerprint of their recipient."""
     k, n = settings.opening_threshold, settings.opening_custodians
-    candidates = session.scalars(select(User).where(User.role == Role.CUSTODIAN, User.active.is_(True),
-                                                    User.role_approved_at.is_not(None),
-                                                    User.age_recipient.is_not(None)).order_by(User.id)).all()
-    by_id = {u.id: u for u in candidates}
-    custodians = [by_id[i] for i in rules.choose_custodians([(u.id, u.organisation_id) for u in candidates], n)]
-    if len(custodians) < n:
+    candidates = registered_custodians(session)
+    by_id = {u.id: (u, recipient) for u, recipient in candidates}
+    chosen = [by_id[i] for i in rules.choose_custodians([(u.id, u.organisation_id) for u, _ in candidates], n)]
+    if len(chosen) < n:
         raise InvalidInput(N_("Publication needs %(n)s key custodians with a registered age recipient; "
-                              "%(have)s are available."), field="custodians", n=n, have=len(custodians))
-    registrations = [verified_registration(session, u) for u in custodians]
+                              "%(have)s are available."), field="custodians", n=n, have=len(chosen))
+    custodians = [u for u, _ in chosen]
+    recipients = {u.id: recipient for u, recipient in chosen}
+    registrations = [verified_registration(session, u, recipients[u.id]) for u in custodians]
     rules.check_custodian_spread([(u.organisation_id, u.organisation.name) for u in custodians], k=k)
     key = sealing.new_opening_key()
     recipient = key.recipient
@@ -45,14 +45,14 @@ def make_opening_key(session: Session, t: Tender, settings: rules.RuleSettings, 
     del key  # from here on the identity exists only as shares, each sealed to one custodian
     sealed, named = [], []
     for position, (custodian, share, seq) in enumerate(zip(custodians, shares, registrations, strict=True), start=1):
-        blob = sealing.seal_share(share, recipient=custodian.age_recipient)
+        blob = sealing.seal_share(share, recipient=recipients[custodian.id])
         digest = hashlib.sha256(blob).hexdigest()
         session.add(KeyShare(tender_id=t.id, custodian_id=custodian.id, position=position, sealed=blob,
-                             sealed_sha256=digest, recipient=custodian.age_recipient, registration_seq=seq))
+                             sealed_sha256=digest, recipient=recipients[custodian.id], registration_seq=seq))
         sealed.append([position, custodian.username, digest])
         named.append({"position": position, "custodian_id": custodian.id, "name": custodian.display_name,
                       "organisation": custodian.organisation.name,
-                      "recipient_fingerprint": recipient_fingerprint(custodian.age_recipient),
+                      "recipient_fingerprint": recipient_fingerprint(recipients[custodian.id]),
                       "registration_seq": seq})
     del shares
     session.add(OpeningKey(tender_id=t.id, recipient=recipient, threshold=k, shares=n, created_at=now))
@@ -61,7 +61,7 @@ def make_opening_key(session: Session, t: Tender, settings: rules.RuleSettings, 
 
 def key_custodians(session: Session, tender_id: int) -> list[dict[str, Any]]:
     """Who holds the shares of a tender's opening key, for its public notice: position, custodian's name and
-    organisation, and the fingerprint of the recipient the share was sealed to (``core.rules.recipient_fingerprint``)."""
+    organisation, and the fingerprint of the recipient the share was sealed to (``tender.custody_rules.recipient_fingerprint``)."""
     rows = session.execute(select(KeyShare, User).join(User, User.id == KeyShare.custodian_id)
                            .where(KeyShare.tender_id == tender_id).order_by(KeyShare.position)).all()
     return [{"position": share.position, "name": user.display_name, "organisation": user.organisation.name,

@@ -1,9 +1,12 @@
-"""Demo tenders for ``sunbid demo``: every state that exists, made through the services.
+"""Demo tenders for ``sunbid demo``: every state that exists, made through the services, and the key custodians'
+own age keys their shares are sealed to.
 
-``plan`` (the area's ``Area.demo``) runs after the accounts' plan: it picks its agencies and bidders among
-the people planned there, puts each tender into the demo world with its state and times (``DemoTender``:
-created, published, deadline, opened) and returns the steps that make it.  Each step finds the tender's id
-in the world, so another area's steps can act on the same tenders in time order."""
+``plan`` (the area's ``Area.demo``) runs after the accounts' plan: the custodians planned there register their
+demo age keys by proof as soon as their role is approved (``enrol_custodian`` takes one through every real
+step), then it picks its agencies and bidders among the people, puts each tender into the demo world with its
+state and times (``DemoTender``: created, published, deadline, opened) and returns the steps that make it.
+Each step finds the tender's id in the world, so another area's steps can act on the same tenders in time
+order."""
 from __future__ import annotations
 
 import io
@@ -11,16 +14,21 @@ import random
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
+from pathlib import Path
 from typing import Any
 
+import pyrage
 from sqlalchemy.orm import Session
 
+from accounts.demo import approve_custodian, people_made_at
 from accounts.rules import OrgKind
+from core.actor import Actor
 from core.blobs import BlobStore
+from core.db import unit_of_work
 from core.roles import Role
 from core.demo import DemoStep, DemoTender, DemoWorld
 from core.money import from_fen, round_fen
-from tender import downloads, inputs, publication, service
+from tender import custodians, downloads, inputs, publication, service
 
 AREA = "tender"
 
@@ -88,12 +96,55 @@ def sealed_bid(session: Session, *, tender_id: int, bidder: Any, rng: random.Ran
             return bids.store_sealed(f, blobs=blobs, limit=50 * 1024 * 1024)
 
 
+# ---------------------------------------------------------------- a custodian's own key, step by step
+
+def challenge_custodian(session: Session, *, custodian: Actor, identity: str, now: datetime) -> tuple[int, bytes]:
+    """The custodian asks for a challenge sealed to the recipient of their identity: its id and the sealed
+    challenge."""
+    key = pyrage.x25519.Identity.from_str(identity)
+    challenge = custodians.issue_recipient_challenge(session, actor=custodian, recipient=str(key.to_public()),
+                                                     now=now)
+    return challenge.id, challenge.sealed
+
+
+def answer_challenge(session: Session, *, custodian: Actor, identity: str, challenge: tuple[int, bytes],
+                     now: datetime) -> None:
+    """The custodian decrypts the challenge with their own identity (as ``age -d -i key.txt`` would) and
+    answers it, which registers their recipient."""
+    challenge_id, sealed = challenge
+    answer = pyrage.decrypt(sealed, [pyrage.x25519.Identity.from_str(identity)]).decode("ascii")
+    result = custodians.register_age_recipient(session, actor=custodian, challenge_id=challenge_id, answer=answer,
+                                               now=now)
+    if result.error is not None:  # pragma: no cover - the services disagree with themselves
+        raise result.error
+
+
+def enrol_custodian(session: Session, *, custodian: Actor, identity: str, supervisor: Actor, now: datetime) -> None:
+    """Take a newly created custodian through the real steps, one transaction each: a supervisor approves the
+    role (``accounts.demo.approve_custodian``), the custodian asks for a challenge sealed to their recipient
+    and answers it.  Demo and test data only: a real custodian's identity never reaches the platform."""
+    with unit_of_work(session):
+        approve_custodian(session, custodian=custodian, supervisor=supervisor, now=now)
+    with unit_of_work(session):
+        challenge = challenge_custodian(session, custodian=custodian, identity=identity, now=now)
+    with unit_of_work(session):
+        answer_challenge(session, custodian=custodian, identity=identity, challenge=challenge, now=now)
+
+
+def keys_dir(world: DemoWorld) -> Path:
+    """Where the demo custodians' age identities are written (demo only): beside the blob store."""
+    return world.context.blobs.root.parent / "demo-custodian-keys"
+
+
+# ---------------------------------------------------------------- the plan
+
 COUNTED = ("tenders", "downloads", "questions", "amendments", "bids", "tenders opened", "bids opened")
 
 
 def plan(world: DemoWorld) -> list[DemoStep]:
-    """Twenty-four tenders: 3 drafts, 12 published (some with bids already sealed), 6 closed (one opened at
-    the demo) and 3 cancelled, with downloads, questions and answers, and amendments."""
+    """The custodians' own age keys, then twenty-four tenders: 3 drafts, 12 published (some with bids already
+    sealed), 6 closed (one opened at the demo) and 3 cancelled, with downloads, questions and answers, and
+    amendments."""
     rng, now = world.rng, world.now
     agencies = world.organisations_of(OrgKind.AGENCY)
     bidders = world.people.get(Role.BIDDER, [])
@@ -105,6 +156,11 @@ def plan(world: DemoWorld) -> list[DemoStep]:
     def at(when: datetime, name: str, run, **params) -> None:
         steps.append(DemoStep(when, AREA, name, partial(run, **params)))
 
+    keys_at = people_made_at(world)  # the custodians register their keys as soon as their role is approved
+    for custodian in world.people.get(Role.CUSTODIAN, []):
+        at(keys_at, f"{custodian} asks for a challenge to their demo age key", _challenge_custodian,
+           custodian=custodian)
+        at(keys_at, f"{custodian} answers the challenge", _answer_challenge, custodian=custodian)
     kinds = ["draft"] * 3 + ["published"] * 12 + ["closed"] * 6 + ["cancelled"] * 3
     world.counts.update(dict.fromkeys(COUNTED, 0))
     opening_planned = False
@@ -200,6 +256,23 @@ def summary(world: DemoWorld) -> str:
 
 
 # ---------------------------------------------------------------- the steps
+
+def _challenge_custodian(session: Session, world: DemoWorld, at: datetime, *, custodian: str) -> None:
+    identity = pyrage.x25519.Identity.generate()  # demo only: a real custodian makes and keeps their own
+    folder = keys_dir(world)
+    folder.mkdir(parents=True, exist_ok=True)
+    key_file = folder / f"{custodian}.txt"
+    key_file.write_text(f"# demo key of {custodian}\n{identity}\n")
+    key_file.chmod(0o600)
+    world.custodian_keys[custodian] = str(identity)
+    world.records[f"{AREA}/challenge/{custodian}"] = challenge_custodian(
+        session, custodian=world.actor(custodian), identity=str(identity), now=at)
+
+
+def _answer_challenge(session: Session, world: DemoWorld, at: datetime, *, custodian: str) -> None:
+    answer_challenge(session, custodian=world.actor(custodian), identity=world.custodian_keys[custodian],
+                     challenge=world.records.pop(f"{AREA}/challenge/{custodian}"), now=at)
+
 
 def _create(session: Session, world: DemoWorld, at: datetime, *, key: str, data: inputs.TenderInput) -> None:
     tender = world.tenders[key]

@@ -32,6 +32,10 @@ ACTIONS = {
     "opening.confirmed": _l("Opening record confirmed"),
     "opening.objection": _l("Objection to the opening"),
     "opening.objection_answered": _l("Objection to the opening answered"),
+    "user.age_recipient_challenged": _l("Age key challenge issued"),
+    "user.age_recipient_registered": _l("Age key registered by proof"),
+    "user.age_recipient_proof_failed": _l("Age key proof failed"),
+    "user.age_recipient_set": _l("Age key of a user set"),
 }
 OBJECTS = {"tender": _l("Tender"), "document": _l("Document"), "question": _l("Question"), "bid": _l("Bid"),
            "bid_upload": _l("Bid upload")}

@@ -1,4 +1,5 @@
-"""Tenders, lots, documents, amendments, downloads, questions.
+"""Tenders, lots, documents, amendments, downloads, questions, the opening key and its shares, key custodians'
+own age recipients and their registration challenges.
 
 Money is stored as integer fen (``*_fen``) with a currency; status is never stored:
 it is derived from these facts and the clock (tender.rules.derive_status).
@@ -148,6 +149,33 @@ class KeyShare(Base):
     sealed_sha256: Mapped[str] = mapped_column(String(64))
     recipient: Mapped[str | None] = mapped_column(String(100))  # the custodian's recipient it was sealed to
     registration_seq: Mapped[int | None] = mapped_column(Integer)  # the audit entry that registered it
+
+
+class CustodianKey(Base):
+    """A key custodian's own age recipient, registered by the custodian's proof (``tender.custodians``): new
+    tenders' key shares are sealed to it.  One per custodian; gone when the custodian role is removed."""
+
+    __tablename__ = "tender_custodian_key"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_user.id"), primary_key=True, autoincrement=False)
+    recipient: Mapped[str] = mapped_column(String(100))  # age1…, canonical
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RecipientChallenge(Base):
+    """A random challenge sealed (age) to the recipient a custodian wants to register; only the SHA-256 of its
+    plaintext is kept.  Single use: any answer, right or wrong, uses it up; it expires."""
+
+    __tablename__ = "tender_recipient_challenge"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_user.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(100))
+    answer_sha256: Mapped[str] = mapped_column(String(64))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)  # the armored age file handed to the custodian
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 def new_public_id() -> str:

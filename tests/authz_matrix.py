@@ -22,7 +22,7 @@ MATRIX: dict[tuple[str, str], object] = {
     ("tender.home", "GET"): EVERYONE,
     ("core.account", "GET"): LOGGED_IN,
     ("core.account", "POST"): LOGGED_IN,
-    ("core.recipient_challenge", "GET"): (C,),
+    ("tender.recipient_challenge", "GET"): (C,),
     ("core.admin_organisations", "GET"): (A,),
     ("core.admin_organisations", "POST"): (A,),
     ("core.admin_users", "GET"): (A,),

@@ -213,20 +213,20 @@ class Factory:
 
         import pyrage
 
-        from accounts import service
+        from tender import custodians
 
         recipient = str(pyrage.x25519.Identity.from_str(identity).to_public())
         with unit_of_work(self.session):
-            challenge = service.issue_recipient_challenge(self.session, actor=who, recipient=recipient,
-                                                          now=self.clock.now())
+            challenge = custodians.issue_recipient_challenge(self.session, actor=who, recipient=recipient,
+                                                             now=self.clock.now())
         with tempfile.NamedTemporaryFile("w", suffix=".txt") as key:
             key.write(identity + "\n")
             key.flush()
             answer = subprocess.run(["age", "-d", "-i", key.name], input=challenge.sealed, capture_output=True,
                                     check=True).stdout.decode()
         with unit_of_work(self.session):
-            result = service.register_age_recipient(self.session, actor=who, challenge_id=challenge.id,
-                                                    answer=answer, now=self.clock.now())
+            result = custodians.register_age_recipient(self.session, actor=who, challenge_id=challenge.id,
+                                                       answer=answer, now=self.clock.now())
         assert result.error is None, result.error
 
     def custodians(self, count: int = 3) -> dict:

@@ -4,11 +4,13 @@ endpoint is ``tender.<view>``:
 - ``portal``: home, the list of tenders, the Atom feed, a tender's page, document downloads, bidders' questions;
 - ``desk``: the agency's desk (its tenders, drafts, documents, publishing, amendments, cancelling, answers);
 - ``bidding``: the bid form, its resumable uploads (``tender.uploads.*``, tus), withdrawal and the receipt;
-- ``opening``: custodians' key shares, the opening page, the shares presented, objections, the record as PDF.
+- ``opening``: the opening page, the shares presented, objections, the record as PDF;
+- ``custodians``: a custodian's own age key (a section of *My account*), its registration challenge, their key
+  shares.
 """
 from __future__ import annotations
 
-from tender.views import bidding, desk, opening, portal
+from tender.views import bidding, custodians, desk, opening, portal
 from tender.views.common import bp
 
-__all__ = ["bp", "bidding", "desk", "opening", "portal"]
+__all__ = ["bp", "bidding", "custodians", "desk", "opening", "portal"]

@@ -1,4 +1,4 @@
-"""The opening (开标): a custodian's key shares, the opening page, the shares presented, the opening of the bids,
+"""The opening (开标): the opening page, the shares presented, the opening of the bids,
 bidders' confirmations and objections with the agency's answers, and the opening record as PDF."""
 from __future__ import annotations
 
@@ -7,38 +7,14 @@ from datetime import timedelta
 from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
 
-from accounts.models import User
 from core.pdf import render_pdf
 from core.roles import Role
-from core.rules import recipient_fingerprint
 from core.web import actor, db, now, permission, platform, public
 from tender import custody, opening, policy, service
 from tender.bids import own_bids
 from tender.labels import failure_reason
 from tender.opening_record import record_sheet
 from tender.views.common import bp, run_operation
-
-
-@bp.get("/tenders/<id:tender_id>/key-share.age")
-@permission(Role.CUSTODIAN)
-def key_share(tender_id: int):
-    """A custodian's own share of the opening key, sealed to the custodian's age recipient."""
-    share = custody.sealed_share_for(db(), actor=actor(), tender_id=tender_id)
-    return Response(share.sealed, mimetype="application/octet-stream", headers={
-        "Content-Disposition": f"attachment; filename=tender-{tender_id}-share-{share.position}.age"})
-
-
-@bp.get("/custodian/shares")
-@permission(Role.CUSTODIAN)
-def my_key_shares():
-    """The tenders whose opening-key shares are sealed to this custodian, each with the fingerprint of the
-    recipient it was sealed to, so a custodian sees a share sealed to a key that is not theirs."""
-    who = actor()
-    me = db().get(User, who.user_id)
-    mine = recipient_fingerprint(me.age_recipient) if me.age_recipient else None
-    rows = [(share, tender, recipient_fingerprint(share.recipient) if share.recipient else None)
-            for share, tender in custody.shares_held_by(db(), actor=who)]
-    return render_template("tender/key_shares.html", rows=rows, mine=mine, now=now(), state=service.status)
 
 
 @bp.get("/tenders/<id:tender_id>/opening")

@@ -40,7 +40,8 @@ def live_server(tmp_path_factory):
                                 role="agency", organisation_id=org.id, now=clock.now())
             import pyrage
 
-            from accounts.demo import _actor, enrol_custodian
+            from accounts.demo import _actor
+            from tender.demo import enrol_custodian
 
             supervisor = _actor(service.create_user(s, actor=Actor.system(), username="overseer",
                                                     display_name="监督员", password=PASSWORD, role="supervisor",

@@ -17,14 +17,13 @@ from sqlalchemy import func, select, text
 from audit.models import AuditEntry
 from accounts import rules as accounts_rules
 from accounts import service
-from core import rules as core_rules
 from core.actor import Actor
 from core.db import unit_of_work
 from core.errors import DomainError, PermissionDenied
-from accounts.models import RecipientChallenge, RoleRequest, User
+from accounts.models import RoleRequest, User
+from tender import custodians, custody_rules, publication
 from tender import rules as tender_rules
-from tender import publication
-from tender.models import KeyShare, OpeningKey, Tender
+from tender.models import CustodianKey, KeyShare, OpeningKey, RecipientChallenge, Tender
 from tests.conftest import PASSWORD, login
 
 
@@ -44,9 +43,25 @@ def _age_decrypt(tmp_path, identity: str, sealed: bytes) -> str:
                           text=True).stdout
 
 
+def _recipient(session, user_id: int) -> str | None:
+    session.expire_all()
+    return custodians.recipient_of(session, user_id)
+
+
 def _custodian(make, org=None) -> Actor:
     """An approved custodian without a recipient yet."""
     return make.user("custodian", org=org or make.org("platform"))
+
+
+def _write_key(connection, user_id: int, recipient: str) -> None:
+    """A custodian's recipient written straight into the database, as someone with write access could."""
+    if connection.execute(text("SELECT count(*) FROM tender_custodian_key WHERE user_id = :i"),
+                          {"i": user_id}).scalar():
+        connection.execute(text("UPDATE tender_custodian_key SET recipient = :r WHERE user_id = :i"),
+                           {"r": recipient, "i": user_id})
+    else:
+        connection.execute(text("INSERT INTO tender_custodian_key (user_id, recipient, registered_at) "
+                                "SELECT id, :r, created_at FROM core_user WHERE id = :i"), {"r": recipient, "i": user_id})
 
 
 def _publish(session, agency, t, clock):
@@ -70,8 +85,8 @@ def test_a_custodian_registers_their_recipient_by_decrypting_the_challenge_with_
     assert "age-keygen -o key.txt" in page and "age -d -i key.txt sunbid-challenge.age" in page
     client.post("/account", data={"age-age_recipient": recipient})
     page = client.get("/account").get_data(as_text=True)
-    assert "BEGIN AGE ENCRYPTED FILE" in page and core_rules.recipient_fingerprint(recipient) in page
-    assert session.get(User, who.user_id).age_recipient is None  # nothing registered before the proof
+    assert "BEGIN AGE ENCRYPTED FILE" in page and custody_rules.recipient_fingerprint(recipient) in page
+    assert _recipient(session, who.user_id) is None  # nothing registered before the proof
     sealed = client.get("/account/challenge.age").data
     answer = _age_decrypt(tmp_path, str(identity), sealed)
     assert re.fullmatch(r"[0-9a-f]{32}\n", answer)  # 128 random bits
@@ -79,14 +94,15 @@ def test_a_custodian_registers_their_recipient_by_decrypting_the_challenge_with_
     # stored only as its SHA-256, never in clear: not in the challenge row, the audit log, nor any log line
     assert challenge.answer_sha256 == hashlib.sha256(answer.strip().encode()).hexdigest()
     plain = answer.strip()
-    dump = "\n".join(str(row) for table in ("core_recipient_challenge", "audit_entry", "core_user")
+    dump = "\n".join(str(row) for table in ("tender_recipient_challenge", "audit_entry", "tender_custodian_key",
+                                            "core_user")
                      for row in session.execute(text(f"SELECT * FROM {table}")))
     assert plain not in dump
     page = client.post("/account", data={"ch-challenge": str(challenge.id), "ch-answer": answer},
                        follow_redirects=True).get_data(as_text=True)
     assert "Your age recipient is registered" in page
-    session.expire_all()
-    assert session.get(User, who.user_id).age_recipient == recipient
+    assert _recipient(session, who.user_id) == recipient
+    assert session.get(CustodianKey, who.user_id).registered_at == make.clock.now()
     registered = _entries(session, "user.age_recipient_registered", who.user_id)
     assert len(registered) == 1 and registered[0].actor_id == who.user_id
     assert json.loads(registered[0].payload)["age_recipient"] == recipient
@@ -94,27 +110,27 @@ def test_a_custodian_registers_their_recipient_by_decrypting_the_challenge_with_
     assert plain not in caplog.text
     # single use: the same answer again registers nothing
     with unit_of_work(session):
-        again = service.register_age_recipient(session, actor=who, challenge_id=challenge.id, answer=answer,
-                                               now=make.clock.now())
-    assert isinstance(again.error, core_rules.ChallengeExpired)
+        again = custodians.register_age_recipient(session, actor=who, challenge_id=challenge.id, answer=answer,
+                                                  now=make.clock.now())
+    assert isinstance(again.error, custody_rules.ChallengeExpired)
 
 
 def test_a_wrong_answer_uses_the_challenge_up_and_is_logged(make, session, clock):
     who = _custodian(make)
     identity = pyrage.x25519.Identity.generate()
     with unit_of_work(session):
-        challenge = service.issue_recipient_challenge(session, actor=who, recipient=str(identity.to_public()),
-                                                      now=clock.now())
+        challenge = custodians.issue_recipient_challenge(session, actor=who, recipient=str(identity.to_public()),
+                                                         now=clock.now())
     right = pyrage.decrypt(challenge.sealed, [identity]).decode()
     with unit_of_work(session):
-        wrong = service.register_age_recipient(session, actor=who, challenge_id=challenge.id, answer="0" * 32,
-                                               now=clock.now())
-    assert isinstance(wrong.error, core_rules.ChallengeFailed)
+        wrong = custodians.register_age_recipient(session, actor=who, challenge_id=challenge.id, answer="0" * 32,
+                                                  now=clock.now())
+    assert isinstance(wrong.error, custody_rules.ChallengeFailed)
     with unit_of_work(session):
-        late = service.register_age_recipient(session, actor=who, challenge_id=challenge.id, answer=right,
-                                              now=clock.now())
-    assert isinstance(late.error, core_rules.ChallengeExpired)
-    assert session.get(User, who.user_id).age_recipient is None
+        late = custodians.register_age_recipient(session, actor=who, challenge_id=challenge.id, answer=right,
+                                                 now=clock.now())
+    assert isinstance(late.error, custody_rules.ChallengeExpired)
+    assert _recipient(session, who.user_id) is None
     assert len(_entries(session, "user.age_recipient_proof_failed", who.user_id)) == 1
 
 
@@ -122,21 +138,21 @@ def test_a_challenge_expires_and_a_new_one_voids_the_old(make, session, clock):
     who = _custodian(make)
     identity = pyrage.x25519.Identity.generate()
     with unit_of_work(session):
-        first = service.issue_recipient_challenge(session, actor=who, recipient=str(identity.to_public()),
-                                                  now=clock.now())
+        first = custodians.issue_recipient_challenge(session, actor=who, recipient=str(identity.to_public()),
+                                                     now=clock.now())
     with unit_of_work(session):
-        second = service.issue_recipient_challenge(session, actor=who, recipient=str(identity.to_public()),
-                                                   now=clock.now())
+        second = custodians.issue_recipient_challenge(session, actor=who, recipient=str(identity.to_public()),
+                                                      now=clock.now())
     with unit_of_work(session):
-        voided = service.register_age_recipient(session, actor=who, challenge_id=first.id, now=clock.now(),
-                                                answer=pyrage.decrypt(first.sealed, [identity]).decode())
-    assert isinstance(voided.error, core_rules.ChallengeExpired)
+        voided = custodians.register_age_recipient(session, actor=who, challenge_id=first.id, now=clock.now(),
+                                                   answer=pyrage.decrypt(first.sealed, [identity]).decode())
+    assert isinstance(voided.error, custody_rules.ChallengeExpired)
     clock.advance(timedelta(minutes=31))
     with unit_of_work(session):
-        expired = service.register_age_recipient(session, actor=who, challenge_id=second.id, now=clock.now(),
-                                                 answer=pyrage.decrypt(second.sealed, [identity]).decode())
-    assert isinstance(expired.error, core_rules.ChallengeExpired)
-    assert session.get(User, who.user_id).age_recipient is None
+        expired = custodians.register_age_recipient(session, actor=who, challenge_id=second.id, now=clock.now(),
+                                                    answer=pyrage.decrypt(second.sealed, [identity]).decode())
+    assert isinstance(expired.error, custody_rules.ChallengeExpired)
+    assert _recipient(session, who.user_id) is None
 
 
 def test_challenges_differ_each_time(make, session, clock):
@@ -145,8 +161,8 @@ def test_challenges_differ_each_time(make, session, clock):
     seen = set()
     for _ in range(20):
         with unit_of_work(session):
-            c = service.issue_recipient_challenge(session, actor=who, recipient=str(identity.to_public()),
-                                                  now=clock.now())
+            c = custodians.issue_recipient_challenge(session, actor=who, recipient=str(identity.to_public()),
+                                                     now=clock.now())
         seen.add(c.answer_sha256)
     assert len(seen) == 20
 
@@ -155,17 +171,32 @@ def test_nobody_else_sets_a_recipient_not_an_administrator_nor_the_system(make, 
     admin = make.user("admin")
     who = _custodian(make)
     recipient = str(pyrage.x25519.Identity.generate().to_public())
-    assert not hasattr(service, "set_age_recipient")  # no function takes someone else's user id any more
+    for module in (service, custodians):  # no function takes someone else's user id any more
+        assert not hasattr(module, "set_age_recipient")
     for other in (admin, Actor.system(), make.user("supervisor")):
         with pytest.raises(PermissionDenied):
             with unit_of_work(session):
-                service.issue_recipient_challenge(session, actor=other, recipient=recipient, now=clock.now())
+                custodians.issue_recipient_challenge(session, actor=other, recipient=recipient, now=clock.now())
     login(client, admin.name)
     resp = client.post("/account", data={"age-age_recipient": recipient})
     assert resp.status_code == 200 and "Only a key custodian registers their own age recipient" in resp.get_data(
         as_text=True)
     assert session.scalar(select(func.count()).select_from(RecipientChallenge)) == 0
-    assert session.get(User, who.user_id).age_recipient is None
+    assert _recipient(session, who.user_id) is None
+
+
+def test_the_tender_area_adds_the_key_section_and_the_removal_hook_to_the_accounts(app, session):
+    """The accounts import no tender code: the tender area adds its part on the app (accounts.hooks), and the
+    app's sessions carry it to the accounts' services."""
+    from sqlalchemy.orm import Session
+
+    from accounts.hooks import hooks_of, session_hooks
+    from tender.views.custodians import KeySection
+
+    hooks = hooks_of(app)
+    assert hooks.account_sections == [KeySection] and hooks.role_removed == [custodians.forget_recipient]
+    assert session_hooks(session) is hooks
+    assert session_hooks(Session()).role_removed == []  # a session made otherwise carries none
 
 
 # ---------------------------------------------------------------- 2. a second person grants the role
@@ -237,11 +268,14 @@ def test_removing_the_custodian_role_needs_a_supervisor_and_ends_the_sealing_to_
     with unit_of_work(session):
         request = service.request_role_change(session, actor=admin, user_id=first.id, change="remove",
                                               reason="leaves the centre", now=clock.now())
-    assert session.get(User, first.id).age_recipient is not None  # a request alone changes nothing
+    recipient = _recipient(session, first.id)
+    assert recipient is not None  # a request alone changes nothing
     with unit_of_work(session):
         service.decide_role_change(session, actor=supervisor, request_id=request.id, approve=True, now=clock.now())
     removed = session.get(User, first.id)
-    assert removed.role_approved_at is None and removed.age_recipient is None
+    # the tender area forgets the recipient in the accounts' transaction (accounts.hooks), and the approval says so
+    assert removed.role_approved_at is None and _recipient(session, first.id) is None
+    assert json.loads(_entries(session, "role.approved", first.id)[-1].payload)["age_recipient_removed"] == recipient
     t, agency = make.tender()
     with pytest.raises(DomainError, match="3 key custodians"):  # only two custodians left
         _publish(session, agency, t, clock)
@@ -267,7 +301,7 @@ def test_a_custodians_page_lists_their_shares_and_flags_a_key_not_theirs(make, s
     user = session.scalar(select(User).where(User.username == name))
     login(client, name)
     page = client.get("/custodian/shares").get_data(as_text=True)
-    fp = core_rules.recipient_fingerprint(user.age_recipient)
+    fp = custody_rules.recipient_fingerprint(custodians.recipient_of(session, user.id))
     assert t.project_code in page and fp in page and "your key" in page and 'data-testid="not-my-key"' not in page
     # the custodian registers a new key: the old tender's share is sealed to a key that is no longer theirs
     make.register_recipient(Actor(user.id, user.username, "custodian", user.organisation_id),
@@ -310,10 +344,10 @@ def test_a_recipient_edited_only_in_the_database_is_refused_at_publication(make,
     keys = make.custodians()
     victim = next(iter(keys))
     attacker = str(pyrage.x25519.Identity.generate().to_public())
-    connection.execute(text("UPDATE core_user SET age_recipient = :r WHERE username = :u"),
-                       {"r": attacker, "u": victim})
+    connection.execute(text("UPDATE tender_custodian_key SET recipient = :r "
+                            "WHERE user_id = (SELECT id FROM core_user WHERE username = :u)"), {"r": attacker, "u": victim})
     session.expire_all()
-    with pytest.raises(service.UnverifiedCustodian) as exc:
+    with pytest.raises(custodians.UnverifiedCustodian) as exc:
         _publish(session, agency, t, clock)
     assert victim in str(exc.value)
     assert session.scalar(select(func.count()).where(KeyShare.tender_id == t.id)) == 0
@@ -330,9 +364,10 @@ def test_a_forged_registration_entry_breaks_the_chain_and_is_refused(make, sessi
     payload["age_recipient"] = attacker
     connection.execute(text("UPDATE audit_entry SET payload = :p WHERE seq = :s"),
                        {"p": json.dumps(payload, ensure_ascii=False, sort_keys=True), "s": entry.seq})
-    connection.execute(text("UPDATE core_user SET age_recipient = :r WHERE id = :i"), {"r": attacker, "i": victim.id})
+    connection.execute(text("UPDATE tender_custodian_key SET recipient = :r WHERE user_id = :i"),
+                       {"r": attacker, "i": victim.id})
     session.expire_all()
-    with pytest.raises(service.UnverifiedCustodian):
+    with pytest.raises(custodians.UnverifiedCustodian):
         _publish(session, agency, t, clock)
 
 
@@ -343,10 +378,11 @@ def test_a_custodian_role_set_only_in_the_database_is_refused(make, session, con
     attacker = str(pyrage.x25519.Identity.generate().to_public())
     # one real custodian away, the administrator's own account made a custodian with their key, in the database
     connection.execute(text("UPDATE core_user SET active = :f WHERE username = :u"), {"f": False, "u": next(iter(keys))})
-    connection.execute(text("UPDATE core_user SET role = 'custodian', role_approved_at = created_at, "
-                            "age_recipient = :r WHERE id = :i"), {"r": attacker, "i": admin.user_id})
+    connection.execute(text("UPDATE core_user SET role = 'custodian', role_approved_at = created_at WHERE id = :i"),
+                       {"i": admin.user_id})
+    _write_key(connection, admin.user_id, attacker)
     session.expire_all()
-    with pytest.raises(service.UnapprovedCustodian) as exc:
+    with pytest.raises(custodians.UnapprovedCustodian) as exc:
         _publish(session, agency, t, clock)
     assert admin.name in str(exc.value)
 
@@ -381,8 +417,8 @@ def test_an_administrator_alone_cannot_get_a_tender_sealed_to_a_key_they_hold(ma
         for who in (admin, Actor.system()):
             with pytest.raises(PermissionDenied):
                 with unit_of_work(session):
-                    service.issue_recipient_challenge(session, actor=who, recipient=str(identity.to_public()),
-                                                      now=clock.now())
+                    custodians.issue_recipient_challenge(session, actor=who, recipient=str(identity.to_public()),
+                                                         now=clock.now())
     # 3. deactivate the real custodians: publication then has too few, and uses none of the fakes
     for u in real:
         client.post(f"/admin/users/{u.id}/active", data={})
@@ -393,18 +429,18 @@ def test_an_administrator_alone_cannot_get_a_tender_sealed_to_a_key_they_hold(ma
     # 4. with the database too: the fakes made active, approved and given the administrator's keys
     for u, identity in zip(fakes, own):
         connection.execute(text("UPDATE core_user SET active = :t, role = 'custodian', role_approved_at = "
-                                "created_at, age_recipient = :r WHERE id = :i"),
-                           {"t": True, "r": str(identity.to_public()), "i": u.id})
+                                "created_at WHERE id = :i"), {"t": True, "i": u.id})
+        _write_key(connection, u.id, str(identity.to_public()))
     session.expire_all()
-    with pytest.raises((service.UnapprovedCustodian, service.UnverifiedCustodian)):
+    with pytest.raises((custodians.UnapprovedCustodian, custodians.UnverifiedCustodian)):
         _publish(session, agency, t, clock)
     # 5. or the real custodians reactivated with the administrator's keys written over theirs
     for u, identity in zip(real, own):
-        connection.execute(text("UPDATE core_user SET active = :t, age_recipient = :r WHERE id = :i"),
-                           {"t": True, "r": str(identity.to_public()), "i": u.id})
+        connection.execute(text("UPDATE core_user SET active = :t WHERE id = :i"), {"t": True, "i": u.id})
+        _write_key(connection, u.id, str(identity.to_public()))
     connection.execute(text("UPDATE core_user SET active = :f WHERE username LIKE 'fake%'"), {"f": False})
     session.expire_all()
-    with pytest.raises(service.UnverifiedCustodian):
+    with pytest.raises(custodians.UnverifiedCustodian):
         _publish(session, agency, t, clock)
     sealed_to = set(session.scalars(select(KeyShare.recipient)))
     assert not sealed_to & own_recipients
@@ -417,9 +453,10 @@ def test_the_newest_registration_is_checked_against_the_log_head(make, session, 
     user = session.get(User, who.user_id)
     last = _entries(session, "user.age_recipient_registered", who.user_id)[-1]
     assert last.seq == session.scalar(select(func.max(AuditEntry.seq)))  # the last entry of the log
-    assert service.verified_registration(session, user) == last.seq
+    recipient = custodians.recipient_of(session, who.user_id)
+    assert custodians.verified_registration(session, user, recipient) == last.seq
     session.commit()
     connection.execute(text("UPDATE audit_head SET hash = :h"), {"h": "f" * 64})  # the entry no longer ends the chain
     session.expire_all()
-    with pytest.raises(service.UnverifiedCustodian):
-        service.verified_registration(session, session.get(User, who.user_id))
+    with pytest.raises(custodians.UnverifiedCustodian):
+        custodians.verified_registration(session, session.get(User, who.user_id), recipient)

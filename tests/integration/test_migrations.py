@@ -190,3 +190,80 @@ def test_entries_filed_under_a_tender_become_tender_subjects_and_back(scratch_ur
             assert verify(s) == 4 and [e.seq for e in events_for(s, tender_id=12)] == [1, 4]
     finally:
         engine.dispose()
+
+
+def test_custodians_recipients_and_challenges_move_to_the_tender_area_and_back(scratch_url):
+    """Migration 0012: core_user.age_recipient becomes tender_custodian_key (registered at the time of the
+    custodian's latest registration entry, else the account's creation), core_recipient_challenge becomes
+    tender_recipient_challenge with its ids (new ones follow them); the downgrade puts both back."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy.orm import Session
+
+    from core.db import unit_of_work
+    from tender.models import CustodianKey, RecipientChallenge
+
+    made = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
+    registered = made + timedelta(days=1)
+    first, second = ("age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
+                     "age1lggyhqrw2nlhcxprm67z43rta597azn8gknawjehu9d9dl0jq3yqqvfafg")
+    users = sa.table("core_user", *(sa.column(c) for c in (
+        "id", "username", "display_name", "password_hash", "role", "organisation_id", "active", "age_recipient",
+        "email", "must_change_password")), sa.column("created_at", UTCDateTime()),
+        sa.column("role_approved_at", UTCDateTime()))
+    challenges = sa.table("core_recipient_challenge", *(sa.column(c) for c in (
+        "id", "user_id", "recipient", "answer_sha256", "sealed")), *(sa.column(c, UTCDateTime()) for c in (
+        "created_at", "expires_at", "used_at")))
+    entries = sa.table("audit_entry", *(sa.column(c) for c in (
+        "seq", "actor_id", "actor", "role", "address", "action", "object_type", "object_id", "payload",
+        "prev_hash", "hash", "leaf_hash", "salt")), sa.column("at", UTCDateTime()))
+    upgrade(scratch_url, "0011")
+    engine = make_engine(scratch_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.table("core_organisation", *(sa.column(c) for c in (
+                "id", "kind", "name", "region", "contact")), sa.column("created_at", UTCDateTime())).insert()
+                .values(id=1, kind="platform", name="Centre", region="", contact="", created_at=made))
+            for i, (role, recipient) in enumerate([("custodian", first), ("custodian", second), ("bidder", None)],
+                                                  start=1):
+                conn.execute(users.insert().values(id=i, username=f"u{i}", display_name=f"U{i}", password_hash="x",
+                                                   role=role, organisation_id=1, active=True, age_recipient=recipient,
+                                                   email="", must_change_password=False, created_at=made,
+                                                   role_approved_at=made))
+            conn.execute(entries.insert().values(seq=1, at=registered, actor_id=1, actor="u1", role="custodian",
+                                                 address="-", action="user.age_recipient_registered",
+                                                 object_type="user", object_id="1", payload="{}", prev_hash="0" * 64,
+                                                 hash="1" * 64, leaf_hash="2" * 64, salt="3" * 64))
+            conn.execute(challenges.insert().values(id=7, user_id=1, recipient=first, answer_sha256="a" * 64,
+                                                    sealed=b"sealed", created_at=made,
+                                                    expires_at=made + timedelta(minutes=30), used_at=registered))
+        upgrade(scratch_url)
+        assert _differences(scratch_url) == []
+        with Session(engine) as s:
+            keys = s.scalars(sa.select(CustodianKey).order_by(CustodianKey.user_id)).all()
+            assert [(k.user_id, k.recipient, k.registered_at) for k in keys] == [(1, first, registered),
+                                                                                 (2, second, made)]
+            old = s.get(RecipientChallenge, 7)
+            assert (old.user_id, old.recipient, old.answer_sha256, old.sealed, old.used_at) == (
+                1, first, "a" * 64, b"sealed", registered)
+            with unit_of_work(s):
+                new = RecipientChallenge(user_id=2, recipient=second, answer_sha256="b" * 64, sealed=b"new",
+                                         created_at=registered, expires_at=registered + timedelta(minutes=30))
+                s.add(new)
+                s.flush()
+                assert new.id == 8  # after the ids it kept
+        downgrade(scratch_url, "0011")
+        with engine.connect() as conn:
+            back = conn.execute(sa.text("SELECT id, age_recipient FROM core_user ORDER BY id")).all()
+            assert [tuple(r) for r in back] == [(1, first), (2, second), (3, None)]
+            kept = conn.execute(sa.text("SELECT id, user_id, recipient FROM core_recipient_challenge ORDER BY id")).all()
+            assert [tuple(r) for r in kept] == [(7, 1, first), (8, 2, second)]
+        upgrade(scratch_url)
+        assert _differences(scratch_url) == []
+        with Session(engine) as s:
+            assert [(k.user_id, k.recipient) for k in s.scalars(sa.select(CustodianKey)
+                                                                  .order_by(CustodianKey.user_id))] == [(1, first),
+                                                                                                         (2, second)]
+            assert s.scalar(sa.select(sa.func.count()).select_from(RecipientChallenge)) == 2
+    finally:
+        engine.dispose()

@@ -99,7 +99,7 @@ def test_sealed_share_is_only_for_its_custodian(make, session, client):
 
 def test_publication_without_enough_custodians_is_refused(make, session, connection, clock):
     t, _agency = make.tender()
-    connection.execute(text("UPDATE core_user SET age_recipient = NULL WHERE role = 'custodian'"))
+    connection.execute(text("DELETE FROM tender_custodian_key"))
     session.expire_all()
     from core.errors import DomainError
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from accounts import rules as accounts_rules
-from core import rules as core_rules
+from tender import custody_rules
 from tender.rules import CustodiansOfOneOrganisation, check_custodian_spread, choose_custodians
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -74,30 +74,30 @@ def test_choice_is_as_even_as_the_candidates_allow(orgs, n):
 
 def test_fingerprint_is_the_first_16_hex_digits_of_sha256_of_the_recipient():
     r = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
-    assert core_rules.recipient_fingerprint(r) == hashlib.sha256(r.encode()).hexdigest()[:16]
-    assert len(core_rules.recipient_fingerprint(r)) == 16
+    assert custody_rules.recipient_fingerprint(r) == hashlib.sha256(r.encode()).hexdigest()[:16]
+    assert len(custody_rules.recipient_fingerprint(r)) == 16
 
 
 # ---------------------------------------------------------------- challenges
 
 def test_challenge_accepts_the_right_answer_once_before_it_expires():
-    digest = core_rules.challenge_digest("0123abcd" * 4)
-    core_rules.check_challenge(expected_digest=digest, answer=" 0123ABCD" * 4 + "\n", used=False,
+    digest = custody_rules.challenge_digest("0123abcd" * 4)
+    custody_rules.check_challenge(expected_digest=digest, answer=" 0123ABCD" * 4 + "\n", used=False,
                                expires_at=NOW + timedelta(minutes=1), now=NOW)
-    with pytest.raises(core_rules.ChallengeFailed):
-        core_rules.check_challenge(expected_digest=digest, answer="0123abcd" * 3, used=False,
+    with pytest.raises(custody_rules.ChallengeFailed):
+        custody_rules.check_challenge(expected_digest=digest, answer="0123abcd" * 3, used=False,
                                    expires_at=NOW + timedelta(minutes=1), now=NOW)
-    with pytest.raises(core_rules.ChallengeExpired):
-        core_rules.check_challenge(expected_digest=digest, answer="0123abcd" * 4, used=True,
+    with pytest.raises(custody_rules.ChallengeExpired):
+        custody_rules.check_challenge(expected_digest=digest, answer="0123abcd" * 4, used=True,
                                    expires_at=NOW + timedelta(minutes=1), now=NOW)
-    with pytest.raises(core_rules.ChallengeExpired):
-        core_rules.check_challenge(expected_digest=digest, answer="0123abcd" * 4, used=False,
+    with pytest.raises(custody_rules.ChallengeExpired):
+        custody_rules.check_challenge(expected_digest=digest, answer="0123abcd" * 4, used=False,
                                    expires_at=NOW, now=NOW)
 
 
 def test_challenges_carry_128_bits_and_live_half_an_hour():
-    assert core_rules.CHALLENGE_BYTES * 8 >= 128
-    assert core_rules.CHALLENGE_LIFETIME == timedelta(minutes=30)
+    assert custody_rules.CHALLENGE_BYTES * 8 >= 128
+    assert custody_rules.CHALLENGE_LIFETIME == timedelta(minutes=30)
 
 
 # ---------------------------------------------------------------- four eyes
