@@ -15,6 +15,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
+
+# Property tests check results, not speed: on a loaded machine (two cores shared with a browser and a
+# database) a first example can take longer than hypothesis' default 200 ms deadline, which fails the test
+# for nothing.  Examples stay as many as the default; only the wall-clock deadline is lifted.
+settings.register_profile("sunbid", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("sunbid")
 
 from core.actor import Actor
 from core.clock import FrozenClock
