@@ -12,6 +12,7 @@ from accounts.actions import ACTIONS
 from accounts import demo
 from accounts.api import bp as api_bp
 from accounts.cli import create_admin, create_supervisor
+from accounts.desk import PANELS as DESK
 from accounts.openapi import PATHS
 from accounts.views import bp as views_bp
 from core.area import Area, NavEntry
@@ -46,6 +47,7 @@ AREA = Area(
     nav=(NavEntry("core.role_requests", _l("Role requests"), 40, SUPERVISING),
          NavEntry("core.admin_organisations", _l("Organisations"), 60, ADMINS),
          NavEntry("core.admin_users", _l("Users"), 61, ADMINS)),
+    desk=DESK,
     pure=("accounts.rules",),
     openapi=PATHS,
     labels=_labels,

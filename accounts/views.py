@@ -56,7 +56,7 @@ def login():
             if result.user.must_change_password:
                 flash(_("An administrator reset your password: choose a new one before you go on."), "warning")
                 return redirect(url_for("core.account", _anchor="password"))
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(_safe_next(request.args.get("next")) if request.args.get("next") else url_for("sunbid.desk"))
         flash(error_dict(result.error)["message"], "danger")
         status = result.error.status
         return render_template("accounts/login.html", form=form), status

@@ -3,7 +3,8 @@
 Each area writes one ``AREA = Area(...)`` in ``<area>/area.py``: its blueprints, the API blueprints that
 authenticate by bearer token (exempt from the form CSRF check), its CLI commands, its models module and
 the columns there that name blobs, its audit actions, the audit subject kinds it owns and its replay handlers, its demo (a planner of steps and
-a summary of what they made), its navigation entries and the modules it declares pure.
+a summary of what they made), its navigation entries, its panels on the signed-in users' desk (``DeskPanel``)
+and the modules it declares pure.
 ``sunbid.app.create_app(areas=...)`` reads the declarations of the areas it is given, checks them against
 each other (``check_areas``) and keeps what they register on the application, never in module globals.
 core imports no area: it only defines the shape.
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.demo import DemoPlanner, DemoWorld
+from core.roles import Role, roles_of
 
 
 KERNEL_PURE = ("core.rules", "core.money", "core.calendar", "core.roles", "core.demo")
@@ -24,7 +26,7 @@ KERNEL_PURE = ("core.rules", "core.money", "core.calendar", "core.roles", "core.
 
 class AreaConflict(ValueError):
     """An area's declaration breaks a rule of the seam (a table without its prefix, a blueprint named
-    otherwise, an action, replay key, audit subject kind or URL another area has)."""
+    otherwise, an action, replay key, audit subject kind, desk panel key or URL another area has)."""
 
 
 class AreaNotLoaded(RuntimeError):
@@ -46,6 +48,30 @@ class NavEntry:
 
 
 @dataclass(frozen=True)
+class DeskPanel:
+    """A panel of the desk (``/desk``), the page every signed-in user lands on: shown to users of ``roles``, at
+    ``position`` among the panels of every area for that role (lower first), under ``title`` (a lazily translated
+    string).  ``build(session, actor, now)`` reads what the panel shows, through its area's services, and
+    returns the context its ``template`` (a path under templates/, e.g. ``tender/desk_bids.html``) is rendered
+    with.  ``key`` names it, once among every area's panels (``check_areas`` refuses a second)."""
+
+    key: str
+    title: Any  # a lazily translated string
+    roles: frozenset[Role]
+    position: int
+    build: Callable[[Any, Any, Any], Mapping[str, Any]]
+    template: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "roles", frozenset(roles_of(self.roles)))  # Role values only
+        if not self.roles:
+            raise ValueError(f"desk panel {self.key}: it names no role")
+
+    def shown_to(self, role: str | None) -> bool:
+        return role is not None and role in self.roles
+
+
+@dataclass(frozen=True)
 class Area:
     """One area's declaration.  ``prefix`` (default: ``name``) starts every table name (``<prefix>_...``)
     and every blueprint name (``<prefix>`` or ``<prefix>_...``)."""
@@ -64,6 +90,7 @@ class Area:
     demo: DemoPlanner | None = None  # plan(world) -> its DemoSteps, made through its services (core.demo)
     demo_summary: Callable[[DemoWorld], str] | None = None  # one translated line: what its steps made
     nav: Sequence[NavEntry] = ()
+    desk: Sequence[DeskPanel] = ()  # its panels on the signed-in users' desk
     pure: Sequence[str] = ()  # modules (dotted names) free of Flask, SQLAlchemy sessions and clock reads
     openapi: Mapping[str, Any] = field(default_factory=dict)  # its part of the OpenAPI description's paths
     labels: Callable[[Any], None] | None = None  # registers its labels on the app's audit.labels.Labels
@@ -111,6 +138,7 @@ def check_areas(areas: Sequence[Area]) -> None:
     actions: dict[str, str] = {}
     replay_keys: dict[str, str] = {}
     subject_kinds: dict[str, str] = {}
+    panels: dict[str, str] = {}
     for area in areas:
         if area.name in names:
             raise AreaConflict(f"area {area.name} is listed twice")
@@ -143,6 +171,11 @@ def check_areas(areas: Sequence[Area]) -> None:
             if other is not None:
                 raise AreaConflict(f"audit subject kind {kind} is claimed by {other} and {area.name}")
             subject_kinds[kind] = area.name
+        for panel in area.desk:
+            other = panels.get(panel.key)
+            if other is not None:
+                raise AreaConflict(f"desk panel {panel.key} is declared by {other} and {area.name}")
+            panels[panel.key] = area.name
     for area in areas:  # an area may fold another's subjects (evaluation events in a tender's replay)
         for key, replayer in area.replayers.items():
             kind = getattr(replayer, "kind", None)

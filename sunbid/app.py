@@ -1,8 +1,8 @@
 """The application factory: builds one app from a list of areas (``sunbid.areas.AREAS`` by default).
 
 Everything an area declares (``core.area.Area``) is read here and kept on the app it makes — blueprints,
-CSRF exemptions, audit actions, key acts, replay handlers, OpenAPI paths, navigation — after the areas were
-checked against each other (``core.area.check_areas``, ``check_urls``)."""
+CSRF exemptions, audit actions, key acts, replay handlers, OpenAPI paths, navigation, desk panels — after
+the areas were checked against each other (``core.area.check_areas``, ``check_urls``)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,7 +17,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
 from core import config as config_mod
-from core.area import Area, NavEntry, check_areas, check_urls
+from core.area import Area, DeskPanel, NavEntry, check_areas, check_urls
 from core.blobs import BlobStore
 from core.clock import Clock
 from core.db import make_engine, make_sessionmaker
@@ -86,6 +86,8 @@ class Platform:
         self.sessions = make_sessionmaker(bind if bind is not None else self.engine, **options)
         self.nav: tuple[NavEntry, ...] = tuple(sorted((e for a in self.areas for e in a.nav),
                                                       key=lambda e: e.position))
+        self.desk: tuple[DeskPanel, ...] = tuple(sorted((p for a in self.areas for p in a.desk),
+                                                        key=lambda p: p.position))
 
     @property
     def signer(self):

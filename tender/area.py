@@ -10,6 +10,7 @@ from tender import portal, replay
 from tender.actions import ACTIONS, subjects
 from tender.api import bp as api_bp
 from tender.cli import bid_group, receipt_group
+from tender.desk import PANELS as DESK
 from tender import demo
 from tender.openapi import PATHS
 from tender.views import bp as views_bp
@@ -55,6 +56,7 @@ AREA = Area(
          NavEntry("tender.my_tenders", _l("My tenders"), 20, AGENCY),
          NavEntry("tender.new_tender", _l("New tender"), 21, AGENCY),
          NavEntry("tender.my_key_shares", _l("My key shares"), 50, frozenset({Role.CUSTODIAN}))),
+    desk=DESK,
     pure=("tender.rules", "tender.custody_rules", "tender.policy", "tender.inputs", "tender.replay", "tender.sealing",
           "tender.receipts", "tender.bidpackage"),
     openapi=PATHS,

@@ -56,7 +56,8 @@ def status_label(value: str) -> str:
                 "cancelled": _l("Cancelled")}.get(value, value))
 
 
-def _bid_status(value: str) -> str:
+def bid_status_label(value: str) -> str:
+    """A bid's state (current, superseded, withdrawn) or an opening result's (valid, failed), translated."""
     return str({"current": _l("Current"), "superseded": _l("Superseded"), "withdrawn": _l("Withdrawn"),
                 "valid": _l("Valid"), "failed": _l("Failed")}.get(value, value))
 
@@ -74,7 +75,7 @@ def _bids(value: Any) -> str:
     lines = []
     for bid, text in (value or {}).items():
         state, _sep, digest = str(text).partition(" ")
-        lines.append(_("Bid %(id)s: %(status)s, %(hash)s", id=bid, status=_bid_status(state), hash=digest))
+        lines.append(_("Bid %(id)s: %(status)s, %(hash)s", id=bid, status=bid_status_label(state), hash=digest))
     return "\n".join(lines) or "—"
 
 
@@ -86,7 +87,7 @@ def _opening(value: Any) -> str:
         state, price = words[0] if words else "", words[-1] if len(words) > 1 else "None"
         reason = words[1] if len(words) > 2 else ""
         shown = format_fen(int(price)) if price.lstrip("-").isdigit() else "—"
-        status = _bid_status(state) + (f" ({failure_reason(reason)})" if reason else "")
+        status = bid_status_label(state) + (f" ({failure_reason(reason)})" if reason else "")
         lines.append(_("Bid %(id)s: %(status)s, %(price)s", id=bid, status=status, price=shown))
     return "\n".join(lines) or "—"
 

@@ -20,6 +20,7 @@ A, AG, B, E, C, S = Role.ADMIN, Role.AGENCY, Role.BIDDER, Role.EXPERT, Role.CUST
 
 MATRIX: dict[tuple[str, str], object] = {
     ("tender.home", "GET"): EVERYONE,
+    ("sunbid.desk", "GET"): LOGGED_IN,  # every role its own panels; anonymous: to the login page
     ("core.account", "GET"): LOGGED_IN,
     ("core.account", "POST"): LOGGED_IN,
     ("tender.recipient_challenge", "GET"): (C,),

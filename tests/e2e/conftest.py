@@ -1,4 +1,5 @@
-"""A real Sunbid server on a free local port (own SQLite file and data dir) and headless Debian Chromium."""
+"""A real Sunbid server on a free local port (own SQLite file and data dir), a seeded demo platform served the
+same way, and headless Debian Chromium; phone-width helpers (sign in as a demo user, what sticks out)."""
 from __future__ import annotations
 
 import threading
@@ -13,6 +14,8 @@ from core.config import Settings
 from core.db import unit_of_work
 from tests.conftest import PASSWORD
 
+WIDTH, HEIGHT = 390, 844
+"""A phone's viewport in CSS pixels."""
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
@@ -63,6 +66,60 @@ def live_server(tmp_path_factory):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory):
+    """The demo platform (``sunbid demo``'s data, its clock frozen) served on a free port: (base URL, the id of
+    the tender with the longest title, the app)."""
+    from sqlalchemy import select
+
+    from sunbid.app import create_app
+    from sunbid.demo import context_for, seed
+    from core.migrate import upgrade
+    from tender.models import Tender
+
+    data = tmp_path_factory.mktemp("demo")
+    url = f"sqlite:///{data / 'demo.db'}"
+    upgrade(url)
+    clock = FrozenClock(datetime(2026, 11, 22, 2, 0, tzinfo=UTC))
+    app = create_app(Settings(database_url=url, data_dir=data, testing=True), clock=clock)
+    platform = app.extensions["sunbid"]
+    with platform.sessions() as s:
+        seed(s, clock.now(), context_for(platform))
+        tenders = {t.id: t for t in s.scalars(select(Tender))}
+        tender_id = max(tenders, key=lambda i: len(tenders[i].title))  # the longest title
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", tender_id, app
+    server.shutdown()
+
+
+def sign_in(page, base, username):
+    """Sign in as a demo user, with the demo's password."""
+    from accounts.demo import DEMO_PASSWORD
+
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_selector('[data-testid="whoami"]', state="attached")  # in the collapsed menu
+
+
+def overflow(page) -> dict:
+    """The page's scroll width and the elements whose right edge passes the viewport (to say what overflows)."""
+    return page.evaluate("""() => {
+        const w = document.documentElement.clientWidth;
+        const wide = [];
+        for (const el of document.querySelectorAll('body *')) {
+            const r = el.getBoundingClientRect();
+            if (r.right > w + 0.5 && !el.closest('.table-responsive')) {
+                wide.push(el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ').join('.') : '')
+                          + ' ' + Math.round(r.right));
+            }
+        }
+        return {scroll: document.documentElement.scrollWidth, wide: wide.slice(0, 8)};
+    }""")
 
 
 @pytest.fixture(scope="session")

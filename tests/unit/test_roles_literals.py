@@ -117,12 +117,14 @@ def test_no_template_compares_a_role_with_a_string():
     assert not found, "role names written as strings in templates (use Role.X):\n" + "\n".join(found)
 
 
-def test_navigation_names_roles_as_values():
+def test_navigation_and_desk_panels_name_roles_as_values():
     from sunbid.areas import AREAS
 
     for area in AREAS:
         for entry in area.nav:
             assert all(isinstance(r, Role) for r in entry.roles), f"{area.name}: {entry.endpoint} {set(entry.roles)}"
+        for panel in area.desk:
+            assert all(isinstance(r, Role) for r in panel.roles), f"{area.name}: {panel.key} {set(panel.roles)}"
 
 
 @pytest.mark.parametrize("source", [
