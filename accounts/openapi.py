@@ -1,6 +1,6 @@
 """OpenAPI description of the accounts' API (``accounts/api.py``: the token's user, the caller's tokens and this
 description itself); put together with the other areas' tables by ``core.openapi.document``.  Change it with
-the routes: ``tests/integration/test_openapi.py`` compares it with the URL map."""
+the routes: ``tests/integration/sunbid/test_openapi.py`` compares it with the URL map."""
 from __future__ import annotations
 
 from accounts.rules import TOKEN_MAX_DAYS

@@ -2,7 +2,7 @@
 type, and how a replayed field is named and shown.  Audit imports no area: each area registers its own
 labels (``Area.labels``) on the app's ``Labels`` when the app is made, next to its replay handler.
 
-tests/integration/test_audit_screens.py checks that every action the code records has a label in
+tests/integration/audit/test_audit_screens.py checks that every action the code records has a label in
 English and in Chinese.
 """
 from __future__ import annotations

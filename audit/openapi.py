@@ -1,5 +1,5 @@
 """OpenAPI description of the audit log's API (``audit/api.py``); put together with the other areas' tables by
-``core.openapi.document``.  Change it with the routes: ``tests/integration/test_openapi.py`` compares it with
+``core.openapi.document``.  Change it with the routes: ``tests/integration/sunbid/test_openapi.py`` compares it with
 the URL map.  The plain-text ``/audit/vkey`` and ``/audit/checkpoint`` are outside ``/api/v1`` (docs/audit.md)."""
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Each area keeps a declarative table of its operations next to its API module (``
 ``tender/openapi.py``, ``audit/openapi.py``) and declares it as ``Area.openapi``: a ``PathTable`` mapping an
 OpenAPI path to its operations, written with the small helpers below, with the component schemas its
 operations refer to (``ref``).  ``document()`` puts the tables together with the shared parts (the bearer-token
-scheme, the error body).  ``tests/integration/test_openapi.py`` compares the result with the app's URL map in
+scheme, the error body).  ``tests/integration/sunbid/test_openapi.py`` compares the result with the app's URL map in
 both directions and validates it against the OpenAPI 3.1 schema, so a route added, removed or changed without
 its entry fails the suite.  docs/api.md is the reader's guide.
 """

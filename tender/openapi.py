@@ -1,6 +1,6 @@
 """OpenAPI description of the tender API (``tender/api.py``, and the tus routes of ``tender/tus.py``); put
 together with the other areas' tables by ``core.openapi.document``.  Change it with the routes:
-``tests/integration/test_openapi.py`` compares it with the URL map."""
+``tests/integration/sunbid/test_openapi.py`` compares it with the URL map."""
 from __future__ import annotations
 
 from core.inputs import PAGE_MAX

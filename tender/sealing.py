@@ -501,7 +501,7 @@ key, which age forbids (age v1, "X25519 recipient stanza": the all-zero value MU
 section 6.1).  The list is D. J. Bernstein's (https://cr.yp.to/ecdh.html, "How do I validate Curve25519
 public keys?"), the same as libsodium's blocklist; a share is compared after X25519 decodes it (the top
 bit cleared, then reduced mod p), so the non-canonical encodings p, p + 1 and the top-bit variants are
-caught too.  tests/unit/test_sealing.py checks each against an X25519 computation."""
+caught too.  tests/unit/tender/test_sealing.py checks each against an X25519 computation."""
 
 
 def x25519_share_is_low_order(share: bytes) -> bool:

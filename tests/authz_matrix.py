@@ -1,6 +1,6 @@
 """Who may reach each route: (endpoint, method) → EVERYONE, LOGGED_IN or the roles allowed.
 
-Kept as data so that an area adds its rows with its routes; tests/integration/test_authorization_matrix.py
+Kept as data so that an area adds its rows with its routes; tests/integration/sunbid/test_authorization_matrix.py
 requests every route of the URL map as every role and anonymously and checks each answer against its row.
 
 A row narrower than the route's ``@permission`` records an object policy that refuses with 403 (documents

@@ -1,16 +1,13 @@
 """Shared fixtures: databases (SQLite always, PostgreSQL when SUNBID_TEST_DATABASE_URL is set),
-an app bound to a rolled-back outer transaction, a frozen clock, and one-line factories."""
+an app bound to a rolled-back outer transaction, a frozen clock, and the one-line factories of tests/factories/ (``make``)."""
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 import socket
 import threading
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,13 +20,12 @@ from hypothesis import HealthCheck, settings
 settings.register_profile("sunbid", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("sunbid")
 
-from core.actor import Actor
 from core.clock import FrozenClock
 from core.config import Settings
-from core.db import make_engine, unit_of_work
+from core.db import make_engine
+from tests.factories import PASSWORD, Factory, pdf_bytes  # noqa: F401 (re-exported for the tests)
 
 PG_ENV = "SUNBID_TEST_DATABASE_URL"
-PASSWORD = "Correct-Horse-42"
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Beijing, a Monday
 
@@ -141,166 +137,6 @@ def session(app):
     s = app.extensions["sunbid"].sessions()
     yield s
     s.close()
-
-
-def pdf_bytes(text: str = "Sunbid test document") -> bytes:
-    body = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-    return (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-            b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R>>endobj\n"
-            b"4 0 obj<</Length " + str(len(body)).encode() + b">>stream\n" + body + b"\nendstream endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
-
-
-@dataclass
-class Factory:
-    """One-line builders for organisations, users and tenders (made through the services)."""
-
-    app: object
-    session: object
-    clock: FrozenClock
-    n: int = 0
-    custodian_keys: dict | None = None  # username → age identity, for the custodians made by custodians()
-    approver: Actor | None = None  # the supervisor who approves the custodians made here
-
-    def _next(self) -> int:
-        self.n += 1
-        return self.n
-
-    def org(self, kind: str = "bidder", name: str | None = None):
-        from accounts import service
-        from core import rules
-
-        i = self._next()
-        code = rules.make_credit_code(f"91350200{i:09d}") if kind in ("agency", "bidder") else None
-        with unit_of_work(self.session):
-            return service.create_organisation(self.session, actor=Actor.system(), kind=kind,
-                                               name=name or f"{kind} org {i}", credit_code=code,
-                                               now=self.clock.now())
-
-    def user(self, role: str = "bidder", org=None, username: str | None = None, approve: bool = True) -> Actor:
-        """A user made by the system actor; a custodian is then approved by a supervisor (unless ``approve`` is
-        false), since a custodian's role never takes effect without one."""
-        from accounts import service
-
-        kind = {"agency": "agency", "bidder": "bidder", "expert": "employer"}.get(role, "platform")
-        org = org or self.org(kind)
-        i = self._next()
-        with unit_of_work(self.session):
-            u = service.create_user(self.session, actor=Actor.system(), username=username or f"{role}{i}",
-                                    display_name=f"{role.title()} {i}", password=PASSWORD, role=role,
-                                    organisation_id=org.id, now=self.clock.now())
-        who = Actor(user_id=u.id, name=u.username, role=u.role, organisation_id=u.organisation_id,
-                    address="127.0.0.1")
-        if role == "custodian" and approve:
-            self.approve(who)
-        return who
-
-    def supervisor(self) -> Actor:
-        """The supervisor who approves this factory's custodians (made once)."""
-        if self.approver is None:
-            self.approver = self.user("supervisor")
-        return self.approver
-
-    def approve(self, who: Actor) -> None:
-        """A supervisor approves the custodian role ``who`` was created with (the account becomes active)."""
-        from accounts import service
-        from accounts.models import RoleRequest
-
-        supervisor = self.supervisor()
-        with unit_of_work(self.session):
-            request = self.session.scalar(sa.select(RoleRequest).where(RoleRequest.user_id == who.user_id,
-                                                                       RoleRequest.decision.is_(None)))
-            service.decide_role_change(self.session, actor=supervisor, request_id=request.id, approve=True,
-                                       now=self.clock.now())
-
-    def register_recipient(self, who: Actor, identity: str) -> None:
-        """``who`` (an approved custodian) registers the recipient of ``identity`` by answering the challenge
-        sealed to it, decrypted with the real ``age -d``."""
-        import subprocess
-        import tempfile
-
-        import pyrage
-
-        from tender import custodians
-
-        recipient = str(pyrage.x25519.Identity.from_str(identity).to_public())
-        with unit_of_work(self.session):
-            challenge = custodians.issue_recipient_challenge(self.session, actor=who, recipient=recipient,
-                                                             now=self.clock.now())
-        with tempfile.NamedTemporaryFile("w", suffix=".txt") as key:
-            key.write(identity + "\n")
-            key.flush()
-            answer = subprocess.run(["age", "-d", "-i", key.name], input=challenge.sealed, capture_output=True,
-                                    check=True).stdout.decode()
-        with unit_of_work(self.session):
-            result = custodians.register_age_recipient(self.session, actor=who, challenge_id=challenge.id,
-                                                       answer=answer, now=self.clock.now())
-        assert result.error is None, result.error
-
-    def custodians(self, count: int = 3) -> dict:
-        """Key custodians with their own age keys (made once), each of another organisation, approved by a
-        supervisor and registered by the proof; returns username → identity."""
-        import pyrage
-
-        if self.custodian_keys is None:
-            self.custodian_keys = {}
-            for c in range(count):
-                home = self.org("platform", name="Trading centre" if c == 0 else f"Custodian office {c}")
-                who = self.user("custodian", org=home)
-                identity = str(pyrage.x25519.Identity.generate())
-                self.register_recipient(who, identity)
-                self.custodian_keys[who.name] = identity
-        return self.custodian_keys
-
-    def tender_input(self, **overrides):
-        from tender.inputs import TenderInput
-
-        now = self.clock.now()
-        values = dict(title="滨海市东湖区道路改造工程", regime="works", category="works", region="东湖区",
-                      estimated_price=Decimal("1000000.00"), deposit=Decimal("20000.00"),
-                      download_start=now + timedelta(hours=1), download_end=now + timedelta(days=7),
-                      deadline=now + timedelta(days=21))
-        values.update(overrides)
-        return TenderInput(**values)
-
-    def tender(self, agency: Actor | None = None, *, publish: bool = False, documents: int = 1, **overrides):
-        from tender import publication
-
-        agency = agency or self.user("agency")
-        self.custodians()  # publication (here or over HTTP later) seals key shares to them
-        blobs = self.app.extensions["sunbid"].blobs
-        with unit_of_work(self.session):
-            t = publication.create_tender(self.session, actor=agency, data=self.tender_input(**overrides),
-                                          now=self.clock.now())
-        for d in range(documents):
-            with unit_of_work(self.session):
-                publication.add_document(self.session, actor=agency, tender_id=t.id, filename=f"doc{d}.pdf",
-                                         stream=io.BytesIO(pdf_bytes(f"doc {t.id} {d}")), blobs=blobs,
-                                         limit=10**7, now=self.clock.now())
-        if publish:
-            with unit_of_work(self.session):
-                publication.publish_tender(self.session, actor=agency, tender_id=t.id, now=self.clock.now())
-        return t, agency
-
-    def bidder_of(self, t) -> Actor:
-        """A bidder who obtained the tender's documents, once their download period has begun (the clock
-        moves 2 hours on when it has not)."""
-        from tender import downloads
-
-        bidder = self.user("bidder")
-        if self.clock.now() < t.download_start:
-            self.clock.advance(timedelta(hours=2))
-        with unit_of_work(self.session):
-            downloads.download_document(self.session, actor=bidder, tender_id=t.id, document_id=t.documents[0].id,
-                                        now=self.clock.now())
-        return bidder
-
-    def api_token(self, who: Actor, name: str = "tests") -> dict[str, str]:
-        """The Authorization header of a new API token of ``who``."""
-        from accounts import service
-
-        with unit_of_work(self.session):
-            _row, token = service.create_api_token(self.session, actor=who, name=name, now=self.clock.now())
-        return {"Authorization": f"Bearer {token}"}
 
 
 def standalone(data_dir, start: datetime = T0, **settings):
