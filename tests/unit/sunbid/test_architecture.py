@@ -215,3 +215,25 @@ def test_the_collector_refuses_an_area_whose_models_were_not_loaded():
 def test_an_area_is_a_frozen_declaration():
     with pytest.raises(dataclasses.FrozenInstanceError):
         AREAS[0].name = "other"  # type: ignore[misc]
+
+
+def misplaced_tests(root: Path) -> list[str]:
+    """Test modules of ``root``/tests/{unit,integration} that are not in the folder of an area (or core), which is
+    how the tests are laid out (docs/development.md, Tests)."""
+    areas = {a.name for a in AREAS} | {"core"}
+    found = []
+    for kind in ("unit", "integration"):
+        for path in sorted((root / "tests" / kind).rglob("test_*.py")):
+            parts = path.relative_to(root / "tests" / kind).parts
+            if len(parts) != 2 or parts[0] not in areas or not (path.parent / "__init__.py").exists():
+                found.append(str(path.relative_to(root)))
+    return found
+
+
+def test_tests_are_laid_out_by_area(tmp_path):
+    assert misplaced_tests(ROOT) == []
+    for where in ("unit/test_loose.py", "integration/nowhere/test_x.py"):  # the check can fail
+        (tmp_path / "tests" / where).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "tests" / where).write_text("")
+    (tmp_path / "tests" / "integration" / "nowhere" / "__init__.py").write_text("")
+    assert misplaced_tests(tmp_path) == ["tests/unit/test_loose.py", "tests/integration/nowhere/test_x.py"]
