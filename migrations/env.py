@@ -25,10 +25,22 @@ def run_migrations_online() -> None:
     engine = make_engine(config.attributes["database_url"])
     try:
         with engine.connect() as conn:
-            context.configure(connection=conn, target_metadata=target_metadata,
-                              render_as_batch=conn.dialect.name == "sqlite")
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # SQLite changes a table by copying it to a new one and dropping the old (batch mode): with
+                # foreign keys enforced, dropping a table other rows point to fails, or cascades.  Enforcement is
+                # off for the migration (set on the driver's connection before any transaction begins, where
+                # SQLite allows it), and a migration that leaves a row pointing nowhere that did not before is undone.
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # before any BEGIN
+            context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=sqlite,
+                              transactional_ddl=True)  # SQLite too: a migration that fails keeps nothing
             with context.begin_transaction():
+                before = set(conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()) if sqlite else set()
                 context.run_migrations()
+                if sqlite:
+                    broken = sorted(set(conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()) - before)
+                    if broken:
+                        raise RuntimeError(f"the migration left rows whose foreign key points nowhere: {broken[:5]}")
     finally:
         engine.dispose()
 

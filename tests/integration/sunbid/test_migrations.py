@@ -267,3 +267,62 @@ def test_custodians_recipients_and_challenges_move_to_the_tender_area_and_back(s
             assert s.scalar(sa.select(sa.func.count()).select_from(RecipientChallenge)) == 2
     finally:
         engine.dispose()
+
+
+def test_a_platform_with_data_goes_down_to_nothing_and_up_again(tmp_path):
+    """What ``sunbid demo --reset`` does to a seeded SQLite database: every migration's downgrade runs over rows
+    that point at each other (a tender of an agency user of an organisation, custodians' keys), where SQLite's
+    table rebuilds must not trip on foreign keys; afterwards the schema is whole again and empty."""
+    from tests.conftest import standalone
+
+    app, session, _clock, make = standalone(tmp_path)
+    make.tender(publish=True)
+    session.close()
+    url = app.extensions["sunbid"].settings.database_url
+    app.extensions["sunbid"].engine.dispose()
+    downgrade(url, "base")
+    engine = make_engine(url)
+    try:
+        assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
+    finally:
+        engine.dispose()
+    upgrade(url)
+    assert _differences(url) == []
+
+
+def test_a_migration_that_leaves_a_dangling_foreign_key_is_undone(tmp_path):
+    """With enforcement off during a SQLite migration, the check at its end keeps rows pointing at nothing out:
+    a (test-only) migration after the head that deletes an organisation its user still names fails, and the
+    database stays as it was before it."""
+    import shutil
+
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from core.migrate import MIGRATIONS, alembic_config, current
+
+    scripts = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    cfg = alembic_config(url)
+    cfg.set_main_option("script_location", str(scripts))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    (scripts / "versions" / "9999_orphan.py").write_text(
+        f'revision = "9999"\ndown_revision = "{head}"\nfrom alembic import op\n\n\n'
+        'def upgrade():\n    op.execute("DELETE FROM core_organisation")\n\n\ndef downgrade():\n    pass\n')
+    command.upgrade(cfg, head)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO core_organisation (id, kind, name, region, contact, created_at) "
+                                 "VALUES (1, 'bidder', 'Org', '', '', '2026-03-02 01:00:00')")
+            conn.exec_driver_sql("INSERT INTO core_user (id, username, display_name, email, password_hash, role, "
+                                 "organisation_id, active, must_change_password, created_at) VALUES "
+                                 "(1, 'u', 'U', '', 'x', 'bidder', 1, 1, 0, '2026-03-02 01:00:00')")
+        with pytest.raises(RuntimeError, match="points nowhere"):
+            command.upgrade(cfg, "9999")
+        assert current(url) == head
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM core_organisation").scalar() == 1
+    finally:
+        engine.dispose()
