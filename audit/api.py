@@ -39,6 +39,16 @@ def vkey():
     return Response(platform().signer.vkey() + "\n", mimetype="text/plain")
 
 
+@text_bp.get("/certificate")
+@public
+def certificate():
+    """The certificate of the key that signs the PDFs the platform issues (PEM; audit.signing)."""
+    from audit import signing
+
+    return Response(signing.identity(platform().settings).certificate_pem, mimetype="application/x-pem-file",
+                    headers={"Content-Disposition": "inline; filename=sunbid-documents.pem"})
+
+
 def _keep_schedule(s) -> None:
     """Sign the checkpoint the schedule calls for, if any, before showing the checkpoints: the schedule is
     kept by whoever reads them, never by a write, so a checkpoint's time is not the time of an act."""

@@ -26,6 +26,7 @@ AREA = Area(
     api_blueprints=(api_bp,),
     commands=(audit_group,),
     models="audit.models",
+    blob_columns=("IssuedDocument.sha256",),
     actions=AUDIT_ACTIONS,
     nav=(NavEntry("audit.log", _l("Audit log"), 30, SUPERVISING),),
     pure=("audit.rules", "audit.merkle", "audit.notes", "audit.proofs"),

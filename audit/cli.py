@@ -152,6 +152,54 @@ def verify(export_file: str, key_file: str, checkpoint_file: str | None) -> None
                + (f"; your checkpoint at size {report.external_checkpoint} matches" if external else "") + ".")
 
 
+@audit_group.command("verify-pdf")
+@click.argument("pdf_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--certificate", "certificate_file", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="the platform's document certificate (as served at /audit/certificate)")
+@click.option("--log", "export_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="an audit export (sunbid audit export, or /audit/export): the PDF's SHA-256 must be in it")
+@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="the platform's verifier key, to verify the export first (required with --log)")
+def verify_pdf(pdf_file: str, certificate_file: str, export_file: str | None, key_file: str | None) -> None:
+    """Check a PDF the platform issued: its signature, and (with --log) the audit entry that holds its SHA-256."""
+    import hashlib
+
+    from audit import signing
+    from audit.verify import Tampered, verify_export
+
+    pdf = Path(pdf_file).read_bytes()
+    result = signing.validate(pdf, Path(certificate_file).read_bytes())
+    if not result.ok:
+        click.echo(f"NOT VALID: {result.problem}", err=True)
+        sys.exit(1)
+    digest = hashlib.sha256(pdf).hexdigest()
+    line = f"OK: signed by the platform at {result.signed_at.isoformat() if result.signed_at else 'an unstated time'}; SHA-256 {digest}"
+    if export_file is not None:
+        if key_file is None:
+            raise click.UsageError("--log needs --key, to verify the export before trusting it")
+        vkey = Path(key_file).read_text(encoding="utf-8").strip()
+        with open(export_file, encoding="utf-8") as f:
+            try:
+                verify_export(f, vkey)
+            except Tampered as exc:
+                click.echo(f"TAMPERED: {exc.where}: {exc.what}", err=True)
+                sys.exit(1)
+        found = None
+        with open(export_file, encoding="utf-8") as f:
+            for text in f:
+                item = json.loads(text) if text.strip() else {}
+                entry = item.get("entry") if isinstance(item, dict) else None  # line 1 is the header
+                payload = entry.get("payload") if isinstance(entry, dict) else None
+                if isinstance(payload, dict) and payload.get("sha256") == digest and "document" in payload:
+                    found = entry
+                    break
+        if found is None:
+            click.echo(f"NOT IN THE LOG: no entry of the export holds SHA-256 {digest}", err=True)
+            sys.exit(1)
+        line += f"; issued as entry {found.get('seq')} ({found.get('action')}) of the log"
+    click.echo(line + ".")
+
+
 @audit_group.command("vkey")
 @with_appcontext
 def vkey() -> None:

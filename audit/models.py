@@ -151,3 +151,20 @@ class AuditWitness(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     vkey: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IssuedDocument(Base):
+    """A signed PDF the platform issued (``audit.documents``): stored once per content, so every later request
+    for the same document gets the very bytes whose SHA-256 the audit log holds."""
+
+    __tablename__ = "audit_issued_document"
+    __table_args__ = (UniqueConstraint("kind", "subject_kind", "subject_id", "source"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))  # e.g. "opening_record"
+    subject_kind: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))  # SHA-256 of what was printed, less the time of issue
+    sha256: Mapped[str] = mapped_column(String(64), index=True)  # of the signed PDF, a blob
+    size: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())

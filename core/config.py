@@ -101,6 +101,7 @@ class Settings:
     default_locale: str = "zh_CN"
     log_origin: str = "sunbid.localhost/audit"
     platform_key_file: Path | None = None
+    pdf_signing_file: Path | None = None
     checkpoint_every: int = 256
     checkpoint_seconds: int = 300
     proxy_hops: int = 0
@@ -118,6 +119,11 @@ class Settings:
     @property
     def key_file(self) -> Path:
         return self.platform_key_file or self.data_dir / "keys" / "platform.skey"
+
+    @property
+    def pdf_key_file(self) -> Path:
+        """The key and certificate that sign the PDFs the platform issues (``audit.signing``)."""
+        return self.pdf_signing_file or self.data_dir / "keys" / "pdf-signing.pem"
 
     @property
     def uses_dev_secret(self) -> bool:
@@ -204,6 +210,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         default_locale=env.get("SUNBID_DEFAULT_LOCALE", "zh_CN"),
         log_origin=env.get("SUNBID_LOG_ORIGIN", "sunbid.localhost/audit"),
         platform_key_file=Path(env["SUNBID_PLATFORM_KEY_FILE"]) if env.get("SUNBID_PLATFORM_KEY_FILE") else None,
+        pdf_signing_file=Path(env["SUNBID_PDF_SIGNING_FILE"]) if env.get("SUNBID_PDF_SIGNING_FILE") else None,
         checkpoint_every=every,
         checkpoint_seconds=seconds,
         proxy_hops=hops,

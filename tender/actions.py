@@ -40,6 +40,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("opening.confirmed", AFTER_DEADLINE),
     Action("opening.objection", AFTER_DEADLINE),
     Action("opening.objection_answered", AFTER_DEADLINE),
+    Action("opening.record_issued", AFTER_DEADLINE),  # the signed PDF of the opening record: its SHA-256
     # key custodians' own age recipients (filed under the custodian's user, named as when the accounts kept
     # them): which key is a custodian's is for everyone to check; the steps of the proof are for supervisors
     Action("user.age_recipient_registered", PUBLIC),

@@ -32,6 +32,7 @@ ACTIONS = {
     "opening.confirmed": _l("Opening record confirmed"),
     "opening.objection": _l("Objection to the opening"),
     "opening.objection_answered": _l("Objection to the opening answered"),
+    "opening.record_issued": _l("Opening record issued (signed PDF)"),
     "user.age_recipient_challenged": _l("Age key challenge issued"),
     "user.age_recipient_registered": _l("Age key registered by proof"),
     "user.age_recipient_proof_failed": _l("Age key proof failed"),

@@ -1,7 +1,7 @@
 """The opening record (开标记录) as a trading centre files it: the facts of the tender and of the opening,
 the table of bids, who presented the key shares, the bidders' confirmations and objections.
 
-Read-only.  What the tables keep comes from them; what only the audit log keeps (the key-share
+Reading it changes nothing, but for its PDF (``issue_record_pdf``): signed and kept once per content.  What the tables keep comes from them; what only the audit log keeps (the key-share
 presentations — the shares themselves are deleted once the bids are opened — and each bid's declared
 validity) comes from the log's own entries, so the record and the log cannot tell different stories.
 """
@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from audit.models import AuditEntry
@@ -101,3 +102,34 @@ def record_sheet(session: Session, tender: Tender, results: list[OpeningResult])
         sheet.responses.append(Response(at=row.raised_at, bidder=bidder, kind=row.kind, text=row.text,
                                         answer=row.answer, answered_at=row.answered_at))
     return sheet
+
+
+RECORD_KIND = "opening_record"
+
+
+def issue_record_pdf(session: Session, *, actor, tender: Tender, page: Callable[[datetime | None], str],
+                     to_pdf: Callable[[str], bytes], settings, blobs, now: datetime, reason: str) -> bytes:
+    """The opening record as a PDF signed by the platform (``audit.documents``): ``page(issued_at)`` is its
+    printed HTML, ``page(None)`` the same less the time of issue, which identifies its content.  Issued once per
+    content, with the audit action ``opening.record_issued`` (the PDF's SHA-256 and size) in the same
+    transaction; later requests for it get the same bytes.  A second request racing the first gets the
+    document the first one kept."""
+    from audit.service import record
+    from audit import documents
+
+    subject = ("tender", tender.id)
+    source = documents.source_of(page(None))
+    for attempt in (1, 2):
+        try:
+            with session.begin_nested():
+                issued = documents.issue(session, kind=RECORD_KIND, subject=subject, source=source,
+                                         render=lambda: to_pdf(page(now)), reason=reason, settings=settings,
+                                         blobs=blobs, now=now)
+                if issued.new:
+                    record(session, actor=actor, action="opening.record_issued", object_type="document",
+                           object_id=issued.document.id, now=now, tender_id=tender.id, payload=issued.payload())
+            return issued.pdf
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")

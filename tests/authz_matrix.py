@@ -74,6 +74,7 @@ MATRIX: dict[tuple[str, str], object] = {
     ("audit.replay", "GET"): (S,),
     ("audit.replay_pdf", "GET"): (S,),
     ("audit_text.vkey", "GET"): EVERYONE,
+    ("audit_text.certificate", "GET"): EVERYONE,
     ("tender.bid_receipt", "GET"): (B,),
     ("tender.withdraw_bid", "POST"): (B,),
     ("tender.my_key_shares", "GET"): (C,),

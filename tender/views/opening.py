@@ -7,13 +7,14 @@ from datetime import timedelta
 from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
 
-from core.pdf import render_pdf
+from core.actor import Actor
+from core.pdf import html_to_pdf, print_context
 from core.roles import Role
-from core.web import actor, db, now, permission, platform, public
+from core.web import actor, db, now, permission, platform, public, transaction
 from tender import custody, opening, policy, service
 from tender.bids import own_bids
 from tender.labels import failure_reason
-from tender.opening_record import record_sheet
+from tender.opening_record import issue_record_pdf, record_sheet
 from tender.views.common import bp, run_operation
 
 
@@ -58,16 +59,24 @@ def opening_answer(tender_id: int, objection_id: int):
 @bp.get("/tenders/<id:tender_id>/opening.pdf")
 @public
 def opening_pdf(tender_id: int):
-    """The opening record (开标记录) as PDF, once the bids are opened."""
+    """The opening record (开标记录) as PDF, once the bids are opened: signed by the platform (its certificate at
+    /audit/certificate), issued once per content and language, its SHA-256 in the audit log."""
     s = db()
     tender = service.get_tender(s, actor(), tender_id)
     results = opening.opening_record(s, tender.id)
     if not results:
         abort(404)
-    pdf = render_pdf("tender/opening_print.html", tender=tender, results=results,
-                     sheet=record_sheet(s, tender, results), key=custody.opening_key_dict(tender),
-                     settings=service.settings_of(tender), failure_reason=failure_reason,
-                     place=request.url_root.rstrip("/"), state=service.status(tender, now()), printed_at=now())
+    context = dict(tender=tender, results=results, sheet=record_sheet(s, tender, results),
+                   key=custody.opening_key_dict(tender), settings=service.settings_of(tender),
+                   failure_reason=failure_reason, place=request.url_root.rstrip("/"), state=service.status(tender, now()))
+
+    def page(issued_at):
+        return render_template("tender/opening_print.html", **print_context(), **context, printed_at=issued_at)
+
+    with transaction():
+        pdf = issue_record_pdf(s, actor=Actor.system(), tender=tender, page=page, to_pdf=html_to_pdf,
+                               settings=platform().settings, blobs=platform().blobs, now=now(),
+                               reason=_("Opening record of %(code)s", code=tender.project_code))
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f"attachment; filename=opening-record-{tender.project_code}.pdf"})
 

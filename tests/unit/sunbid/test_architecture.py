@@ -209,7 +209,7 @@ def test_the_collector_refuses_an_area_whose_models_were_not_loaded():
     area = Area(name="example", models="tests.example_area.never_loaded", blob_columns=("Note.sha256",))
     with pytest.raises(AreaNotLoaded, match="never_loaded was not loaded"):
         references([*AREAS, area])
-    assert len(references(AREAS)) == 2  # tender's documents and bids
+    assert len(references(AREAS)) == 3  # tender's documents and bids, the signed PDFs the platform issued
 
 
 def test_an_area_is_a_frozen_declaration():
