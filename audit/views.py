@@ -141,7 +141,13 @@ def replay_pdf(tender_id: int):
 
 
 def render_replay_pdf(result) -> bytes:
-    return render_pdf("audit/replay.html", result=result)
+    """The replay as a supervisor's report: signed by the platform like every PDF it gives out, but not issued
+    (it is made anew for each request, from the log as it stands, so it is not logged)."""
+    from audit import signing
+
+    settings = current_app.extensions["sunbid"].settings
+    return signing.sign_pdf(render_pdf("audit/replay.html", result=result), signing.identity(settings),
+                            reason=_("Replay of the audit log"))
 
 
 def _replayers():

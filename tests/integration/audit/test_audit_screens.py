@@ -137,6 +137,9 @@ def test_replay_pdf_wraps_its_hashes_and_reads_in_chinese(opened, client, sessio
     login(client, "sup")
     pdf = client.get(f"/audit/tenders/{t.id}/replay.pdf?lang=zh_CN")
     assert pdf.mimetype == "application/pdf"
+    from audit import signing
+
+    assert signing.validate(pdf.data, client.get("/audit/certificate").data).ok  # signed by the platform
     reader = PdfReader(io.BytesIO(pdf.data))  # the page's geometry below
     text = pdf_text(pdf.data)
     assert "None" not in text and not CODE.findall(text)
