@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from core.area import Area
+from evaluation.cli import evaluation_group
 
 AREA = Area(
     name="evaluation",
-    pure=("evaluation.rules",),
+    commands=(evaluation_group,),
+    pure=("evaluation.rules", "evaluation.document"),
 )

@@ -17,6 +17,7 @@ from fractions import Fraction
 from core.errors import N_, DomainError
 
 HUNDRED = Decimal(100)
+FEN = Decimal("0.01")
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -362,7 +363,10 @@ def evaluated_price(plan: Plan, bid: Bid) -> Decimal:
     """The declared price less the plan's deductions the bid qualifies for (exact; the deductions add up, each a
     share of the declared price)."""
     rate = sum((d.rate for d in plan.deductions if d.policy in bid.policies), Decimal(0))
-    return bid.price - bid.price * rate
+    price = Decimal(bid.price)
+    out = price - price * rate
+    fen = out.quantize(FEN)
+    return fen if fen == out else out.normalize()  # to the fen when exact there, else every digit it has
 
 
 def _check_bids(bids: Sequence[Bid]) -> None:
