@@ -8,6 +8,7 @@ from audit.rules import Disclosure
 SUPERVISORS = Disclosure.SUPERVISORS
 
 ACTIONS: tuple[Action, ...] = (
+    Action("ledger.statement_imported", SUPERVISORS),
     Action("ledger.refund_started", SUPERVISORS),
     Action("ledger.refund_confirmed", SUPERVISORS),
     Action("ledger.refund_voided", SUPERVISORS),

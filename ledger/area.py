@@ -18,6 +18,6 @@ AREA = Area(
     models="ledger.models",
     actions=ACTIONS,
     subject_kinds=("ledger",),
-    pure=("ledger.rules",),
+    pure=("ledger.rules", "ledger.statements"),
     labels=_labels,
 )

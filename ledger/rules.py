@@ -491,3 +491,41 @@ def trial_balance(balances: Mapping[BalanceKey, int]) -> dict:
                          "balance_fen": signed})
         totals[currency] = totals.get(currency, 0) + signed
     return {"accounts": accounts, "totals": totals}
+
+
+# ---------------------------------------------------------------- matching a receipt to a deposit
+
+
+class Outcome(StrEnum):
+    MATCHED = "matched"  # the deposit due, in full, in its currency, before the deadline
+    UNMATCHED = "unmatched"  # no reference, or one naming no deposit due
+    PARTIAL = "partial"  # less than the deposit due
+    OVER = "over"  # more than the deposit due (or a deposit already paid)
+    LATE = "late"  # received at or after the bid deadline
+    CURRENCY = "currency"  # in another currency than the deposit's
+
+
+@dataclass(frozen=True)
+class Due:
+    """A deposit a reference names: its amount and currency, the tender's deadline, what was received already."""
+
+    deposit_fen: int
+    currency: str
+    deadline: object  # an aware datetime
+    received_fen: int = 0
+
+
+def classify(*, amount_fen: int, currency: str, booked_at, due: Due | None) -> Outcome:
+    """How a statement line is booked: MATCHED to the bidder's sub-account, anything else to the unmatched
+    receipts (from which a person matches or returns it).  A deposit counts only if received before the
+    deadline; a line matching only in part is not split."""
+    if due is None or due.deposit_fen <= 0:
+        return Outcome.UNMATCHED
+    if currency != due.currency:
+        return Outcome.CURRENCY
+    if booked_at >= due.deadline:
+        return Outcome.LATE
+    remaining = due.deposit_fen - due.received_fen
+    if amount_fen == remaining:
+        return Outcome.MATCHED
+    return Outcome.PARTIAL if amount_fen < remaining else Outcome.OVER

@@ -8,7 +8,8 @@ later ones find it made: on PostgreSQL as on SQLite (whose writers are serialise
 The unique keys of ``ledger_entry`` (``key``, ``pending_key``, ``reverses``) stand behind it."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,8 +22,9 @@ from audit.service import record
 from core.actor import Actor
 from core.errors import N_, DomainError, InvalidInput
 from core.roles import Role
-from ledger import rules
-from ledger.models import LedgerAccount, LedgerBalance, LedgerEntry, LedgerPosting
+from ledger import rules, statements
+from ledger.models import (LedgerAccount, LedgerBalance, LedgerEntry, LedgerPosting, LedgerStatement,
+                           LedgerStatementLine)
 
 KIND = "ledger"
 """The audit subject kind of the ledger: a deposit (its sub-account's code), a statement, an entry."""
@@ -261,3 +263,92 @@ def reverse_entry(session: Session, *, actor: Actor, key: str, reason: str, now:
     record(session, actor=actor, action="ledger.entry_reversed", object_type="ledger_entry",
            object_id=correction.key, now=now, payload=entry_payload(correction), subject=(KIND, key[:64]))
     return correction
+
+
+# ---------------------------------------------------------------- bank statements
+
+
+class StatementConflict(rules.LedgerError):
+    code = "statement_conflict"
+    default_message = N_("Another statement %(reference)s of this bank account was already imported.")
+
+
+@dataclass(frozen=True)
+class Imported:
+    statement_id: int
+    made: bool  # False: this very statement was imported before, nothing changed
+    counts: dict[str, int]
+
+
+def _dues(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[int, int], rules.Due]:
+    """The deposit each (tender, bidder) reference names, for published tenders and existing bidders."""
+    from accounts.models import Organisation
+    from tender.models import Tender
+
+    tenders = {tid: (fen, deadline) for tid, fen, deadline in session.execute(
+        select(Tender.id, Tender.deposit_fen, Tender.deadline)
+        .where(Tender.id.in_(sorted({t for t, _ in keys})), Tender.published_at.is_not(None)))}
+    bidders = set(session.scalars(select(Organisation.id).where(Organisation.id.in_(sorted({b for _, b in keys})))))
+    return {(t, b): rules.Due(tenders[t][0], "CNY", tenders[t][1]) for t, b in keys if t in tenders and b in bidders}
+
+
+def import_statement(session: Session, *, actor: Actor, data: bytes, now: datetime, zone: str = "Asia/Shanghai",
+                     progress: Callable[[int], None] | None = None) -> Imported:
+    """Book every credit line of a bank statement (CSV or camt.053): the bank debited and the matching bidder's
+    sub-account credited, or the unmatched receipts.  Read whole first (``MalformedStatement`` names every
+    problem by line, nothing is booked); the same statement again changes nothing, and a line whose entry
+    reference was booked before (in another statement) is not booked again.  One audit event."""
+    _require(actor, OPERATORS)
+    stmt = statements.read_statement(data, zone=zone)
+    known = session.scalar(select(LedgerStatement).where(LedgerStatement.bank_account == stmt.bank_account,
+                                                         LedgerStatement.reference == stmt.reference))
+    if known is not None:
+        if known.sha256 != stmt.sha256:
+            raise StatementConflict(reference=stmt.reference)
+        return Imported(known.id, False, {})
+    row = LedgerStatement(bank_account=stmt.bank_account, reference=stmt.reference, format=stmt.format,
+                          sha256=stmt.sha256, imported_at=now, lines=len(stmt.lines))
+    session.add(row)
+    session.flush()
+    booked_before = set(session.scalars(select(LedgerStatementLine.entry_reference).where(
+        LedgerStatementLine.bank_account == stmt.bank_account,
+        LedgerStatementLine.entry_reference.in_([line.entry_reference for line in stmt.lines]))))
+    refs = {line.line_no: rules.read_reference(line.remittance) for line in stmt.lines}
+    dues = _dues(session, {r for r in refs.values() if r is not None})
+    counts: dict[str, int] = {"already": 0, "debit_lines": stmt.debit_lines}
+    entries = []
+    for done, line in enumerate(stmt.lines, 1):
+        if line.entry_reference in booked_before:
+            counts["already"] += 1
+        else:
+            ref = refs[line.line_no]
+            due = dues.get(ref) if ref else None
+            if due is not None:
+                bal = balance(session, rules.deposit_account(*ref), due.currency)
+                due = rules.Due(due.deposit_fen, due.currency, due.deadline, bal.credits_posted - bal.debits_posted)
+            outcome = rules.classify(amount_fen=line.amount_fen, currency=line.currency, booked_at=line.booked_at,
+                                     due=due)
+            line_row = LedgerStatementLine(statement_id=row.id, line_no=line.line_no, bank_account=stmt.bank_account,
+                                           entry_reference=line.entry_reference, booked_at=line.booked_at,
+                                           amount_fen=line.amount_fen, currency=line.currency,
+                                           payer_account=line.payer_account, payer_name=line.payer_name,
+                                           remittance=line.remittance, outcome=outcome.value)
+            session.add(line_row)
+            session.flush()
+            key = f"stmt:{stmt.bank_account.split('.', 1)[1]}:{line.entry_reference}"[:128]
+            if outcome is rules.Outcome.MATCHED:
+                entry = rules.collection(key, bank=stmt.bank_account, tender_id=ref[0], bidder_id=ref[1],
+                                         amount_fen=line.amount_fen, currency=line.currency)
+            else:
+                entry = rules.unmatched_receipt(key, bank=stmt.bank_account, amount_fen=line.amount_fen,
+                                                currency=line.currency, reason=outcome.value)
+            apply(session, entry, now=now, statement_line_id=line_row.id)
+            entries.append(entry_payload(entry))
+            counts[outcome.value] = counts.get(outcome.value, 0) + 1
+        if progress is not None:
+            progress(done)
+    record(session, actor=actor, action="ledger.statement_imported", object_type="ledger_statement", object_id=row.id,
+           now=now, payload={"bank_account": stmt.bank_account, "reference": stmt.reference, "format": stmt.format,
+                             "sha256": stmt.sha256, "counts": counts, "entries": entries},
+           subject=(KIND, f"statement:{row.id}"))
+    return Imported(row.id, True, counts)
