@@ -4,6 +4,7 @@ from __future__ import annotations
 from core.area import Area
 from ledger import models as _models  # noqa: F401 - its tables, read by the checks of the seam
 from ledger.actions import ACTIONS
+from ledger.cli import ledger_group
 
 
 def _labels(labels) -> None:
@@ -15,6 +16,7 @@ def _labels(labels) -> None:
 
 AREA = Area(
     name="ledger",
+    commands=(ledger_group,),
     models="ledger.models",
     actions=ACTIONS,
     subject_kinds=("ledger",),
