@@ -162,3 +162,29 @@ def capital_yuan(amount: Decimal) -> str:
     elif fen_digit and yuan:
         out += "零"
     return out + (CAPITAL_DIGITS[fen_digit] + "分" if fen_digit else "整")
+
+
+# ---------------------------------------------------------------- machine amounts and currencies
+
+CURRENCY = re.compile(r"[A-Z]{3}", re.ASCII)
+"""An ISO 4217 alphabetic currency code."""
+_MACHINE_AMOUNT = re.compile(r"([+-]?)(\d{1,16})(?:\.(\d{1,2}))?", re.ASCII)
+
+
+def check_currency(code: str, *, field: str = "currency") -> str:
+    """An ISO 4217 alphabetic code (``CNY``, ``USD``): three capital ASCII letters, else ``InvalidAmount``."""
+    if not isinstance(code, str) or CURRENCY.fullmatch(code) is None:
+        raise InvalidAmount(N_("The currency must be a three-letter ISO 4217 code, e.g. CNY."), field=field)
+    return code
+
+
+def parse_amount_fen(text: str, *, field: str = "amount") -> int:
+    """An amount written by a machine (a bank statement, a payment file): ``1234.5``, ``-12.30``, ``100`` in
+    yuan (or the currency's main unit) with a dot and at most two decimals, no grouping → signed integer fen.
+    Anything else is ``InvalidAmount``; a third decimal is an error, never rounded away."""
+    m = _MACHINE_AMOUNT.fullmatch((text or "").strip())
+    if m is None:
+        raise InvalidAmount(N_("The amount must be a number with at most two decimals, e.g. 1234.50."), field=field)
+    sign, whole, decimals = m.groups()
+    fen = int(whole) * 100 + int((decimals or "0").ljust(2, "0"))
+    return -fen if sign == "-" else fen

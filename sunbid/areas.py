@@ -7,7 +7,8 @@ from accounts.area import AREA as ACCOUNTS
 from audit.area import AREA as AUDIT
 from core.area import Area
 from evaluation.area import AREA as EVALUATION
+from ledger.area import AREA as LEDGER
 from sunbid.area import AREA as ROOT
 from tender.area import AREA as TENDER
 
-AREAS: tuple[Area, ...] = (ROOT, AUDIT, ACCOUNTS, TENDER, EVALUATION)
+AREAS: tuple[Area, ...] = (ROOT, AUDIT, ACCOUNTS, TENDER, LEDGER, EVALUATION)
