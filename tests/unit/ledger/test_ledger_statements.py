@@ -10,7 +10,7 @@ import pytest
 from ledger import rules
 from ledger.statements import CSV_COLUMNS, MalformedStatement, read_camt053, read_csv, read_statement
 
-SAMPLE = Path(__file__).resolve().parent.parent / "vectors" / "ledger" / "camt053_sample.xml"
+SAMPLE = Path(__file__).resolve().parents[2] / "vectors" / "ledger" / "camt053_sample.xml"
 HEADER = ",".join(CSV_COLUMNS)
 
 

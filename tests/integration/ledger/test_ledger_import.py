@@ -14,7 +14,7 @@ from core.roles import Role
 from ledger import rules, service
 from ledger.models import LedgerEntry, LedgerStatement, LedgerStatementLine
 from ledger.statements import MalformedStatement
-from tests.unit.test_ledger_statements import camt, csv_bytes, row
+from tests.unit.ledger.test_ledger_statements import camt, csv_bytes, row
 
 OPERATOR = Actor(user_id=None, name="ops", role=Role.ADMIN)
 BANK = rules.bank_account("6222021234567890")

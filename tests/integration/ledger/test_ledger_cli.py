@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from ledger import rules
 from ledger.cli import ledger_group
-from tests.unit.test_ledger_statements import csv_bytes, row
+from tests.unit.ledger.test_ledger_statements import csv_bytes, row
 
 
 def test_import_then_trial_balance(app, make, tmp_path):
