@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 import ledger.models  # noqa: F401
 from core.migrate import downgrade, upgrade
-from tests.integration.test_migrations import _differences, scratch_url  # noqa: F401 - the fixture
+from tests.integration.sunbid.test_migrations import _differences, scratch_url  # noqa: F401 - the fixture
 
 TABLES = {"ledger_account", "ledger_balance", "ledger_entry", "ledger_posting", "ledger_statement",
           "ledger_statement_line"}
