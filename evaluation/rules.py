@@ -456,42 +456,57 @@ def check_score(item: ScoredItem, value: object) -> Decimal:
     return score
 
 
-def _table(plan: Plan, bids: Sequence[Bid], sheets: Iterable[Score]) -> tuple[list[str], dict]:
-    """The experts (sorted) and ``{(bidder, item): {expert: score}}`` for the valid bids, every score checked:
-    each expert scores every item of every valid bid, once."""
+def _table(plan: Plan, bids: Sequence[Bid], sheets: Iterable[Score]) -> tuple[list[str], dict, dict, list]:
+    """The experts (sorted), ``{(bidder, item): {expert: score}}`` for the valid bids, each cell's Σ and the
+    objective cells whose scores differ; every score checked: each expert scores every item of every valid bid,
+    once."""
     valid = {b.bidder for b in bids if b.valid}
     known = {b.bidder for b in bids}
     by_code = plan.items_by_code()
-    table: dict[tuple[str, str], dict[str, Decimal]] = {(b, code): {} for b in valid for code in by_code}
+    rows: dict[str, dict[str, dict[str, Decimal]]] = {b: {code: {} for code in by_code} for b in valid}
     maxima = {code: item.max for code, item in by_code.items()}
-    experts: set[str] = set()
-    zero = Decimal(0)
+    row_of = rows.get
     for s in sheets:
-        bidder, code, expert, value = s.bidder, s.item, s.expert, s.score
-        cell = table.get((bidder, code))
+        row = row_of(s.bidder)
+        cell = None if row is None else row.get(s.item)
         if cell is None:
-            if code not in by_code:
-                raise InvalidScore(N_("Item %(item)s is not in the plan."), field="sheets", item=str(code))
-            if bidder in known:
+            if s.item not in by_code:
+                raise InvalidScore(N_("Item %(item)s is not in the plan."), field="sheets", item=str(s.item))
+            if s.bidder in known:
                 raise InvalidScore(N_("Bid %(bidder)s failed the review and is not scored."), field="sheets",
-                                   bidder=str(bidder))
-            raise InvalidScore(N_("Bid %(bidder)s is not in the evaluation."), field="sheets", bidder=str(bidder))
+                                   bidder=str(s.bidder))
+            raise InvalidScore(N_("Bid %(bidder)s is not in the evaluation."), field="sheets", bidder=str(s.bidder))
+        expert = s.expert
         if expert in cell:
             raise InvalidScore(N_("Expert %(expert)s scored item %(item)s of %(bidder)s twice."), field="sheets",
-                               expert=str(expert), item=code, bidder=bidder)
-        cell[expert] = value
+                               expert=str(expert), item=s.item, bidder=s.bidder)
+        cell[expert] = s.score
     decimal_type = {Decimal}
-    for (bidder, code), cell in table.items():  # the range of each cell at once; each score when one is off
-        values = cell.values()
-        experts.update(cell)
-        try:
-            if values and set(map(type, values)) == decimal_type and zero <= min(values) \
-                    and max(values) <= maxima[code]:
+    zero = Decimal(0)
+    objective = {code for code, item in by_code.items() if item.kind == ItemKind.OBJECTIVE}
+    table: dict[tuple[str, str], dict[str, Decimal]] = {}
+    sums: dict[tuple[str, str], Decimal] = {}
+    differ: list[tuple[str, str]] = []
+    for bidder, row in rows.items():
+        for code, cell in row.items():  # the range of each cell at once; each score when one is off
+            key = (bidder, code)
+            table[key] = cell
+            values = cell.values()
+            if not values:
                 continue
-        except (InvalidOperation, TypeError):
-            pass
-        for expert, value in cell.items():
-            cell[expert] = check_score(by_code[code], value)  # refuses, or reads a string
+            try:
+                low, high = min(values), max(values)
+                ok = set(map(type, values)) == decimal_type and zero <= low and high <= maxima[code]
+            except (InvalidOperation, TypeError):
+                ok = False
+            if not ok:
+                for expert, value in cell.items():
+                    cell[expert] = check_score(by_code[code], value)  # refuses, or reads a string
+                low, high = min(values), max(values)
+            if code in objective and low != high:
+                differ.append(key)
+            sums[key] = sum(values, zero)
+    experts: set[str] = set().union(*table.values())
     if not all(isinstance(e, str) and e for e in experts):
         raise InvalidScore(N_("Every score names its expert."), field="sheets")
     ordered = sorted(experts)
@@ -504,7 +519,7 @@ def _table(plan: Plan, bids: Sequence[Bid], sheets: Iterable[Score]) -> tuple[li
                 missing = next(e for e in ordered if e not in cell)
                 raise InvalidScore(N_("Expert %(expert)s has not scored item %(item)s of %(bidder)s."),
                                    field="sheets", expert=missing, item=item.code, bidder=bidder)
-    return ordered, table
+    return ordered, table, sums, differ
 
 
 @dataclass(frozen=True)
@@ -674,9 +689,7 @@ def evaluate(plan: Plan, bids: Iterable[Bid], sheets: Iterable[Score], *, draw: 
 
 def _evaluate(plan: Plan, bids: tuple[Bid, ...], sheets: list[Score], draw: Draw | None,
               rules: PlanRules) -> Evaluation:
-    experts, table = _table(plan, bids, sheets)
-    objective = {i.code for i in plan.items if i.kind == ItemKind.OBJECTIVE}
-    differ = [key for key, cell in table.items() if key[1] in objective and len(set(cell.values())) > 1]
+    experts, table, sums, differ = _table(plan, bids, sheets)
     if differ:
         bidder, item = min(differ)
         raise ObjectiveScoresDiffer(N_("The experts' scores for objective item %(item)s of %(bidder)s differ "
@@ -693,7 +706,6 @@ def _evaluate(plan: Plan, bids: tuple[Bid, ...], sheets: list[Score], draw: Draw
         return Evaluation(plan, bids, evaluated, None, (), tuple(experts), {}, counted, (), (), ())
     base = base_price(plan, (evaluated[b.bidder] for b in valid))
     zero = Decimal(0)
-    sums = {key: sum(cell.values(), zero) for key, cell in table.items()}
     if trimmed:  # one highest and one lowest dropped
         kept = {key: sums[key] - max(cell.values()) - min(cell.values()) for key, cell in table.items()}
     else:
