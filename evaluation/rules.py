@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
 from enum import StrEnum
 from fractions import Fraction
 
@@ -18,6 +18,9 @@ from core.errors import N_, DomainError
 
 HUNDRED = Decimal(100)
 FEN = Decimal("0.01")
+EXACT = Context(prec=200, traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])
+"""The context of every Decimal operation here: one that would have to round raises instead."""
+LOOSE = Context(prec=200)
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -258,7 +261,10 @@ class Plan:
     deductions: tuple[PolicyDeduction, ...] = ()
 
     def item(self, code: str) -> ScoredItem | None:
-        return next((i for i in self.items if i.code == code), None)
+        return self.items_by_code().get(code)
+
+    def items_by_code(self) -> dict[str, ScoredItem]:
+        return {i.code: i for i in self.items}
 
 
 def decimal(value: object, *, field: str, error: type[EvaluationError] = EvaluationError) -> Decimal:
@@ -365,7 +371,7 @@ def evaluated_price(plan: Plan, bid: Bid) -> Decimal:
     rate = sum((d.rate for d in plan.deductions if d.policy in bid.policies), Decimal(0))
     price = Decimal(bid.price)
     out = price - price * rate
-    fen = out.quantize(FEN)
+    fen = out.quantize(FEN, context=LOOSE)
     return fen if fen == out else out.normalize()  # to the fen when exact there, else every digit it has
 
 
@@ -429,7 +435,7 @@ def round_score(value: Fraction | Decimal, rounding: Rounding = Rounding.HALF_UP
 # ---------------------------------------------------------------------------------------------- scores
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Score:
     """One expert's score for one item of one bid (experts by pseudonym)."""
 
@@ -450,30 +456,59 @@ def check_score(item: ScoredItem, value: object) -> Decimal:
     return score
 
 
-def _table(plan: Plan, bids: Sequence[Bid], sheets: Iterable[Score]) -> tuple[list[str], dict]:
-    """The experts (sorted) and ``{(bidder, item): {expert: score}}`` for the valid bids, every score checked:
-    each expert scores every item of every valid bid, once."""
+def _table(plan: Plan, bids: Sequence[Bid], sheets: Iterable[Score]) -> tuple[list[str], dict, dict, list]:
+    """The experts (sorted), ``{(bidder, item): {expert: score}}`` for the valid bids, each cell's Σ and the
+    objective cells whose scores differ; every score checked: each expert scores every item of every valid bid,
+    once."""
     valid = {b.bidder for b in bids if b.valid}
     known = {b.bidder for b in bids}
-    table: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
-    experts: set[str] = set()
+    by_code = plan.items_by_code()
+    rows: dict[str, dict[str, dict[str, Decimal]]] = {b: {code: {} for code in by_code} for b in valid}
+    maxima = {code: item.max for code, item in by_code.items()}
+    row_of = rows.get
     for s in sheets:
-        item = plan.item(s.item)
-        if item is None:
-            raise InvalidScore(N_("Item %(item)s is not in the plan."), field="sheets", item=str(s.item))
-        if s.bidder not in valid:
+        row = row_of(s.bidder)
+        cell = None if row is None else row.get(s.item)
+        if cell is None:
+            if s.item not in by_code:
+                raise InvalidScore(N_("Item %(item)s is not in the plan."), field="sheets", item=str(s.item))
             if s.bidder in known:
                 raise InvalidScore(N_("Bid %(bidder)s failed the review and is not scored."), field="sheets",
                                    bidder=str(s.bidder))
             raise InvalidScore(N_("Bid %(bidder)s is not in the evaluation."), field="sheets", bidder=str(s.bidder))
-        if not isinstance(s.expert, str) or not s.expert:
-            raise InvalidScore(N_("Every score names its expert."), field="sheets")
-        cell = table[(s.bidder, s.item)]
-        if s.expert in cell:
+        expert = s.expert
+        if expert in cell:
             raise InvalidScore(N_("Expert %(expert)s scored item %(item)s of %(bidder)s twice."), field="sheets",
-                               expert=s.expert, item=s.item, bidder=s.bidder)
-        cell[s.expert] = check_score(item, s.score)
-        experts.add(s.expert)
+                               expert=str(expert), item=s.item, bidder=s.bidder)
+        cell[expert] = s.score
+    decimal_type = {Decimal}
+    zero = Decimal(0)
+    objective = {code for code, item in by_code.items() if item.kind == ItemKind.OBJECTIVE}
+    table: dict[tuple[str, str], dict[str, Decimal]] = {}
+    sums: dict[tuple[str, str], Decimal] = {}
+    differ: list[tuple[str, str]] = []
+    for bidder, row in rows.items():
+        for code, cell in row.items():  # the range of each cell at once; each score when one is off
+            key = (bidder, code)
+            table[key] = cell
+            values = cell.values()
+            if not values:
+                continue
+            try:
+                low, high = min(values), max(values)
+                ok = set(map(type, values)) == decimal_type and zero <= low and high <= maxima[code]
+            except (InvalidOperation, TypeError):
+                ok = False
+            if not ok:
+                for expert, value in cell.items():
+                    cell[expert] = check_score(by_code[code], value)  # refuses, or reads a string
+                low, high = min(values), max(values)
+            if code in objective and low != high:
+                differ.append(key)
+            sums[key] = sum(values, zero)
+    experts: set[str] = set().union(*table.values())
+    if not all(isinstance(e, str) and e for e in experts):
+        raise InvalidScore(N_("Every score names its expert."), field="sheets")
     ordered = sorted(experts)
     if plan.items and valid and not ordered:
         raise InvalidScore(N_("There are no score sheets."), field="sheets")
@@ -484,7 +519,7 @@ def _table(plan: Plan, bids: Sequence[Bid], sheets: Iterable[Score]) -> tuple[li
                 missing = next(e for e in ordered if e not in cell)
                 raise InvalidScore(N_("Expert %(expert)s has not scored item %(item)s of %(bidder)s."),
                                    field="sheets", expert=missing, item=item.code, bidder=bidder)
-    return ordered, table
+    return ordered, table, sums, differ
 
 
 @dataclass(frozen=True)
@@ -545,22 +580,33 @@ class Outlier:
     bidder: str
     item: str
     score: Decimal
-    mean: Fraction
+    total: Decimal  # Σ of the committee's scores for the item
+    experts: int
+
+    @property
+    def mean(self) -> Fraction:
+        return Fraction(self.total) / self.experts
 
 
 def outliers(plan: Plan, table: Mapping[tuple[str, str], Mapping[str, Decimal]],
-             share: Decimal = RULES.outlier_share) -> list[Outlier]:
+             share: Decimal = RULES.outlier_share,
+             sums: Mapping[tuple[str, str], Decimal] | None = None) -> list[Outlier]:
+    """The subjective scores with |score − mean| > share × mean, computed as |n × score − Σ| > share × Σ (exact)."""
     subjective = {i.code for i in plan.items if i.kind == ItemKind.SUBJECTIVE}
     found = []
-    limit = Fraction(share)
-    for (bidder, item), cell in sorted(table.items()):
-        if item not in subjective or not cell:
-            continue
-        mean = Fraction(sum(cell.values(), Decimal(0))) / len(cell)
-        for expert, score in sorted(cell.items()):
-            if abs(Fraction(score) - mean) > limit * mean:
-                found.append(Outlier(expert, bidder, item, score, mean))
-    return found
+    with localcontext(EXACT):
+        for (bidder, item), cell in table.items():
+            if item not in subjective or not cell:
+                continue
+            n = len(cell)
+            total = sums[(bidder, item)] if sums is not None else sum(cell.values(), Decimal(0))
+            limit = share * total
+            if n * max(cell.values()) - total <= limit and total - n * min(cell.values()) <= limit:
+                continue  # neither extreme is far enough
+            for expert, score in cell.items():
+                if abs(n * score - total) > limit:
+                    found.append(Outlier(expert, bidder, item, score, total, n))
+    return sorted(found, key=lambda o: (o.bidder, o.item, o.expert))
 
 
 def abnormally_low(bids: Sequence[Bid], share: Decimal = RULES.low_price_share) -> list[str]:
@@ -608,13 +654,19 @@ class Evaluation:
     base: Fraction | None
     results: tuple[BidResult, ...]  # by rank
     experts: tuple[str, ...]
-    committee: Mapping[tuple[str, str], Fraction]  # (bidder, item) -> committee score
+    kept: Mapping[tuple[str, str], Decimal]  # (bidder, item) -> Σ of the scores the aggregation keeps
+    counted: int  # how many scores of each item it keeps (every expert's, or two fewer)
     outliers: tuple[Outlier, ...]
     abnormally_low: tuple[str, ...]
     ties: tuple[TieDecision, ...]
 
     def ranking(self) -> list[str]:
         return [r.bidder for r in self.results]
+
+    @property
+    def committee(self) -> dict[tuple[str, str], Fraction]:
+        """Each item's committee score by (bidder, item), exact."""
+        return {key: Fraction(total) / self.counted for key, total in self.kept.items()}
 
 
 def evaluate(plan: Plan, bids: Iterable[Bid], sheets: Iterable[Score], *, draw: Draw | None = None,
@@ -631,27 +683,39 @@ def evaluate(plan: Plan, bids: Iterable[Bid], sheets: Iterable[Score], *, draw: 
     sheets = list(sheets)
     if plan.method == Method.LOWEST_EVALUATED_PRICE and sheets:
         raise InvalidScore(N_("The lowest evaluated price method has no scored items."), field="sheets")
-    experts, table = _table(plan, bids, sheets)
-    differ = objective_disagreements(plan, sheets)
+    with localcontext(EXACT):
+        return _evaluate(plan, bids, sheets, draw, rules)
+
+
+def _evaluate(plan: Plan, bids: tuple[Bid, ...], sheets: list[Score], draw: Draw | None,
+              rules: PlanRules) -> Evaluation:
+    experts, table, sums, differ = _table(plan, bids, sheets)
     if differ:
-        d = differ[0]
+        bidder, item = min(differ)
         raise ObjectiveScoresDiffer(N_("The experts' scores for objective item %(item)s of %(bidder)s differ "
-                                       "(87号令 art. 64)."), field="sheets", item=d.item, bidder=d.bidder)
-    if plan.aggregation == Aggregation.TRIMMED_MEAN and plan.items and len(experts) < rules.trimmed_mean_min_experts:
+                                           "(87号令 art. 64)."), field="sheets", item=item, bidder=bidder)
+    trimmed = plan.aggregation == Aggregation.TRIMMED_MEAN
+    if trimmed and plan.items and len(experts) < rules.trimmed_mean_min_experts:
         raise InvalidScore(N_("A trimmed mean needs at least %(min)s experts."), field="aggregation",
                            min=rules.trimmed_mean_min_experts)
     evaluated = {b.bidder: (Decimal(b.evaluated) if b.evaluated is not None else evaluated_price(plan, b))
                  for b in bids}
     valid = [b for b in bids if b.valid]
+    counted = max(len(experts) - 2, 0) if trimmed else len(experts)
     if not valid:
-        return Evaluation(plan, bids, evaluated, None, (), tuple(experts), {}, (), (), ())
+        return Evaluation(plan, bids, evaluated, None, (), tuple(experts), {}, counted, (), (), ())
     base = base_price(plan, (evaluated[b.bidder] for b in valid))
-    committee = {key: committee_score(list(cell.values()), plan.aggregation, min_trimmed=rules.trimmed_mean_min_experts)
-                 for key, cell in table.items()}
+    zero = Decimal(0)
+    if trimmed:  # one highest and one lowest dropped
+        kept = {key: sums[key] - max(cell.values()) - min(cell.values()) for key, cell in table.items()}
+    else:
+        kept = sums
     rows = []
     for b in valid:
         if plan.method == Method.COMPREHENSIVE:
-            items = sum((committee[(b.bidder, i.code)] for i in plan.items), Fraction(0))
+            # Σ of committee scores that share one denominator: (Σ of the kept sums) / counted, exactly
+            items = Fraction(sum((kept[(b.bidder, i.code)] for i in plan.items), zero)) / counted \
+                if plan.items else Fraction(0)
             ps = price_score(base, evaluated[b.bidder], plan.price_weight)
             total = items + ps
             rows.append(dict(bidder=b.bidder, price=b.price, evaluated_price=evaluated[b.bidder], items_score=items,
@@ -662,8 +726,8 @@ def evaluate(plan: Plan, bids: Iterable[Bid], sheets: Iterable[Score], *, draw: 
                              price_score_exact=None, total_exact=None, price_score=None, total=None))
     order, ties = _rank(plan, rows, draw)
     results = tuple(BidResult(**row, rank=n) for n, row in enumerate(order, start=1))
-    return Evaluation(plan, bids, evaluated, base, results, tuple(experts), committee,
-                      tuple(outliers(plan, table, rules.outlier_share)),
+    return Evaluation(plan, bids, evaluated, base, results, tuple(experts), kept, counted,
+                      tuple(outliers(plan, table, rules.outlier_share, sums)),
                       tuple(abnormally_low(bids, rules.low_price_share)), tuple(ties))
 
 

@@ -223,3 +223,15 @@ def test_the_worked_example_in_the_docs_recomputes():
         assert items.strip().startswith(str(D(r.items_score.numerator) / D(r.items_score.denominator))[:6])
         assert price_score.strip() == str(r.price_score)
         assert total.strip() == str(r.total) and int(rank) == r.rank
+
+
+def test_a_failed_tender_has_no_result_rows():
+    plan, bids, _ = worked_example()
+    invalid = [Bid(b.bidder, b.price, valid=False, reasons=("Q1: no licence",)) for b in bids]
+    doc = build(evaluate(plan, invalid, []), [])
+    assert doc["result"] == [] and doc["sheets"] == [] and all(not b["valid"] for b in doc["bids"])
+    assert verify(doc).ranking == ()
+    doc["result"].append({"bidder": "Bidder A", "price_score": "1.00", "total": "1.00", "rank": 1})
+    with pytest.raises(Mismatch) as exc:
+        verify(doc)
+    assert exc.value.where == "result[0].bidder"

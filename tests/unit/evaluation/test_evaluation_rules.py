@@ -197,10 +197,25 @@ def test_sheets_refused():
         sheets + [Score("E1", "C", "T1", D(1))],  # C failed the review
         sheets + [Score("E1", "Z", "T1", D(1))],  # no such bid
         [Score(s.expert, s.bidder, s.item, D(45)) if s.item == "T1" else s for s in sheets],  # above 40
+        [Score(s.expert, s.bidder, s.item, D("NaN")) if s.item == "T1" else s for s in sheets],
+        [Score(s.expert, s.bidder, s.item, 30.0) if s.item == "T1" else s for s in sheets],  # a float
+        [Score(s.expert, s.bidder, s.item, "abc") if s.item == "T1" else s for s in sheets],
+        [Score(s.expert, s.bidder, s.item, D("-0.5")) if s.item == "T1" else s for s in sheets],
+        [Score("", s.bidder, s.item, s.score) if s.expert == "E1" else s for s in sheets],  # no expert
     ]
     for case in cases:
         with pytest.raises(InvalidScore):
             evaluate(plan, bids, case)
+
+
+def test_scores_written_as_strings_are_read_exactly():
+    bids, sheets = example()
+    as_text = [Score(s.expert, s.bidder, s.item, str(s.score)) for s in sheets]
+    assert summary_of(evaluate(goods_plan(), bids, as_text)) == summary_of(evaluate(goods_plan(), bids, sheets))
+
+
+def summary_of(ev):
+    return [(r.bidder, r.total_exact, r.rank) for r in ev.results]
 
 
 def test_bids_refused():
