@@ -53,15 +53,11 @@ def _serve(data_dir):
 
 
 def _required() -> dict:
-    """The tender's required documents, when tenders list them (else nothing: the test tender asks for none)."""
-    from tender.inputs import TenderInput
+    """The tender's required documents: a bid letter (pdf, 1 MB) and a technical proposal (pdf or docx, 2 MB)."""
+    from tender.inputs import RequiredDocumentInput
 
-    if "required_documents" not in TenderInput.__dataclass_fields__:
-        return {}
-    return {"required_documents": REQUIRED}
-
-
-REQUIRED = [{"name": "投标函", "types": ["pdf"], "max_mb": 1}, {"name": "技术方案", "types": ["pdf", "docx"], "max_mb": 2}]
+    return {"required_documents": (RequiredDocumentInput("投标函", ("pdf",), 1),
+                                   RequiredDocumentInput("技术方案", ("pdf", "docx"), 2))}
 
 
 def _bidder(server):
@@ -264,6 +260,27 @@ def test_bad_days_are_refused(page, server, tmp_path):
     page.click('[data-testid="seal-and-submit"]')
     error = page.inner_text('[data-testid="form-error"]')
     assert "duration" in error and "validity" in error
+
+
+@pytest.mark.parametrize("case", ["missing", "too_big", "wrong_type"])
+def test_a_missing_too_big_or_refused_document_is_said_before_sealing(page, server, tmp_path, case):
+    bidder = _bidder(server)
+    log_in(page, server["url"], bidder["actor"].name)
+    files = bid_files(tmp_path)
+    if case == "missing":
+        del files["投标函/投标函.pdf"]
+    elif case == "too_big":
+        files["投标函/投标函.pdf"].write_bytes(os.urandom(1024 * 1024 + 1))  # the limit is 1 MB
+    else:
+        files["技术方案/施工方案.exe"] = files.pop("技术方案/施工方案.pdf").rename(tmp_path / "chosen" / "施工方案.exe")
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.method) if "/uploads" in r.url else None)
+    fill_form(page, server, files)
+    page.click('[data-testid="seal-and-submit"]')
+    error = page.inner_text('[data-testid="form-error"]')
+    assert {"missing": "Choose the file for “投标函”", "too_big": "larger than its limit of 1 MB",
+            "wrong_type": "not of an accepted type (pdf, docx)"}[case] in error
+    assert page.is_hidden('[data-testid="upload-progress"]') and requests == []  # nothing packed, sealed or sent
 
 
 def test_the_deadline_passing_while_the_page_is_open_is_refused_cleanly(page, server, tmp_path):
