@@ -82,3 +82,68 @@ def test_the_bid_form_asks_for_each_with_its_types_and_limit(client, make, sessi
     page = client.get(f"/tenders/{t.id}/my-bid").get_data(as_text=True)
     assert 'data-required-doc="投标函"' in page and 'data-types="pdf"' in page and 'data-max-mb="10"' in page
     assert 'accept=".pdf"' in page
+
+
+def test_the_opening_record_notes_a_bid_without_a_required_document(client, app, make, session, clock, tmp_path):
+    """Sealed, the platform cannot see what a bid holds: at the opening a valid bid without a file for a required
+    document stays valid (the evaluation judges it) and the record says which document it lacks."""
+    from datetime import timedelta
+
+    import pyrage
+    from sqlalchemy import select
+
+    from accounts.models import Organisation, User
+    from core.actor import Actor
+    from core.db import unit_of_work
+    from tender import bidpackage, bids, opening, sealing
+    from tender.inputs import RequiredDocumentInput
+    from tender.models import Bid, KeyShare, OpeningKey
+
+    required = (RequiredDocumentInput("投标函", ("pdf",), 10), RequiredDocumentInput("技术方案", ("pdf",), 10))
+    t, agency = make.tender(publish=True, required_documents=required)
+    keys = make.custodians()
+    recipient = pyrage.x25519.Recipient.from_str(session.get(OpeningKey, t.id).recipient)
+    platform = app.extensions["sunbid"]
+    made = {}
+    for name, folders in (("complete", ["投标函", "技术方案"]), ("partial", ["投标函"])):
+        bidder = make.bidder_of(t)
+        org = session.get(Organisation, bidder.organisation_id)
+        folder = tmp_path / name
+        for sub in folders:
+            (folder / sub).mkdir(parents=True)
+            (folder / sub / "a.pdf").write_bytes(b"%PDF-1.4 " + sub.encode())
+        out = tmp_path / f"{name}.zip"
+        bidpackage.pack(folder, tender=t.project_code, lot=1, bidder_name=org.name, credit_code=org.credit_code,
+                        price="1000.00", duration_days=30, validity_days=90, output=out)
+        stored = bids.store_sealed(io.BytesIO(pyrage.encrypt(out.read_bytes(), [recipient])), blobs=platform.blobs,
+                                   limit=10**7)
+        with unit_of_work(session):
+            made[name] = bids.submit_bid(session, actor=bidder, tender_id=t.id, lot=1, stored=stored,
+                                         now=clock.now(), signer=platform.signer).id
+    clock.set(t.deadline)
+    for row in list(session.scalars(select(KeyShare).where(KeyShare.tender_id == t.id)))[:2]:
+        user = session.get(User, row.custodian_id)
+        with unit_of_work(session):
+            opening.submit_share(session, actor=Actor(user.id, user.username, user.role, user.organisation_id,
+                                                      "127.0.0.1"), tender_id=t.id, now=clock.now(),
+                                 share=sealing.open_share(row.sealed, identity=keys[user.username]))
+    with unit_of_work(session):
+        results = {r.bid_id: r for r in opening.open_bids(session, actor=agency, tender_id=t.id, now=clock.now(),
+                                                          blobs=platform.blobs)}
+    assert results[made["complete"]].status == results[made["partial"]].status == "valid"
+    public = {made[k]: session.scalar(select(Bid.public_id).where(Bid.id == made[k])) for k in made}
+    opened = {e.object_id: e.payload for e in events_for(session, tender_id=t.id) if e.action == "bid.opened"}
+    import json
+
+    def missing(bid_id):
+        p = opened[public[bid_id]]
+        return (json.loads(p) if isinstance(p, str) else p)["missing_documents"]
+
+    assert missing(made["complete"]) == [] and missing(made["partial"]) == ["技术方案"]
+    clock.advance(timedelta(minutes=1))
+    page = client.get(f"/tenders/{t.id}/opening").get_data(as_text=True)
+    assert page.count('data-testid="missing-documents"') == 1 and "No file for the required: 技术方案" in page
+    from core.pdf import pdf_text
+
+    pdf = client.get(f"/tenders/{t.id}/opening.pdf")
+    assert pdf.status_code == 200 and "No file for the required: 技术方案" in pdf_text(pdf.data).replace("\n", " ")

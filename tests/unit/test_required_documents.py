@@ -64,3 +64,11 @@ def test_what_is_accepted_comes_back_as_typed(rows):
     assert [(d.name, d.max_mb) for d in got] == [(n.strip(), m) for n, _t, m in rows]
     for d, (_n, types, _m) in zip(got, rows, strict=True):
         assert d.types == tuple(dict.fromkeys(types))
+
+
+def test_at_the_opening_a_document_is_there_when_its_folder_holds_a_file():
+    from tender.rules import missing_documents
+
+    files = ["投标函/letter.pdf", "Tech Plan/a.docx", "资格证明文件", "other.pdf", "cafe\u0301/x.pdf"]
+    assert missing_documents(["投标函", "tech plan", "资格证明文件", "café", "报价单"], files) == ["资格证明文件", "报价单"]
+    assert missing_documents([], files) == []
