@@ -254,7 +254,7 @@
   function showReceipt(bid, packed, sealed, zipFile, ageFile, base) {
     var title = receiptBox.querySelector('p');
     title.textContent = fill(title.dataset.template || (title.dataset.template = title.textContent),
-                             { when: bid.received_at });
+                             { when: platformTime(bid.received_at) });
     receiptBox.querySelector('[data-field="package"]').textContent = packed.sha256;
     receiptBox.querySelector('[data-field="sealed"]').textContent = sealed.sha256;
     fileLink(receiptBox.querySelector('[data-field="save-package"]'), zipFile, base + '.zip');
@@ -340,10 +340,41 @@
     var answer = await fetch(address, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
     var described = await answer.json();
     var bid = described.bid || {};
-    showProgress(100);
+    progressBox.hidden = true;
     say('');
     setBusy(false);
     showReceipt(bid, packed, sealed, zipFile, ageFile, base);
+    refreshBids();
+  }
+
+  // The list of the bidder's bids, as the page shows it now (the new bid current, the earlier one superseded).
+  function refreshBids() {
+    var list = document.getElementById('my-bids');
+    return fetch(window.location.pathname + window.location.search, { credentials: 'same-origin' })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        var fresh = html && new DOMParser().parseFromString(html, 'text/html').getElementById('my-bids');
+        if (fresh && list) {
+          list.replaceWith(fresh);
+        }
+      })
+      .catch(function () { /* the list stays as it was; a reload shows it */ });
+  }
+
+  // A time of the platform (ISO 8601) in the platform's zone, as the pages write times.
+  function platformTime(iso) {
+    try {
+      var parts = new Intl.DateTimeFormat('en-GB', {
+        timeZone: data.zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+        second: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(iso));
+      var get = function (type) {
+        return parts.filter(function (p) { return p.type === type; })[0].value;
+      };
+      return get('year') + '-' + get('month') + '-' + get('day') + ' ' + get('hour') + ':' + get('minute') + ':' +
+        get('second') + ' (' + data.zone + ')';
+    } catch (ignored) {
+      return iso;
+    }
   }
 
   form.addEventListener('submit', function (event) {

@@ -232,6 +232,8 @@ def test_a_bidder_bids_with_the_browser_alone_and_age_opens_it(page, server, tmp
     assert not list(Draft202012Validator(schema).iter_errors(form))
     assert bidpackage.validate_package(tmp_path / "browser.zip").price == Decimal("1234567.80")
 
+    assert "Bid received at 2026-03-02 " in got["text"] and "(Asia/Shanghai)" in got["text"]  # the platform's zone
+    assert page.locator('[data-testid="own-bid"][data-status="current"]').count() == 1  # the list shows it at once
     # the bidder's own page: the bid with its receipt
     page.goto(f"{server['url']}/tenders/{server['tender_id']}/my-bid")
     assert page.locator('[data-testid="own-bid"][data-status="current"]').count() == 1
