@@ -32,6 +32,11 @@ from tender import custodians, downloads, inputs, publication, service
 
 AREA = "tender"
 
+DEMO_REQUIRED = (inputs.RequiredDocumentInput("投标函", ("pdf",), 20),
+                 inputs.RequiredDocumentInput("资格证明文件", ("pdf", "zip"), 50),
+                 inputs.RequiredDocumentInput("技术方案", ("pdf", "docx"), 100))
+"""The documents every demo tender requires in a bid."""
+
 CITY = "滨海市"
 DISTRICTS = ["东湖区", "西山区", "南港区", "北岸区", "高新区", "滨海新区"]
 TITLES = {
@@ -87,6 +92,10 @@ def sealed_bid(session: Session, *, tender_id: int, bidder: Any, rng: random.Ran
         files.mkdir()
         (files / "投标函.pdf").write_bytes(document_pdf(f"{t.title} 投标函", t.project_code, org.name,
                                                       f"投标报价：人民币 {price:,.2f} 元"))
+        for doc in t.required_documents:  # each required document in its own folder, as the bid form packs it
+            (files / doc["name"]).mkdir(exist_ok=True)
+            (files / doc["name"] / f"{doc['name']}.pdf").write_bytes(document_pdf(
+                f"{t.title} {doc['name']}", t.project_code, org.name, doc["name"]))
         package, sealed = Path(tmp) / "bid.zip", Path(tmp) / "bid.age"
         bidpackage.pack(files, tender=t.project_code, lot=1, bidder_name=org.name, credit_code=org.credit_code,
                         price=f"{price:.2f}", duration_days=rng.choice((90, 180, 365)), validity_days=90,
@@ -198,6 +207,7 @@ def plan(world: DemoWorld) -> list[DemoStep]:
             qualification="投标人须具备独立法人资格；近三年无重大违法记录；" +
                           ("具备市政公用工程施工总承包二级及以上资质。" if category == "works" else "具备相应履约能力。"),
             evaluation_method="lowest_price" if category == "goods" and i % 2 else "comprehensive",
+            required_documents=DEMO_REQUIRED,
         )
         tender = world.add_tender(DemoTender(key=key, state=kind, agency=staff, created_at=created,
                                              published_at=publish, deadline=deadline))

@@ -3,6 +3,7 @@ its field.  Pure module: no Flask, no database, no clock."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,24 @@ class LotInput:
 
 
 @dataclass(frozen=True)
+class RequiredDocumentInput:
+    """A document every bid must hold (投标函, 资格证明文件, 技术方案, …): its name, the file types accepted
+    (extensions, lower case, without the dot) and its size limit in MB."""
+
+    name: str
+    types: tuple[str, ...]
+    max_mb: int
+
+
+MAX_REQUIRED_DOCUMENTS = 10
+MAX_REQUIRED_MB = 1024
+DOCUMENT_TYPES = ("pdf", "ofd", "doc", "docx", "wps", "xls", "xlsx", "et", "ppt", "pptx", "txt", "csv", "jpg",
+                  "jpeg", "png", "tif", "tiff", "dwg", "dxf", "zip", "rar", "7z")
+"""The file types a tender may ask for."""
+UNSAFE_NAME = re.compile(r"[/\\:*?\"<>|\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
 class TenderInput:
     title: str
     regime: str
@@ -45,6 +64,7 @@ class TenderInput:
     evaluation_method: str = "comprehensive"
     lots: tuple[LotInput, ...] = ()
     settings: dict[str, Any] = field(default_factory=dict)  # overrides of the legal defaults
+    required_documents: tuple[RequiredDocumentInput, ...] = ()
 
 
 SETTING_FIELDS = ("min_issue_days", "min_download_days", "amendment_notice_days", "deposit_cap_percent", "min_bids")
@@ -80,6 +100,60 @@ def _when(data: Mapping[str, Any], name: str, tz: ZoneInfo) -> datetime:
         except ValueError:
             raise InvalidInput(N_("Not a valid date and time (expected YYYY-MM-DD HH:MM)."), field=name) from None
     return bounded_time(value if value.tzinfo else value.replace(tzinfo=tz), field=name)
+
+
+def parse_required_documents(data: Mapping[str, Any]) -> tuple[RequiredDocumentInput, ...]:
+    """The documents a tender requires, from the API's ``required_documents`` (a list of {name, types, max_mb},
+    types a list or a comma-separated text) or form rows ``req_name_N``, ``req_types_N``, ``req_mb_N``.  A name
+    becomes a folder of the bid package: 1 to 100 characters, none of / \\ : * ? " < > | nor control characters,
+    each name once; types among ``DOCUMENT_TYPES``; a limit of 1 to ``MAX_REQUIRED_MB`` MB."""
+    raw = data.get("required_documents")
+    if isinstance(raw, list):
+        rows = [(r.get("name"), r.get("types"), r.get("max_mb")) if isinstance(r, Mapping) else (r, None, None)
+                for r in raw]
+    else:
+        rows = [(data.get(f"req_name_{i}"), data.get(f"req_types_{i}"), data.get(f"req_mb_{i}"))
+                for i in range(1, MAX_REQUIRED_DOCUMENTS + 1)]
+    out: list[RequiredDocumentInput] = []
+    seen: set[str] = set()
+    for i, (name, types, max_mb) in enumerate(rows, start=1):
+        name = str(name or "").strip()
+        if isinstance(types, (list, tuple)):
+            types_text = ",".join(str(x) for x in types)
+        else:
+            types_text = str(types or "")
+        mb_text = str(max_mb if max_mb is not None else "").strip()
+        if not name and not types_text.strip() and not mb_text:
+            continue
+        if not name:
+            raise InvalidInput(N_("Each required document needs a name."), field=f"req_name_{i}")
+        if len(name) > 100:
+            raise InvalidInput(N_("At most %(n)s characters."), field=f"req_name_{i}", n=100)
+        if UNSAFE_NAME.search(name) or name in (".", "..") or any(
+                unicodedata.category(c).startswith("C") or unicodedata.category(c) in ("Zl", "Zp") for c in name):
+            raise InvalidInput(N_("A document name cannot hold / \\ : * ? \" < > | or control characters."),
+                               field=f"req_name_{i}")
+        if name.casefold() in seen:
+            raise InvalidInput(N_("Each required document is listed once."), field=f"req_name_{i}")
+        seen.add(name.casefold())
+        kinds: list[str] = []
+        for part in re.split(r"[,，;；\s]+", types_text):
+            kind = part.strip().lower().lstrip(".")
+            if not kind:
+                continue
+            if kind not in DOCUMENT_TYPES:
+                raise InvalidInput(N_("Not a file type a tender can ask for: %(type)s (one of %(types)s)."),
+                                   field=f"req_types_{i}", type=kind, types=", ".join(DOCUMENT_TYPES))
+            if kind not in kinds:
+                kinds.append(kind)
+        if not kinds:
+            raise InvalidInput(N_("Name the file types accepted, e.g. pdf, docx."), field=f"req_types_{i}")
+        out.append(RequiredDocumentInput(name, tuple(kinds), whole_number(mb_text, field=f"req_mb_{i}", minimum=1,
+                                                                          maximum=MAX_REQUIRED_MB)))
+    if len(out) > MAX_REQUIRED_DOCUMENTS:
+        raise InvalidInput(N_("A tender requires at most %(n)s documents."), field="required_documents",
+                           n=MAX_REQUIRED_DOCUMENTS)
+    return tuple(out)
 
 
 def parse_tender_input(data: Mapping[str, Any], *, tz: ZoneInfo) -> TenderInput:
@@ -141,4 +215,5 @@ def parse_tender_input(data: Mapping[str, Any], *, tz: ZoneInfo) -> TenderInput:
         deadline=_when(data, "deadline", tz),
         lots=tuple(lots),
         settings=overrides,
+        required_documents=parse_required_documents(data),
     )

@@ -48,6 +48,27 @@ class Tender(Base):
     documents: Mapped[list["Document"]] = relationship(order_by="Document.id")
     amendments: Mapped[list["Amendment"]] = relationship(order_by="Amendment.number")
     questions: Mapped[list["Question"]] = relationship(order_by="Question.id")
+    required_docs: Mapped[list["RequiredDocument"]] = relationship(order_by="RequiredDocument.position",
+                                                                   cascade="all, delete-orphan")
+
+    @property
+    def required_documents(self) -> list[dict]:
+        """The documents every bid must hold: [{name, types (a list), max_mb}], in the order listed."""
+        return [{"name": d.name, "types": d.types.split(","), "max_mb": d.max_mb} for d in self.required_docs]
+
+
+class RequiredDocument(Base):
+    """A document the tender requires in every bid (投标函, 资格证明文件, 技术方案, …): the bid form asks for a
+    file of one of its types (extensions, comma-separated) up to its size limit, packed as ``<name>/<file>``."""
+
+    __tablename__ = "tender_required_document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender_tender.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    types: Mapped[str] = mapped_column(String(200))
+    max_mb: Mapped[int] = mapped_column(Integer)
 
 
 class Lot(Base):

@@ -55,12 +55,14 @@ TENDER_DETAIL = {**TENDER, "properties": {
     "lots": array(obj({"number": integer(1, MAX_LOTS), "name": string(), "estimated_price": MONEY})),
     "documents": array(obj({"id": integer(), "filename": string(), "content_type": string(), "size": integer(),
                             "sha256": SHA256})),
+    "required_documents": array(obj({"name": string(), "types": array(string()), "max_mb": integer(1)})),
     "amendments": array(obj({"number": integer(1), "text": string(), "published_at": TIME,
                              "old_deadline": TIME, "new_deadline": TIME})),
     "questions": array(obj({"id": integer(), "text": string(), "asked_at": TIME, "answer": string(),
                             "answered_at": nullable(TIME)})),
 }, "required": [*TENDER["required"], "description", "qualification", "evaluation_method", "cancel_reason",
-                "opening_key", "rules", "lots", "documents", "amendments", "questions"]}
+                "opening_key", "rules", "lots", "documents", "required_documents", "amendments",
+                "questions"]}
 
 RECEIPT = {"type": "object", "description": "The signed receipt (docs/sealed-bids.md, Receipts).",
            "properties": {"receipt": {"type": "object"}, "signature": string(), "key": string(),

@@ -133,6 +133,10 @@ def _record_one(session: Session, *, actor: Actor, t: Tender, bid: Bid, unsealed
                "price_fen": result.price_fen, "duration_days": result.duration_days,
                "validity_days": unsealed.validity_days if result.price_fen is not None else None,
                "ciphertext_sha256": bid.sha256, "plaintext_sha256": result.plaintext_sha256}
+    if unsealed.status == "valid" and not wrong and t.required_documents:
+        # noted in the record for the evaluation: the opening itself does not judge the bid's content
+        payload["missing_documents"] = rules.missing_documents([d["name"] for d in t.required_documents],
+                                                               unsealed.files)
     if wrong:
         payload["declared"] = {"tender": unsealed.tender, "lot": unsealed.lot, "bidder": unsealed.credit_code,
                                "differs": list(wrong)}

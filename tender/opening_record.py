@@ -46,6 +46,7 @@ class RecordSheet:
     agency: Organisation
     results: list[OpeningResult]
     validity: dict[int, int | None]  # bid id → declared validity in days
+    missing: dict[int, list[str]] = field(default_factory=dict)  # bid id → required documents it holds no file for
     presentations: list[Presentation] = field(default_factory=list)
     opened_at: datetime | None = None
     opened_by: str | None = None  # display name of the agency staff who ran the opening
@@ -87,6 +88,8 @@ def record_sheet(session: Session, tender: Tender, results: list[OpeningResult])
                 bid_id = int(e.object_id)
             if bid_id is not None:
                 sheet.validity[bid_id] = payload.get("validity_days")
+                if payload.get("missing_documents"):
+                    sheet.missing[bid_id] = list(payload["missing_documents"])
         else:
             who = user(e.actor_id)
             sheet.opened_at, sheet.outcome = e.at, payload.get("outcome")

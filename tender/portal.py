@@ -125,6 +125,7 @@ def public_dict(t: Tender, now: datetime, *, detail: bool = False) -> dict[str, 
                       "estimated_price": str(money.from_fen(lot.estimated_price_fen))} for lot in t.lots],
             "documents": [{"id": d.id, "filename": d.filename, "content_type": d.content_type, "size": d.size,
                            "sha256": d.sha256} for d in t.documents],
+            "required_documents": t.required_documents,
             "amendments": [{"number": a.number, "text": a.text, "published_at": a.published_at.isoformat(),
                             "old_deadline": a.old_deadline.isoformat(), "new_deadline": a.new_deadline.isoformat()}
                            for a in t.amendments],
@@ -151,6 +152,7 @@ def snapshot(session: Session, tender_id: int, now: datetime) -> dict[str, Any] 
             select(OpeningResult, Bid.public_id).join(Bid, Bid.id == OpeningResult.bid_id)
             .where(OpeningResult.tender_id == t.id).order_by(Bid.public_id))},
         "status": status(t, now).value, "documents": sorted(d.sha256 for d in t.documents),
+        "required_documents": [[d["name"], d["types"], d["max_mb"]] for d in t.required_documents],
         "amendments": len(t.amendments), "questions": len(t.questions),
         "answered": sum(1 for q in t.questions if q.answer is not None),
         "downloads": session.scalar(select(func.count()).where(Download.tender_id == t.id)) or 0,

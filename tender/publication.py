@@ -23,7 +23,7 @@ from core.roles import Role
 from tender import rules
 from tender.custody import make_opening_key
 from tender.inputs import PROJECT_CODE, LotInput, TenderInput, text_field
-from tender.models import Amendment, Document, Lot, Question, Tender
+from tender.models import Amendment, Document, Lot, Question, RequiredDocument, Tender
 from tender.service import facts, get_tender, owned_tender, settings_of
 
 
@@ -48,6 +48,14 @@ def _apply(t: Tender, data: TenderInput, settings: rules.RuleSettings) -> None:
         else:
             t.lots.append(Lot(number=i, name=lot.name, estimated_price_fen=money.to_fen(lot.estimated_price)))
     del t.lots[len(lots):]
+    for i, doc in enumerate(data.required_documents, start=1):  # in place, as the lots
+        if i <= len(t.required_docs):
+            row = t.required_docs[i - 1]
+            row.position, row.name, row.types, row.max_mb = i, doc.name, ",".join(doc.types), doc.max_mb
+        else:
+            t.required_docs.append(RequiredDocument(position=i, name=doc.name, types=",".join(doc.types),
+                                                    max_mb=doc.max_mb))
+    del t.required_docs[len(data.required_documents):]
 
 
 def _next_project_code(session: Session, now: datetime) -> str:
@@ -62,7 +70,13 @@ def _next_project_code(session: Session, now: datetime) -> str:
 def _summary(t: Tender) -> dict[str, Any]:
     return {"project_code": t.project_code, "title": t.title, "estimated_price_fen": t.estimated_price_fen,
             "deposit_fen": t.deposit_fen, "download_start": t.download_start, "download_end": t.download_end,
-            "deadline": t.deadline, "lots": [[lot.number, lot.name, lot.estimated_price_fen] for lot in t.lots]}
+            "deadline": t.deadline, "lots": [[lot.number, lot.name, lot.estimated_price_fen] for lot in t.lots],
+            "required_documents": required_summary(t)}
+
+
+def required_summary(t: Tender) -> list[list]:
+    """The tender's required documents as its audit events record them: [[name, [types], max_mb], …]."""
+    return [[d["name"], d["types"], d["max_mb"]] for d in t.required_documents]
 
 
 def create_tender(session: Session, *, actor: Actor, data: TenderInput, now: datetime,

@@ -29,14 +29,17 @@ SUMMARY_KEYS = ("project_code", "title", "estimated_price_fen", "deposit_fen", "
 def fold(entries: Iterable[Mapping[str, Any]], now: datetime) -> dict[str, Any]:
     state: dict[str, Any] = {k: None for k in SUMMARY_KEYS}
     state.update(published_at=None, cancelled_at=None, opened_at=None, failed_at=None, documents=set(),
-                 amendments=0, questions=0, answered=0, downloads=0, opening={})
+                 amendments=0, questions=0, answered=0, downloads=0, opening={},
+                 required_documents=[])
     bids: dict[str, list[str]] = {}  # bid public id → [status, ciphertext sha256]
     for e in entries:
         action, p, at = e["action"], e["payload"], e["time"]
         if action in ("tender.created", "tender.updated"):
             state.update({k: p.get(k) for k in SUMMARY_KEYS})
+            state["required_documents"] = p.get("required_documents") or []
         elif action == "tender.published":
             state.update({k: p.get(k) for k in SUMMARY_KEYS})
+            state["required_documents"] = p.get("required_documents") or []
             state["published_at"] = at
         elif action == "tender.amended":
             state["amendments"] += 1

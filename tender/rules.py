@@ -674,3 +674,16 @@ def check_custodian_spread(organisations: list[tuple[int, str]], *, k: int) -> N
         if count >= k:
             raise CustodiansOfOneOrganisation(field="custodians", count=count, n=len(organisations),
                                               organisation=names[org_id], k=k)
+
+
+# ---------------------------------------------------------------- required documents at the opening
+
+def missing_documents(required: list[str] | tuple[str, ...], files: list[str] | tuple[str, ...]) -> list[str]:
+    """The required documents (by name, in the tender's order) that a bid package holds no file for: the bid form
+    packs a required document as ``<its name>/<file name>``, so a document is there when a file is in the folder
+    of its name (compared as bid packages compare names: NFC, case-folded)."""
+    def key(text: str) -> str:
+        return unicodedata.normalize("NFC", text).casefold()
+
+    folders = {key(name.split("/", 1)[0]) for name in files if "/" in name}
+    return [name for name in required if key(name) not in folders]

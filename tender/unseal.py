@@ -61,6 +61,7 @@ class Unsealed:
     price_fen: int | None = None
     duration_days: int | None = None
     validity_days: int | None = None
+    files: tuple[str, ...] = ()  # the names of the package's files (bid.json's list), for a valid package
 
 
 class OpeningBusy(Conflict):
@@ -175,7 +176,7 @@ def open_sealed(ciphertext: str | os.PathLike[str], identity: str, workdir: str 
             plain.seek(0)
             form = bidpackage.validate_stream(plain)
         return Unsealed("valid", None, digest, form.tender, form.credit_code, form.lot, form.price_fen,
-                        form.duration_days, form.validity_days)
+                        form.duration_days, form.validity_days, tuple(f.name for f in form.files))
     except sealing.Undecryptable as exc:
         return Unsealed("failed", exc.reason)
     except sealing.NotAgeFile:  # a malformed age file is as damaged as one that fails to decrypt

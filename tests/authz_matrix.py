@@ -105,4 +105,5 @@ MATRIX: dict[tuple[str, str], object] = {
     ("tender.uploads.upload_status", "GET"): (B,),
     ("tender.uploads.upload_terminate", "DELETE"): (B,),
     ("tender.upload_done", "GET"): (B,),
+    ("tender.bid_form", "GET"): (B,),
 }

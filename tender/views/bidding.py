@@ -210,9 +210,13 @@ def upload_done(upload_id: str):
 @bp.post("/bids/<bid_id>/withdraw")
 @permission(Role.BIDDER)
 def withdraw_bid(bid_id: str):
+    """Withdraw the bidder's current bid; back to the tender page, or to the bidder's own page of the tender
+    (``back=form``, the page it was withdrawn from)."""
     bid = bids.own_bid(db(), actor=actor(), bid_id=bid_id)
+    back = request.form.get("back") == "form"
     return run_operation(bid.tender_id, lambda s: bids.withdraw_bid(s, actor=actor(), bid_id=bid_id, now=now()),
-                         _("Your bid is withdrawn."), "bid")
+                         _("Your bid is withdrawn."), "my-bids" if back else "bid",
+                         endpoint="tender.bid_form" if back else "tender.detail")
 
 
 @bp.get("/bids/<bid_id>/receipt.json")

@@ -41,6 +41,9 @@ def _prefill(tender: Tender) -> dict[str, str]:
                 deadline=local_input(tender.deadline))
     settings = rules.settings_to_dict(service.settings_of(tender))
     data.update({name: str(settings[name]) for name in inputs.SETTING_FIELDS})
+    for i, doc in enumerate(tender.required_documents, start=1):
+        data.update({f"req_name_{i}": doc["name"], f"req_types_{i}": ", ".join(doc["types"]),
+                     f"req_mb_{i}": str(doc["max_mb"])})
     if len(tender.lots) > 1:
         for lot in tender.lots:
             data[f"lot_name_{lot.number}"] = lot.name

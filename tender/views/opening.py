@@ -28,9 +28,10 @@ def opening_page(tender_id: int):
     ended = tender.opened_at or tender.failed_at
     window_open = ended is not None and now() <= ended + timedelta(minutes=settings.objection_minutes) / max(
         settings.accelerator, 1)
+    results = opening.opening_record(s, tender.id)
     return render_template("tender/opening.html", tender=tender, key=custody.opening_key_dict(tender),
-                           state=service.status(tender, now()),
-                           presented=opening.presented(s, tender.id), results=opening.opening_record(s, tender.id),
+                           state=service.status(tender, now()), sheet=record_sheet(s, tender, results),
+                           presented=opening.presented(s, tender.id), results=results,
                            owner=policy.owns_tender(who, tender),
                            held=custody.own_share(s, actor=who, tender_id=tender.id),
                            responses=opening.responses(s, tender.id), window_open=window_open,

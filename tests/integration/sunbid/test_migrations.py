@@ -324,5 +324,55 @@ def test_a_migration_that_leaves_a_dangling_foreign_key_is_undone(tmp_path):
         assert current(url) == head
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT count(*) FROM core_organisation").scalar() == 1
+
+
+def test_existing_tenders_require_no_documents_and_keep_their_rows_down_and_up(scratch_url):
+    """Migration 0013: tender_required_document; a tender made before it requires none, one listed after it goes
+    with the downgrade while the tender stays."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy.orm import Session
+
+    from core.db import unit_of_work
+    from tender.models import RequiredDocument, Tender
+
+    made = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
+    upgrade(scratch_url, "0012")
+    engine = make_engine(scratch_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.table("core_organisation", *(sa.column(c) for c in (
+                "id", "kind", "name", "region", "contact")), sa.column("created_at", UTCDateTime())).insert()
+                .values(id=1, kind="agency", name="Agency", region="", contact="", created_at=made))
+            conn.execute(sa.table("core_user", *(sa.column(c) for c in (
+                "id", "username", "display_name", "password_hash", "role", "organisation_id", "active", "email",
+                "must_change_password")), sa.column("created_at", UTCDateTime())).insert().values(
+                id=1, username="a", display_name="A", password_hash="x", role="agency", organisation_id=1,
+                active=True, email="", must_change_password=False, created_at=made))
+            conn.execute(sa.table("tender_tender", *(sa.column(c) for c in (
+                "id", "project_code", "title", "regime", "category", "region", "description", "qualification",
+                "evaluation_method", "currency", "estimated_price_fen", "deposit_fen", "agency_id", "created_by",
+                "cancel_reason", "settings", "version")), *(sa.column(c, UTCDateTime()) for c in (
+                "created_at", "download_start", "download_end", "deadline"))).insert().values(
+                id=5, project_code="SB-OLD-1", title="Old", regime="works", category="works", region="R",
+                description="", qualification="", evaluation_method="comprehensive", currency="CNY",
+                estimated_price_fen=100, deposit_fen=0, agency_id=1, created_by=1, cancel_reason="", settings="{}",
+                version=1, created_at=made, download_start=made, download_end=made, deadline=made))
+        upgrade(scratch_url)
+        assert _differences(scratch_url) == []
+        with Session(engine) as s:
+            t = s.get(Tender, 5)
+            assert t.title == "Old" and t.required_documents == []
+            with unit_of_work(s):
+                t.required_docs.append(RequiredDocument(position=1, name="投标函", types="pdf,docx", max_mb=10))
+        with Session(engine) as s:
+            assert s.get(Tender, 5).required_documents == [{"name": "投标函", "types": ["pdf", "docx"], "max_mb": 10}]
+        downgrade(scratch_url, "0012")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT id, title FROM tender_tender")).all() == [(5, "Old")]
+            assert "tender_required_document" not in sa.inspect(conn).get_table_names()
+        upgrade(scratch_url)
+        with Session(engine) as s:
+            assert s.get(Tender, 5).required_documents == []
     finally:
         engine.dispose()
