@@ -324,6 +324,8 @@ def test_a_migration_that_leaves_a_dangling_foreign_key_is_undone(tmp_path):
         assert current(url) == head
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT count(*) FROM core_organisation").scalar() == 1
+    finally:
+        engine.dispose()
 
 
 def test_existing_tenders_require_no_documents_and_keep_their_rows_down_and_up(scratch_url):
