@@ -352,3 +352,60 @@ def import_statement(session: Session, *, actor: Actor, data: bytes, now: dateti
                              "sha256": stmt.sha256, "counts": counts, "entries": entries},
            subject=(KIND, f"statement:{row.id}"))
     return Imported(row.id, True, counts)
+
+
+# ---------------------------------------------------------------- refunds due
+
+
+@dataclass(frozen=True)
+class RefundDue:
+    tender_id: int
+    bidder_id: int
+    held_fen: int
+    currency: str
+    due_by: datetime
+    reason: str  # "withdrawn": the bidder withdrew before the deadline
+
+
+def refunds_due(session: Session) -> list[RefundDue]:
+    """The deposits to refund that are not refunded yet: those of bidders whose bids for a tender were all
+    withdrawn before its deadline (due 5 days after the last withdrawal, 实施条例 art. 35)."""
+    from tender.models import Bid, Tender
+
+    held = session.execute(
+        select(LedgerAccount.tender_id, LedgerAccount.bidder_id, LedgerBalance.currency,
+               LedgerBalance.credits_posted - LedgerBalance.debits_posted - LedgerBalance.debits_pending)
+        .join(LedgerBalance, LedgerBalance.account_id == LedgerAccount.id)
+        .where(LedgerAccount.kind == rules.Kind.DEPOSIT.value,
+               LedgerBalance.credits_posted - LedgerBalance.debits_posted - LedgerBalance.debits_pending > 0)).all()
+    if not held:
+        return []
+    settled = set(session.scalars(select(LedgerEntry.key).where(LedgerEntry.key.in_(
+        [rules.settlement_key(t, b) for t, b, _c, _h in held]))))
+    pairs = {(t, b) for t, b, _c, _h in held}
+    bids = session.execute(select(Bid.tender_id, Bid.organisation_id, Bid.status, Bid.withdrawn_at, Tender.deadline)
+                           .join(Tender, Tender.id == Bid.tender_id)
+                           .where(Bid.tender_id.in_(sorted({t for t, _ in pairs})))).all()
+    withdrawn: dict[tuple[int, int], datetime] = {}
+    active: set[tuple[int, int]] = set()
+    for tid, org, status, withdrawn_at, deadline in bids:
+        if (tid, org) not in pairs:
+            continue
+        if status == "withdrawn" and withdrawn_at is not None and withdrawn_at < deadline:
+            withdrawn[(tid, org)] = max(withdrawn.get((tid, org), withdrawn_at), withdrawn_at)
+        elif status == "current":
+            active.add((tid, org))
+    out = [RefundDue(t, b, int(h), c, rules.withdrawal_refund_due(withdrawn[(t, b)]), "withdrawn")
+           for t, b, c, h in held
+           if (t, b) in withdrawn and (t, b) not in active and rules.settlement_key(t, b) not in settled]
+    return sorted(out, key=lambda r: (r.due_by, r.tender_id, r.bidder_id))
+
+
+def paying_bank(session: Session, tender_id: int, bidder_id: int) -> str | None:
+    """The platform's bank account that received the bidder's deposit (the refund goes out from it)."""
+    deposit = rules.deposit_account(tender_id, bidder_id)
+    credited = (select(LedgerPosting.entry_id).join(LedgerAccount, LedgerAccount.id == LedgerPosting.account_id)
+                .where(LedgerAccount.code == deposit, LedgerPosting.side == rules.CREDIT))
+    return session.scalar(select(LedgerAccount.code).join(LedgerPosting, LedgerPosting.account_id == LedgerAccount.id)
+                          .where(LedgerPosting.entry_id.in_(credited), LedgerAccount.kind == rules.Kind.BANK.value,
+                                 LedgerPosting.side == rules.DEBIT).order_by(LedgerPosting.id).limit(1))
