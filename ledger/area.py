@@ -5,6 +5,7 @@ from core.area import Area
 from ledger import models as _models  # noqa: F401 - its tables, read by the checks of the seam
 from ledger.actions import ACTIONS
 from ledger.cli import ledger_group
+from ledger.desk import PANELS as DESK
 
 
 def _labels(labels) -> None:
@@ -20,6 +21,7 @@ AREA = Area(
     models="ledger.models",
     actions=ACTIONS,
     subject_kinds=("ledger",),
+    desk=DESK,
     pure=("ledger.rules", "ledger.statements"),
     labels=_labels,
 )
