@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -409,3 +409,50 @@ def paying_bank(session: Session, tender_id: int, bidder_id: int) -> str | None:
     return session.scalar(select(LedgerAccount.code).join(LedgerPosting, LedgerPosting.account_id == LedgerAccount.id)
                           .where(LedgerPosting.entry_id.in_(credited), LedgerAccount.kind == rules.Kind.BANK.value,
                                  LedgerPosting.side == rules.DEBIT).order_by(LedgerPosting.id).limit(1))
+
+
+# ---------------------------------------------------------------- for the opening and for supervision
+
+
+@dataclass(frozen=True)
+class DepositCheck:
+    required_fen: int
+    received_fen: int  # received on the bidder's sub-account before the deadline, from statement lines
+    ok: bool  # no deposit required, or all of it received in time
+
+
+def deposit_checks(session: Session, tender_id: int) -> dict[int, DepositCheck]:
+    """For each bidder with a deposit sub-account for the tender, whether its deposit was in on time: the
+    credits from statement lines booked before the deadline cover the deposit (what the opening asks).
+    A bidder absent from the answer paid nothing."""
+    from tender.models import Tender
+
+    tender = session.get(Tender, tender_id)
+    if tender is None:
+        return {}
+    rows = session.execute(
+        select(LedgerAccount.bidder_id, func.coalesce(func.sum(LedgerPosting.amount_fen), 0))
+        .join(LedgerPosting, LedgerPosting.account_id == LedgerAccount.id)
+        .join(LedgerEntry, LedgerEntry.id == LedgerPosting.entry_id)
+        .join(LedgerStatementLine, LedgerStatementLine.id == LedgerEntry.statement_line_id)
+        .where(LedgerAccount.kind == rules.Kind.DEPOSIT.value, LedgerAccount.tender_id == tender_id,
+               LedgerPosting.side == rules.CREDIT, LedgerStatementLine.booked_at < tender.deadline)
+        .group_by(LedgerAccount.bidder_id)).all()
+    required = int(tender.deposit_fen or 0)
+    return {int(b): DepositCheck(required, int(fen), int(fen) >= required) for b, fen in rows}
+
+
+def shared_payer_accounts(session: Session, tender_id: int) -> dict[str, list[int]]:
+    """Payer bank accounts from which the deposits of more than one bidder of a tender were paid (a sign of
+    collusion to report to supervision, 实施条例 art. 40): payer account -> the bidders."""
+    rows = session.execute(
+        select(LedgerStatementLine.payer_account, LedgerAccount.bidder_id)
+        .join(LedgerEntry, LedgerEntry.statement_line_id == LedgerStatementLine.id)
+        .join(LedgerPosting, LedgerPosting.entry_id == LedgerEntry.id)
+        .join(LedgerAccount, LedgerAccount.id == LedgerPosting.account_id)
+        .where(LedgerAccount.kind == rules.Kind.DEPOSIT.value, LedgerAccount.tender_id == tender_id,
+               LedgerStatementLine.payer_account != "").distinct()).all()
+    by_payer: dict[str, set[int]] = {}
+    for payer, bidder in rows:
+        by_payer.setdefault(payer, set()).add(int(bidder))
+    return {payer: sorted(bidders) for payer, bidders in sorted(by_payer.items()) if len(bidders) > 1}
