@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from core.area import Area
+from ledger import demo
 from ledger import models as _models  # noqa: F401 - its tables, read by the checks of the seam
 from ledger.actions import ACTIONS
 from ledger.cli import ledger_group
@@ -22,6 +23,7 @@ AREA = Area(
     actions=ACTIONS,
     subject_kinds=("ledger",),
     desk=DESK,
+    demo=demo.plan,
     pure=("ledger.rules", "ledger.statements"),
     labels=_labels,
 )
