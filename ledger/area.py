@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from core.area import Area
+from ledger import demo
 from ledger import models as _models  # noqa: F401 - its tables, read by the checks of the seam
 from ledger.actions import ACTIONS
 from ledger.cli import ledger_group
+from ledger.desk import PANELS as DESK
 
 
 def _labels(labels) -> None:
@@ -20,6 +22,8 @@ AREA = Area(
     models="ledger.models",
     actions=ACTIONS,
     subject_kinds=("ledger",),
+    desk=DESK,
+    demo=demo.plan,
     pure=("ledger.rules", "ledger.statements"),
     labels=_labels,
 )

@@ -79,3 +79,49 @@ def trial_balance_command(as_json: bool) -> None:
         click.echo(f"{'total':<{width}}  {currency}  {format_fen(total, currency):>22}")
     if not tb["accounts"]:
         click.echo("The ledger has no entries.")
+
+
+@ledger_group.command("refunds")
+@click.option("--due", "due", is_flag=True, required=True, help="the deposits due for refund, not refunded yet")
+@click.option("--start", is_flag=True, help="start each refund (pending until the bank confirms), one transaction each")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def refunds_command(due: bool, start: bool, as_json: bool) -> None:
+    """The refunds due: deposits of bids withdrawn before the deadline (due 5 days after the withdrawal)."""
+    from flask import current_app
+
+    from core.actor import Actor
+    from core.db import unit_of_work
+    from core.errors import DomainError
+    from core.money import format_fen
+    from ledger import service
+
+    platform = current_app.extensions["sunbid"]
+    now = platform.clock.now()
+    with platform.sessions() as s:
+        listed = service.refunds_due(s)
+    rows = []
+    for item in listed:
+        state = "due"
+        if start:
+            with platform.sessions() as s:
+                try:
+                    with unit_of_work(s):
+                        bank = service.paying_bank(s, item.tender_id, item.bidder_id)
+                        service.start_refund(s, actor=Actor.system("sunbid ledger refunds"), tender_id=item.tender_id,
+                                             bidder_id=item.bidder_id, bank=bank, now=now, currency=item.currency,
+                                             reason=item.reason)
+                    state = "started"
+                except DomainError as exc:
+                    state = f"refused: {exc}"
+        rows.append({"tender": item.tender_id, "bidder": item.bidder_id, "amount_fen": item.held_fen,
+                     "currency": item.currency, "due_by": item.due_by.isoformat(), "overdue": item.due_by < now,
+                     "reason": item.reason, "state": state})
+    if as_json:
+        click.echo(json.dumps({"refunds": rows}, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        click.echo(f"tender {r['tender']} bidder {r['bidder']}: {format_fen(r['amount_fen'], r['currency'])} "
+                   f"due by {r['due_by']}{' OVERDUE' if r['overdue'] else ''} ({r['reason']}) {r['state']}")
+    if not rows:
+        click.echo("No refund is due.")

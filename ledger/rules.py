@@ -529,3 +529,16 @@ def classify(*, amount_fen: int, currency: str, booked_at, due: Due | None) -> O
     if amount_fen == remaining:
         return Outcome.MATCHED
     return Outcome.PARTIAL if amount_fen < remaining else Outcome.OVER
+
+
+# ---------------------------------------------------------------- settlement dates
+
+WITHDRAWAL_REFUND_DAYS = 5
+"""A deposit of a bid withdrawn before the deadline is refunded within 5 days of the notice (实施条例 art. 35)."""
+
+
+def withdrawal_refund_due(withdrawn_at):
+    """The last day of the refund of a bid withdrawn before the deadline: 5 days after the withdrawal."""
+    from datetime import timedelta
+
+    return withdrawn_at + timedelta(days=WITHDRAWAL_REFUND_DAYS)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -352,3 +352,107 @@ def import_statement(session: Session, *, actor: Actor, data: bytes, now: dateti
                              "sha256": stmt.sha256, "counts": counts, "entries": entries},
            subject=(KIND, f"statement:{row.id}"))
     return Imported(row.id, True, counts)
+
+
+# ---------------------------------------------------------------- refunds due
+
+
+@dataclass(frozen=True)
+class RefundDue:
+    tender_id: int
+    bidder_id: int
+    held_fen: int
+    currency: str
+    due_by: datetime
+    reason: str  # "withdrawn": the bidder withdrew before the deadline
+
+
+def refunds_due(session: Session) -> list[RefundDue]:
+    """The deposits to refund that are not refunded yet: those of bidders whose bids for a tender were all
+    withdrawn before its deadline (due 5 days after the last withdrawal, 实施条例 art. 35)."""
+    from tender.models import Bid, Tender
+
+    held = session.execute(
+        select(LedgerAccount.tender_id, LedgerAccount.bidder_id, LedgerBalance.currency,
+               LedgerBalance.credits_posted - LedgerBalance.debits_posted - LedgerBalance.debits_pending)
+        .join(LedgerBalance, LedgerBalance.account_id == LedgerAccount.id)
+        .where(LedgerAccount.kind == rules.Kind.DEPOSIT.value,
+               LedgerBalance.credits_posted - LedgerBalance.debits_posted - LedgerBalance.debits_pending > 0)).all()
+    if not held:
+        return []
+    settled = set(session.scalars(select(LedgerEntry.key).where(LedgerEntry.key.in_(
+        [rules.settlement_key(t, b) for t, b, _c, _h in held]))))
+    pairs = {(t, b) for t, b, _c, _h in held}
+    bids = session.execute(select(Bid.tender_id, Bid.organisation_id, Bid.status, Bid.withdrawn_at, Tender.deadline)
+                           .join(Tender, Tender.id == Bid.tender_id)
+                           .where(Bid.tender_id.in_(sorted({t for t, _ in pairs})))).all()
+    withdrawn: dict[tuple[int, int], datetime] = {}
+    active: set[tuple[int, int]] = set()
+    for tid, org, status, withdrawn_at, deadline in bids:
+        if (tid, org) not in pairs:
+            continue
+        if status == "withdrawn" and withdrawn_at is not None and withdrawn_at < deadline:
+            withdrawn[(tid, org)] = max(withdrawn.get((tid, org), withdrawn_at), withdrawn_at)
+        elif status == "current":
+            active.add((tid, org))
+    out = [RefundDue(t, b, int(h), c, rules.withdrawal_refund_due(withdrawn[(t, b)]), "withdrawn")
+           for t, b, c, h in held
+           if (t, b) in withdrawn and (t, b) not in active and rules.settlement_key(t, b) not in settled]
+    return sorted(out, key=lambda r: (r.due_by, r.tender_id, r.bidder_id))
+
+
+def paying_bank(session: Session, tender_id: int, bidder_id: int) -> str | None:
+    """The platform's bank account that received the bidder's deposit (the refund goes out from it)."""
+    deposit = rules.deposit_account(tender_id, bidder_id)
+    credited = (select(LedgerPosting.entry_id).join(LedgerAccount, LedgerAccount.id == LedgerPosting.account_id)
+                .where(LedgerAccount.code == deposit, LedgerPosting.side == rules.CREDIT))
+    return session.scalar(select(LedgerAccount.code).join(LedgerPosting, LedgerPosting.account_id == LedgerAccount.id)
+                          .where(LedgerPosting.entry_id.in_(credited), LedgerAccount.kind == rules.Kind.BANK.value,
+                                 LedgerPosting.side == rules.DEBIT).order_by(LedgerPosting.id).limit(1))
+
+
+# ---------------------------------------------------------------- for the opening and for supervision
+
+
+@dataclass(frozen=True)
+class DepositCheck:
+    required_fen: int
+    received_fen: int  # received on the bidder's sub-account before the deadline, from statement lines
+    ok: bool  # no deposit required, or all of it received in time
+
+
+def deposit_checks(session: Session, tender_id: int) -> dict[int, DepositCheck]:
+    """For each bidder with a deposit sub-account for the tender, whether its deposit was in on time: the
+    credits from statement lines booked before the deadline cover the deposit (what the opening asks).
+    A bidder absent from the answer paid nothing."""
+    from tender.models import Tender
+
+    tender = session.get(Tender, tender_id)
+    if tender is None:
+        return {}
+    rows = session.execute(
+        select(LedgerAccount.bidder_id, func.coalesce(func.sum(LedgerPosting.amount_fen), 0))
+        .join(LedgerPosting, LedgerPosting.account_id == LedgerAccount.id)
+        .join(LedgerEntry, LedgerEntry.id == LedgerPosting.entry_id)
+        .join(LedgerStatementLine, LedgerStatementLine.id == LedgerEntry.statement_line_id)
+        .where(LedgerAccount.kind == rules.Kind.DEPOSIT.value, LedgerAccount.tender_id == tender_id,
+               LedgerPosting.side == rules.CREDIT, LedgerStatementLine.booked_at < tender.deadline)
+        .group_by(LedgerAccount.bidder_id)).all()
+    required = int(tender.deposit_fen or 0)
+    return {int(b): DepositCheck(required, int(fen), int(fen) >= required) for b, fen in rows}
+
+
+def shared_payer_accounts(session: Session, tender_id: int) -> dict[str, list[int]]:
+    """Payer bank accounts from which the deposits of more than one bidder of a tender were paid (a sign of
+    collusion to report to supervision, 实施条例 art. 40): payer account -> the bidders."""
+    rows = session.execute(
+        select(LedgerStatementLine.payer_account, LedgerAccount.bidder_id)
+        .join(LedgerEntry, LedgerEntry.statement_line_id == LedgerStatementLine.id)
+        .join(LedgerPosting, LedgerPosting.entry_id == LedgerEntry.id)
+        .join(LedgerAccount, LedgerAccount.id == LedgerPosting.account_id)
+        .where(LedgerAccount.kind == rules.Kind.DEPOSIT.value, LedgerAccount.tender_id == tender_id,
+               LedgerStatementLine.payer_account != "").distinct()).all()
+    by_payer: dict[str, set[int]] = {}
+    for payer, bidder in rows:
+        by_payer.setdefault(payer, set()).add(int(bidder))
+    return {payer: sorted(bidders) for payer, bidders in sorted(by_payer.items()) if len(bidders) > 1}

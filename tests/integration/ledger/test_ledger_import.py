@@ -91,3 +91,25 @@ def test_a_camt053_statement_imports(session, deposit, clock):
     assert service.balance(session, rules.deposit_account(t.id, a)).signed == -2_000_000
     assert service.balance(session, BANK).signed == 2_000_000 + 123_456
     assert not service.import_statement(session, actor=OPERATOR, data=data, now=clock.now()).made
+
+
+def test_the_opening_asks_whose_deposit_was_in_on_time_and_shared_payers_show(session, make, clock):
+    t, _agency = make.tender(publish=True)
+    on_time, late = make.user("bidder"), make.user("bidder")
+    third = make.user("bidder")
+    before = (t.deadline - timedelta(days=1)).isoformat()
+    after = (t.deadline + timedelta(hours=1)).isoformat()
+
+    def line(ref, who, when, payer):
+        return (f"S9,6222021234567890,{ref},{when},20000.00,CNY,{payer},x,"
+                f"{rules.payment_reference(t.id, who.organisation_id)}")
+
+    service.import_statement(session, actor=OPERATOR, now=clock.now(), data=csv_bytes(
+        line("A", on_time, before, "6217000000000001"), line("B", late, after, "6217000000000002"),
+        line("C", third, before, "6217000000000001")))
+    checks = service.deposit_checks(session, t.id)
+    assert checks == {on_time.organisation_id: service.DepositCheck(2_000_000, 2_000_000, True),
+                      third.organisation_id: service.DepositCheck(2_000_000, 2_000_000, True)}
+    assert late.organisation_id not in checks  # its late payment went to the unmatched receipts
+    assert service.shared_payer_accounts(session, t.id) == {
+        "6217000000000001": sorted([on_time.organisation_id, third.organisation_id])}
