@@ -6,7 +6,8 @@ from __future__ import annotations
 from accounts.area import AREA as ACCOUNTS
 from audit.area import AREA as AUDIT
 from core.area import Area
+from experts.area import AREA as EXPERTS
 from sunbid.area import AREA as ROOT
 from tender.area import AREA as TENDER
 
-AREAS: tuple[Area, ...] = (ROOT, AUDIT, ACCOUNTS, TENDER)
+AREAS: tuple[Area, ...] = (ROOT, AUDIT, ACCOUNTS, TENDER, EXPERTS)
