@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from core.area import Area
+from experts.cli import experts_group
 
 AREA = Area(
     name="experts",
-    pure=("experts.rules",),
+    commands=(experts_group,),
+    pure=("experts.rules", "experts.draw"),
 )
