@@ -1,0 +1,164 @@
+"""The expert pool: profiles with protected national IDs, CSV import (all or nothing, a line-numbered report),
+suspension and reinstatement, the expert's own page; every act one audit event."""
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from audit.models import AuditEntry
+from core.actor import Actor
+from core.db import unit_of_work
+from experts import service
+from experts.models import ExpertProfile
+from experts.rules import national_id_check_char
+from tests.conftest import login
+
+KEY = service.national_id_key("a test secret key for national ids 0123456789")
+HEADER = "username,full_name,national_id,region,specialties,phone,email,employer,employed_since\n"
+
+
+def nid(seq: int, born: str = "19700101") -> str:
+    first17 = f"310101{born}{seq:03d}"
+    return first17 + national_id_check_char(first17)
+
+
+def entries(session, action: str) -> list[AuditEntry]:
+    return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+
+
+def data(username: str, seq: int, **kw) -> service.ExpertInput:
+    base = dict(username=username, full_name=f"Expert {seq}", national_id=nid(seq), region="310101",
+                specialties=["works.civil.bridges"])
+    return service.ExpertInput(**{**base, **kw})
+
+
+def test_a_profile_keeps_the_national_id_only_as_hmac_and_mask(session, make, clock):
+    who = make.user("expert")
+    with unit_of_work(session):
+        p = service.create_profile(session, actor=Actor.system(), data=data(who.name, 7), id_key=KEY,
+                                   now=clock.now())
+    assert p.pseudonym == "E000001"
+    number = nid(7)
+    assert p.national_id_masked == number[:3] + "*" * 11 + number[-4:]
+    assert p.national_id_hmac == service.national_id_digest(KEY, number) != number
+    row = session.execute(select(ExpertProfile.__table__)).one()
+    assert number not in " ".join(str(v) for v in row)
+    [entry] = entries(session, "experts.profile_created")
+    assert entry.subject_kind == "expert" and entry.subject_id == "E000001"
+    assert number not in entry.payload and "E000001" in entry.payload
+
+
+def test_duplicate_national_id_and_second_profile_are_refused(session, make, clock):
+    a, b = make.user("expert"), make.user("expert")
+    with unit_of_work(session):
+        service.create_profile(session, actor=Actor.system(), data=data(a.name, 1), id_key=KEY, now=clock.now())
+    with pytest.raises(service.DuplicateNationalId):
+        with unit_of_work(session):
+            service.create_profile(session, actor=Actor.system(), data=data(b.name, 1), id_key=KEY, now=clock.now())
+    with pytest.raises(service.ProfileExists):
+        with unit_of_work(session):
+            service.create_profile(session, actor=Actor.system(), data=data(a.name, 2), id_key=KEY, now=clock.now())
+    bidder = make.user("bidder")
+    with pytest.raises(service.NotAnExpert):
+        with unit_of_work(session):
+            service.create_profile(session, actor=Actor.system(), data=data(bidder.name, 3), id_key=KEY,
+                                   now=clock.now())
+    with pytest.raises(Exception):
+        with unit_of_work(session):
+            service.create_profile(session, actor=a, data=data(b.name, 4), id_key=KEY, now=clock.now())
+    assert session.scalar(select(func.count()).select_from(ExpertProfile)) == 1
+
+
+def test_import_is_all_or_nothing_with_a_line_numbered_report(session, make, clock):
+    users = [make.user("expert") for _ in range(3)]
+    bad = HEADER + "".join([
+        f"{users[0].name},甲,{nid(1)},310101,works.civil.bridges;works.water,,,,\n",
+        f"{users[1].name},乙,{nid(1)},310101,works.civil,,,,\n",        # line 3: same ID as line 2
+        f"{users[2].name},丙,310101197001010010,310101,works,,,,\n",   # line 4: bad check character
+        f"nobody,丁,{nid(4)},310101,works,,,,\n",                      # line 5: no such expert account
+        f"{users[2].name},戊,{nid(5)},3101,goods.spaceships,,,,\n",     # line 6: bad region
+        f"{users[2].name},己,{nid(6)},310101,goods.spaceships,,,,2020-13-01\n",  # line 7: bad date
+    ])
+    with pytest.raises(service.ImportRefused) as exc:
+        with unit_of_work(session):
+            service.import_experts(session, actor=Actor.system(), text=bad, id_key=KEY, now=clock.now())
+    report = [(p.line, p.field) for p in exc.value.problems]
+    assert report == [(3, "national_id"), (4, "national_id"), (5, "username"), (6, "region"),
+                      (7, "employed_since")]
+    assert session.scalar(select(func.count()).select_from(ExpertProfile)) == 0
+    assert entries(session, "experts.imported") == []
+
+    good = HEADER + "".join(f"{u.name},专家{i},{nid(10 + i)},310101,works.civil.bridges;services.legal,"
+                            f"13800000000,e{i}@example.org,某设计院,2015-03-01\n" for i, u in enumerate(users))
+    with unit_of_work(session):
+        made = service.import_experts(session, actor=Actor.system(), text="\ufeff" + good, id_key=KEY,
+                                      now=clock.now())
+    assert [p.pseudonym for p in made] == ["E000001", "E000002", "E000003"]
+    assert [s.code for s in made[0].specialties] == ["services.legal", "works.civil.bridges"]
+    assert made[0].employments[0].start == date(2015, 3, 1)
+    [entry] = entries(session, "experts.imported")
+    with pytest.raises(service.ImportRefused) as again:  # a second import of the same file: every line refused
+        with unit_of_work(session):
+            service.import_experts(session, actor=Actor.system(), text=good, id_key=KEY, now=clock.now())
+    assert [p.line for p in again.value.problems] == [2, 3, 4]
+
+
+def test_suspend_and_reinstate_need_a_reason_and_are_audited(session, make, clock):
+    who = make.user("expert")
+    with unit_of_work(session):
+        service.create_profile(session, actor=Actor.system(), data=data(who.name, 1), id_key=KEY, now=clock.now())
+    with pytest.raises(service.ReasonRequired):
+        with unit_of_work(session):
+            service.suspend_expert(session, actor=Actor.system(), expert="E000001", reason=" ", until=None,
+                                   now=clock.now())
+    with pytest.raises(service.NotSuspended):
+        with unit_of_work(session):
+            service.reinstate_expert(session, actor=Actor.system(), expert="E000001", reason="ok", now=clock.now())
+    with unit_of_work(session):
+        p = service.suspend_expert(session, actor=Actor.system(), expert="E000001", reason="missed two evaluations",
+                                   until=None, now=clock.now())
+    assert p.status == "suspended"
+    with unit_of_work(session):
+        p = service.reinstate_expert(session, actor=Actor.system(), expert="E000001", reason="appeal granted",
+                                     now=clock.now())
+    assert p.status == "active" and p.status_reason == "appeal granted"
+    assert len(entries(session, "experts.suspended")) == 1 and len(entries(session, "experts.reinstated")) == 1
+
+
+def test_pages_own_profile_import_and_status(app, client, session, make, clock):
+    who = make.user("expert")
+    admin = make.user("admin")
+    app_key = service.national_id_key(app.extensions["sunbid"].settings.secret_key)
+    with unit_of_work(session):
+        service.create_profile(session, actor=Actor.system(), data=data(who.name, 1), id_key=app_key,
+                               now=clock.now())
+    login(client, who.name)
+    page = client.get("/experts/me").get_data(as_text=True)
+    assert "E000001" in page and nid(1)[:3] + "***********" in page and nid(1) not in page
+    assert "Works › Civil engineering › Bridges" in page
+    assert client.post("/experts/me", data={"phone": "13900000000", "email": "me@example.org"}).status_code == 302
+    assert "13900000000" in client.get("/experts/me").get_data(as_text=True)
+    zh = client.get("/experts/me?lang=zh_CN").get_data(as_text=True)
+    assert "工程 › 土木工程 › 桥梁" in zh
+    client.post("/logout")
+
+    login(client, admin.name)
+    other = make.user("expert")
+    csv_text = HEADER + f"{other.name},乙,{nid(1)},310101,works,,,,\n"
+    answer = client.post("/experts/admin/import", data={"file": (io.BytesIO(csv_text.encode()), "pool.csv")},
+                         content_type="multipart/form-data")
+    assert answer.status_code == 400
+    body = answer.get_data(as_text=True)
+    assert 'data-testid="import-problems"' in body and "<td>2</td>" in body
+    csv_text = HEADER + f"{other.name},乙,{nid(2)},310101,works,,,,\n"
+    answer = client.post("/experts/admin/import", data={"file": (io.BytesIO(csv_text.encode()), "pool.csv")},
+                         content_type="multipart/form-data")
+    assert answer.status_code == 302
+    assert "E000002" in client.get("/experts/admin").get_data(as_text=True)
+    assert client.post("/experts/admin/2/status", data={"action": "suspend", "reason": "conduct"}).status_code == 302
+    assert "Suspended" in client.get("/experts/admin/2").get_data(as_text=True)
+    assert client.get("/experts/admin/99").status_code == 404
+    assert client.post("/experts/admin/99/status", data={"action": "suspend", "reason": "x"}).status_code == 404
