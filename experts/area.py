@@ -5,10 +5,20 @@ from flask_babel import lazy_gettext as _l
 
 from core.area import Area, NavEntry
 from core.roles import Role
+from experts import demo
 from experts.actions import ACTIONS
 from experts.cli import experts_group
 from experts.service import KIND
 from experts.views import bp
+
+
+def _setup(app) -> None:
+    """The application's sessions carry the key national IDs are HMACed with (experts.service.id_key_of)."""
+    from experts.service import ID_KEY, national_id_key
+
+    platform = app.extensions["sunbid"]
+    sessions = platform.sessions
+    sessions.kw["info"] = {**sessions.kw.get("info", {}), ID_KEY: national_id_key(platform.settings.secret_key)}
 
 
 def _labels(labels) -> None:
@@ -29,4 +39,7 @@ AREA = Area(
          NavEntry("experts.admin_pool", _l("Expert pool"), 75, frozenset({Role.ADMIN}))),
     pure=("experts.rules", "experts.draw"),
     labels=_labels,
+    setup=_setup,
+    demo=demo.plan,
+    demo_summary=demo.summary,
 )

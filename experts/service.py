@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from accounts.models import User
+from accounts.models import Organisation, User
 from audit.service import record
 from core.actor import Actor
 from core.errors import N_, InvalidInput, NotFound, PermissionDenied
@@ -29,6 +29,18 @@ KIND = "expert"
 
 _REGION = re.compile(r"[1-9][0-9]{5}")
 MAX_TEXT = 200
+
+
+ID_KEY = "experts.national_id_key"
+"""Where the application's sessions carry the national ID key (set by the area's setup)."""
+
+
+def id_key_of(session: Session) -> bytes:
+    """The national ID key of the application the session belongs to."""
+    key = session.info.get(ID_KEY)
+    if key is None:
+        raise RuntimeError("this session carries no national ID key (not a session of the application)")
+    return key
 
 
 def national_id_key(secret_key: str) -> bytes:
@@ -116,7 +128,9 @@ def _add_profile(session: Session, data: ExpertInput, *, user: User, number: str
                             status_reason="", created_at=now, updated_at=now)
     profile.specialties = [ExpertSpecialty(code=c) for c in sorted(set(data.specialties))]
     if data.employer:
-        profile.employments = [ExpertEmployment(organisation_id=None, employer=data.employer.strip(),
+        employer = data.employer.strip()
+        organisation_id = session.scalar(select(Organisation.id).where(Organisation.name == employer).limit(1))
+        profile.employments = [ExpertEmployment(organisation_id=organisation_id, employer=employer,
                                                 start=data.employed_since or now.date(), end=None)]
     session.add(profile)
     return profile

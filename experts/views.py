@@ -11,7 +11,7 @@ from core.errors import DomainError, NotFound
 from core.i18n import current_locale, error_dict
 from core.inputs import page_arg
 from core.roles import Role
-from core.web import actor, db, now, permission, platform, transaction
+from core.web import actor, db, now, permission, transaction
 from experts import rules, service
 from experts.labels import STATUSES
 from experts.models import ExpertProfile
@@ -22,7 +22,7 @@ MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
 def _id_key() -> bytes:
-    return service.national_id_key(platform().settings.secret_key)
+    return service.id_key_of(db())
 
 
 def _message(exc: DomainError) -> str:

@@ -162,3 +162,23 @@ def test_pages_own_profile_import_and_status(app, client, session, make, clock):
     assert "Suspended" in client.get("/experts/admin/2").get_data(as_text=True)
     assert client.get("/experts/admin/99").status_code == 404
     assert client.post("/experts/admin/99/status", data={"action": "suspend", "reason": "x"}).status_code == 404
+
+
+def test_the_demo_gives_every_demo_expert_a_profile(app, client, session):
+    from datetime import UTC, datetime
+
+    from accounts.demo import DEMO_PASSWORD
+    from sunbid.demo import context_for, seed
+
+    counts = seed(session, datetime(2026, 11, 22, 2, 0, tzinfo=UTC), context_for(app.extensions["sunbid"]))
+    assert counts["experts"] == 200
+    profiles = {p.pseudonym: p for p in session.scalars(select(ExpertProfile))}
+    assert len(profiles) == 200
+    assert profiles["E000002"].status == "suspended" and profiles["E000003"].status == "active"
+    assert len({p.national_id_hmac for p in profiles.values()}) == 200
+    assert all(p.specialties and p.employments and p.employments[0].organisation_id for p in profiles.values())
+    for username, pseudonym in (("expert001", "E000001"), ("expert137", "E000137")):
+        login(client, username, DEMO_PASSWORD)
+        page = client.get("/experts/me").get_data(as_text=True)
+        assert pseudonym in page, username
+        client.post("/logout")
