@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -205,12 +206,53 @@ def parse_rows(text: str) -> tuple[list[tuple[int, dict[str, str]]], list[Import
     return rows, []
 
 
-def import_experts(session: Session, *, actor: Actor, text: str, id_key: bytes, now: datetime) -> list[ExpertProfile]:
-    """Import expert profiles from CSV (COLUMNS; specialties separated by ``;``, dates as YYYY-MM-DD): every row
-    is checked first, and a file with any problem is refused whole (``ImportRefused`` with the line-numbered
-    problems). One audit event for the import."""
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def parse_xlsx_rows(data: bytes) -> tuple[list[tuple[int, dict[str, str]]], list[ImportProblem]]:
+    """The data rows of the first sheet of an XLSX workbook whose first row names the columns, each with its
+    row number (the header is row 1). Read with openpyxl in read-only mode; formulas give their cached value."""
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (InvalidFileException, KeyError, ValueError, OSError, zipfile.BadZipFile):
+        return [], [ImportProblem(1, "file", N_("The file is not an XLSX workbook."))]
+    try:
+        sheet = book.worksheets[0]
+        lines = sheet.iter_rows(values_only=True)
+        header = [_cell(v) for v in next(lines, ())]
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            return [], [ImportProblem(1, "header", N_("Missing columns: %(columns)s."),
+                                      {"columns": ", ".join(missing)})]
+        rows = []
+        for number, values in enumerate(lines, start=2):
+            row = {name: _cell(v) for name, v in zip(header, values) if name in COLUMNS}
+            if any(row.values()):
+                rows.append((number, row))
+        return rows, []
+    finally:
+        book.close()
+
+
+def import_experts(session: Session, *, actor: Actor, id_key: bytes, now: datetime, text: str | None = None,
+                   xlsx: bytes | None = None) -> list[ExpertProfile]:
+    """Import expert profiles from CSV ``text`` or an XLSX workbook (COLUMNS; specialties separated by ``;``,
+    dates as YYYY-MM-DD): every row is checked first, and a file with any problem is refused whole
+    (``ImportRefused`` with the line-numbered problems). One audit event for the import."""
     _require_admin(actor)
-    rows, problems = parse_rows(text)
+    rows, problems = parse_xlsx_rows(xlsx) if xlsx is not None else parse_rows(text or "")
     if not rows and not problems:
         problems.append(ImportProblem(1, "file", N_("The file has no data rows.")))
     checked: list[tuple[ExpertInput, User, str, str]] = []

@@ -74,15 +74,18 @@ def admin_import():
     problems = None
     try:
         if not raw:
-            raise service.InvalidInput(_("Choose a CSV file."), field="file")
+            raise service.InvalidInput(_("Choose a CSV or XLSX file."), field="file")
         if len(raw) > MAX_IMPORT_BYTES:
             raise service.InvalidInput(_("The file is too large."), field="file")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise service.InvalidInput(_("The file must be UTF-8 text."), field="file") from None
+        if raw[:4] == b"PK\x03\x04":  # a zip container: an XLSX workbook
+            source = {"xlsx": raw}
+        else:
+            try:
+                source = {"text": raw.decode("utf-8")}
+            except UnicodeDecodeError:
+                raise service.InvalidInput(_("The file must be UTF-8 text."), field="file") from None
         with transaction() as s:
-            profiles = service.import_experts(s, actor=actor(), text=text, id_key=_id_key(), now=now())
+            profiles = service.import_experts(s, actor=actor(), id_key=_id_key(), now=now(), **source)
         flash(_("%(count)s experts imported.", count=len(profiles)), "success")
         return redirect(url_for("experts.admin_pool"))
     except service.ImportRefused as exc:

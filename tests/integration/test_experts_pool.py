@@ -182,3 +182,43 @@ def test_the_demo_gives_every_demo_expert_a_profile(app, client, session):
         page = client.get("/experts/me").get_data(as_text=True)
         assert pseudonym in page, username
         client.post("/logout")
+
+
+def _workbook(rows: list[list]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER.strip().split(","))
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_xlsx_import_reports_sheet_rows_and_imports_whole(app, client, session, make, clock):
+    a, b = make.user("expert"), make.user("expert")
+    bad = _workbook([[a.name, "甲", nid(1), 310101, "works.civil", None, None, None, date(2015, 3, 1)],
+                     [b.name, "乙", nid(2), "31", "works.civil", None, None, None, None]])
+    with pytest.raises(service.ImportRefused) as exc:
+        with unit_of_work(session):
+            service.import_experts(session, actor=Actor.system(), xlsx=bad, id_key=KEY, now=clock.now())
+    assert [(p.line, p.field) for p in exc.value.problems] == [(3, "region")]
+    assert session.scalar(select(func.count()).select_from(ExpertProfile)) == 0
+    with pytest.raises(service.ImportRefused) as exc:
+        with unit_of_work(session):
+            service.import_experts(session, actor=Actor.system(), xlsx=b"PK\x03\x04 not a workbook", id_key=KEY,
+                                   now=clock.now())
+    assert exc.value.problems[0].field == "file"
+
+    admin = make.user("admin")
+    login(client, admin.name)
+    good = _workbook([[a.name, "甲", nid(1), 310101, "works.civil", 13800000000, None, None, date(2015, 3, 1)],
+                      [b.name, "乙", nid(2), "310101", "goods.it;services.legal", None, None, None, None]])
+    answer = client.post("/experts/admin/import", data={"file": (io.BytesIO(good), "pool.xlsx")},
+                         content_type="multipart/form-data")
+    assert answer.status_code == 302
+    made = {p.pseudonym: p for p in session.scalars(select(ExpertProfile))}
+    assert set(made) == {"E000001", "E000002"} and made["E000001"].phone == "13800000000"
+    assert made["E000001"].employments == []  # no employer given
