@@ -331,3 +331,49 @@ def verify_draw(doc: Any) -> Mismatch | None:
     except _Bad as bad:
         return bad.mismatch
     return None
+
+
+# --------------------------------------------------------------------------- against the log
+
+
+@dataclass(frozen=True)
+class LogEvidence:
+    """What the log answers for one commitment index: its inclusion proof at the checkpoint's size (the leaf
+    hash and the path) and, once the entry is disclosed to the reader, the entry's document (None before)."""
+
+    index: int
+    leaf_hash: bytes
+    proof: Sequence[bytes]
+    entry: Mapping[str, Any] | None
+
+
+def check_against_log(doc: Mapping[str, Any], *, log_vkey: str,
+                      evidence: Sequence[LogEvidence]) -> tuple[Mismatch | None, list[str]]:
+    """Check a verified document against its audit log: the checkpoint is signed by the log's key, each
+    commitment entry is in the checkpoint's tree (RFC 9162 inclusion proof), and each entry the reader may see
+    is the one its leaf hash names and records its commitment.  Returns the first mismatch (or None) and notes
+    on what could not be checked (entries not yet disclosed)."""
+    from audit import merkle, notes
+
+    try:
+        cp = notes.open_checkpoint(doc["checkpoint"]["note"], notes.Verifier.from_vkey(log_vkey))
+    except notes.NoteError as exc:
+        return Mismatch("checkpoint", f"the note is not signed by the log's key: {exc}"), []
+    commitments = [doc["commitment"], *(c["commitment"] for c in doc["contributions"])]
+    by_index = {e.index: e for e in evidence}
+    remarks: list[str] = []
+    for index, commitment in zip(doc["commitment_indexes"], commitments):
+        e = by_index.get(index)
+        if e is None:
+            return Mismatch("commitment_indexes", f"the log gave no proof for entry {index}"), remarks
+        if not merkle.verify_inclusion(e.leaf_hash, index, cp.size, list(e.proof), cp.root):
+            return Mismatch("commitment_indexes", f"entry {index} is not in the checkpoint's tree"), remarks
+        if e.entry is None:
+            remarks.append(f"entry {index} is not disclosed yet: its inclusion was checked, not its content")
+            continue
+        if merkle.leaf_hash(canonical(dict(e.entry))) != e.leaf_hash:
+            return Mismatch("commitment_indexes", f"entry {index} does not match its leaf hash"), remarks
+        payload = e.entry.get("payload") or {}
+        if not isinstance(payload, Mapping) or payload.get("commitment") != commitment:
+            return Mismatch("commitment_indexes", f"entry {index} does not record the commitment {commitment}"), remarks
+    return None, remarks
