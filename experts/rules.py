@@ -395,3 +395,57 @@ def screen(experts: Iterable[tuple[ExpertFacts, Sequence[str]]], codes: Sequence
         eligible[c].sort()
     excluded.sort(key=lambda e: e["expert"])
     return Screening(eligible, excluded)
+
+
+# --------------------------------------------------------------------------- draw requests
+
+
+class DrawTooEarly(InvalidInput):
+    code = "draw_too_early"
+    status = 409
+    default_message = N_("Experts are drawn only after the bid deadline (%(deadline)s), when the bidders are known.")
+
+
+class DrawOutsideWindow(InvalidInput):
+    code = "draw_outside_window"
+    status = 409
+    default_message = N_("Experts are drawn at most %(hours)s hours before the evaluation starts, and before it.")
+
+
+class BadDrawRequest(InvalidInput):
+    code = "bad_draw_request"
+    default_message = N_("The draw request is not valid: %(reason)s.")
+
+
+@dataclass(frozen=True)
+class DrawWindow:
+    """How long before the evaluation the draw may be made (a per-platform setting)."""
+
+    before: timedelta = timedelta(hours=48)
+
+
+def check_draw_request(specialties: Sequence[tuple[str, int]], *, others: int, budget_fen: int | None,
+                       bid_deadline: datetime, evaluation_start: datetime, now: datetime,
+                       settings: CommitteeSettings = CommitteeSettings(), window: DrawWindow = DrawWindow(),
+                       regions_include: Sequence[str] = (), regions_exclude: Sequence[str] = ()) -> None:
+    """Refuse a draw request that cannot be made now: before the bid deadline, outside the window before the
+    evaluation, with unknown or repeated specialty codes, counts below one, a region both included and excluded,
+    or a committee (the drawn experts and ``others`` representatives of the tendering party) that breaks a
+    committee rule."""
+    if now < bid_deadline:
+        raise DrawTooEarly(deadline=bid_deadline, field="evaluation_start")
+    if not (evaluation_start - window.before <= now < evaluation_start):
+        raise DrawOutsideWindow(hours=int(window.before.total_seconds() // 3600), field="evaluation_start")
+    if not specialties:
+        raise BadDrawRequest(reason=N_("no specialty is requested"), field="specialties")
+    seen = set()
+    for code, count in specialties:
+        check_specialty(code)
+        if code in seen:
+            raise BadDrawRequest(reason=N_("a specialty is requested twice"), field="specialties")
+        seen.add(code)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise BadDrawRequest(reason=N_("each count must be at least one"), field="specialties")
+    if set(regions_include) & set(regions_exclude):
+        raise BadDrawRequest(reason=N_("a region is both included and excluded"), field="regions")
+    check_committee(experts=sum(c for _, c in specialties), others=others, budget_fen=budget_fen, settings=settings)

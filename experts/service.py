@@ -370,3 +370,37 @@ def update_contact(session: Session, *, actor: Actor, phone: str, email: str, no
            object_id=profile.pseudonym, now=now, subject=(KIND, profile.pseudonym),
            payload={"expert": profile.pseudonym})
     return profile
+
+
+# --------------------------------------------------------------------------- the pool as the rules read it
+
+
+def pool_facts(session: Session) -> list[tuple[rules.ExpertFacts, list[str]]]:
+    """Every expert of the pool as the avoidance rules read them (experts.rules.ExpertFacts) with their
+    specialty codes, in pseudonym order: in a fixed number of queries whatever the size of the pool."""
+    from experts.models import ExpertPenalty, ExpertRelation, ExpertUnavailable
+
+    profiles = list(session.scalars(select(ExpertProfile).order_by(ExpertProfile.number)))
+    by_id: dict[int, dict[str, list]] = {p.id: {"codes": [], "jobs": [], "relations": [], "penalties": [],
+                                                "unavailable": []} for p in profiles}
+    for pid, code in session.execute(select(ExpertSpecialty.profile_id, ExpertSpecialty.code)
+                                     .order_by(ExpertSpecialty.code)):
+        by_id[pid]["codes"].append(code)
+    for e in session.scalars(select(ExpertEmployment).order_by(ExpertEmployment.start)):
+        by_id[e.profile_id]["jobs"].append(rules.Employment(e.organisation_id if e.organisation_id is not None
+                                                            else e.employer, e.start, e.end))
+    for r in session.scalars(select(ExpertRelation).order_by(ExpertRelation.id)):
+        ref = r.organisation_id if r.kind == "organisation" else r.person_id
+        by_id[r.profile_id]["relations"].append(rules.Relation(r.kind, ref))
+    for pen in session.scalars(select(ExpertPenalty).order_by(ExpertPenalty.start)):
+        by_id[pen.profile_id]["penalties"].append(rules.Penalty(pen.start, pen.end))
+    for u in session.scalars(select(ExpertUnavailable).order_by(ExpertUnavailable.start)):
+        by_id[u.profile_id]["unavailable"].append((u.start, u.end))
+    out = []
+    for p in profiles:
+        d = by_id[p.id]
+        out.append((rules.ExpertFacts(pseudonym=p.pseudonym, status=p.status, suspended_until=p.suspended_until,
+                                      employments=tuple(d["jobs"]), relations=tuple(d["relations"]),
+                                      penalties=tuple(d["penalties"]), unavailable=tuple(d["unavailable"])),
+                    d["codes"]))
+    return out

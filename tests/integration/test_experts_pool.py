@@ -222,3 +222,34 @@ def test_xlsx_import_reports_sheet_rows_and_imports_whole(app, client, session, 
     made = {p.pseudonym: p for p in session.scalars(select(ExpertProfile))}
     assert set(made) == {"E000001", "E000002"} and made["E000001"].phone == "13800000000"
     assert made["E000001"].employments == []  # no employer given
+
+
+def test_the_pool_as_the_avoidance_rules_read_it(session, make, clock):
+    from datetime import timedelta
+
+    from experts.models import ExpertPenalty, ExpertRelation, ExpertUnavailable
+    from experts.rules import DrawContext, screen
+
+    bidder_org = make.org("bidder", name="某建设有限公司")
+    users = [make.user("expert") for _ in range(4)]
+    with unit_of_work(session):
+        made = [service.create_profile(session, actor=Actor.system(),
+                                       data=data(u.name, i, employer="某建设有限公司" if i == 0 else "",
+                                                 employed_since=date(2020, 1, 1)),
+                                       id_key=KEY, now=clock.now()) for i, u in enumerate(users)]
+        session.add(ExpertRelation(profile_id=made[1].id, kind="organisation", organisation_id=bidder_org.id,
+                                   description="配偶任职"))
+        session.add(ExpertPenalty(profile_id=made[2].id, start=date(2020, 1, 1), end=None, reason="x",
+                                  created_at=clock.now()))
+        start = clock.now() + timedelta(days=3)
+        session.add(ExpertUnavailable(profile_id=made[3].id, start=start - timedelta(hours=1),
+                                      end=start + timedelta(hours=1)))
+    assert made[0].employments[0].organisation_id == bidder_org.id  # the employer's name names an organisation
+    ctx = DrawContext(evaluation_start=start, evaluation_end=start + timedelta(hours=4),
+                      bidders=frozenset({bidder_org.id}))
+    out = screen(service.pool_facts(session), ["works.civil"], ctx)
+    assert out.eligible == {"works.civil": []}
+    assert out.excluded == [{"expert": "E000001", "reasons": ["employed_by_bidder"]},
+                            {"expert": "E000002", "reasons": ["related_to_bidder"]},
+                            {"expert": "E000003", "reasons": ["penalised"]},
+                            {"expert": "E000004", "reasons": ["unavailable"]}]

@@ -231,3 +231,37 @@ def test_screen_splits_the_pool_by_requested_code():
     out = screen(pool, ["works.civil.bridges", "works.civil"], CTX)
     assert out.eligible == {"works.civil.bridges": ["E000003"], "works.civil": ["E000002", "E000003"]}
     assert out.excluded == [{"expert": "E000004", "reasons": ["retired"]}]
+
+
+# --------------------------------------------------------------------------- draw requests
+
+DEADLINE = datetime(2026, 12, 8, 1, 0, tzinfo=UTC)
+
+
+def _request(**kw):
+    base = dict(specialties=[("works.civil.bridges", 3), ("works.cost", 2)], others=0, budget_fen=None,
+                bid_deadline=DEADLINE, evaluation_start=EVAL, now=EVAL - timedelta(hours=24))
+    rules.check_draw_request(**{**base, **kw})
+
+
+def test_a_valid_draw_request_passes():
+    _request()
+    _request(specialties=[("works", 4)], others=1)
+
+
+@pytest.mark.parametrize("change, error", [
+    (dict(now=DEADLINE - timedelta(seconds=1)), rules.DrawTooEarly),
+    (dict(now=EVAL - timedelta(hours=49), bid_deadline=EVAL - timedelta(days=5)), rules.DrawOutsideWindow),
+    (dict(now=EVAL), rules.DrawOutsideWindow),
+    (dict(specialties=[]), rules.BadDrawRequest),
+    (dict(specialties=[("works", 3), ("works", 2)]), rules.BadDrawRequest),
+    (dict(specialties=[("works", 5), ("goods", 0)]), rules.BadDrawRequest),
+    (dict(specialties=[("works.nowhere", 5)]), UnknownSpecialty),
+    (dict(regions_include=["350201"], regions_exclude=["350201"]), rules.BadDrawRequest),
+    (dict(specialties=[("works", 4)]), CommitteeRefused),
+    (dict(others=3), CommitteeRefused),
+    (dict(budget_fen=10**9, settings=CommitteeSettings(government_procurement=True)), CommitteeRefused),
+])
+def test_bad_draw_requests_are_refused(change, error):
+    with pytest.raises(error):
+        _request(**change)
