@@ -7,8 +7,9 @@ from accounts.area import AREA as ACCOUNTS
 from audit.area import AREA as AUDIT
 from core.area import Area
 from evaluation.area import AREA as EVALUATION
+from experts.area import AREA as EXPERTS
 from ledger.area import AREA as LEDGER
 from sunbid.area import AREA as ROOT
 from tender.area import AREA as TENDER
 
-AREAS: tuple[Area, ...] = (ROOT, AUDIT, ACCOUNTS, TENDER, LEDGER, EVALUATION)
+AREAS: tuple[Area, ...] = (ROOT, AUDIT, ACCOUNTS, TENDER, EXPERTS, LEDGER, EVALUATION)

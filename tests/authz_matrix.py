@@ -35,6 +35,12 @@ MATRIX: dict[tuple[str, str], object] = {
     ("core.admin_user_password", "POST"): (A,),
     ("core.admin_organisation_edit", "GET"): (A,),
     ("core.admin_organisation_edit", "POST"): (A,),
+    ("experts.my_profile", "GET"): (E,),  # found by the signed-in account: nobody else's profile can be asked for
+    ("experts.my_profile", "POST"): (E,),
+    ("experts.admin_pool", "GET"): (A,),
+    ("experts.admin_import", "POST"): (A,),
+    ("experts.admin_expert", "GET"): (A,),
+    ("experts.admin_expert_status", "POST"): (A,),
     ("tender.my_tenders", "GET"): (AG,),
     ("tender.amend", "POST"): (AG,),
     ("tender.cancel", "POST"): (AG,),

@@ -75,7 +75,7 @@ class World:
         self.values = {"tender_id": tender.id, "document_id": tender.documents[0].id, "user_id": bidder.user_id,
                        "organisation_id": bidder.organisation_id,
                        "question_id": 1, "objection_id": 1, "request_id": 1, "seq": 1, "bid_id": "b_nope",
-                       "upload_id": "u_nope", "code": "en"}
+                       "upload_id": "u_nope", "code": "en", "expert_number": 1}
         self.cookies = {}
         for role, name in self.names.items():
             c = app.test_client()

@@ -105,15 +105,17 @@ def test_each_area_sums_up_what_it_made_in_both_languages(app):
 
     world = DemoWorld(now=datetime(2026, 11, 22, 2, 0, tzinfo=UTC), rng=random.Random(1))
     world.counts.update({"organisations": 48, "users": 244, "tenders": 24, "downloads": 129, "questions": 1,
-                         "amendments": 2, "bids": 56, "tenders opened": 1, "bids opened": 3})
+                         "amendments": 2, "bids": 56, "tenders opened": 1, "bids opened": 3, "experts": 200})
     with app.app_context():
         assert summaries(world, AREAS, "en") == [
             "48 organisations and 244 users",
             "24 tenders, 129 document downloads, 1 question, 2 amendments, 56 sealed bids; "
-            "1 tender opened (3 bids opened)"]
+            "1 tender opened (3 bids opened)",
+            "200 expert profiles"]
         assert summaries(world, AREAS, "zh_CN") == [
             "48 个机构、244 个用户",
-            "24 个招标项目、129 次招标文件下载、1 个问题、2 份澄清/修改公告、56 份密封投标文件；已开标 1 个项目（开启 3 份投标文件）"]
+            "24 个招标项目、129 次招标文件下载、1 个问题、2 份澄清/修改公告、56 份密封投标文件；已开标 1 个项目（开启 3 份投标文件）",
+            "200 份专家档案"]
     assert terminal_locale({"LANG": "zh_CN.UTF-8"}) == "zh_CN"
     assert terminal_locale({"LC_ALL": "C.UTF-8", "LANG": "zh_CN.UTF-8"}) == "en"
     assert terminal_locale({}) == "en"

@@ -110,7 +110,7 @@ def test_key_acts_are_registered_with_their_action():
     assert platform.audit_actions.key_actions == {"tender.published", "tender.cancelled", "bid.opened",
                                                   "opening.completed"}
     assert set(platform.audit_actions.replayers) == {"tender"}
-    assert platform.audit_actions.subject_kinds == {"tender", "ledger"}
+    assert platform.audit_actions.subject_kinds == {"tender", "expert", "ledger"}
 
 
 # ---------------------------------------------------------------- guardrails, each refusing a broken area

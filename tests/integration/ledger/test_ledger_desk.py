@@ -6,8 +6,8 @@ from datetime import timedelta
 from core.actor import Actor
 from core.roles import Role
 from ledger import rules, service
-from tests.integration.test_desks import desk, panel
-from tests.unit.test_ledger_statements import csv_bytes, row
+from tests.integration.sunbid.test_desks import desk, panel
+from tests.unit.ledger.test_ledger_statements import csv_bytes, row
 
 OPERATOR = Actor(user_id=None, name="ops", role=Role.ADMIN)
 

@@ -13,8 +13,8 @@ from core.roles import Role
 from ledger import rules, service
 from ledger.cli import ledger_group
 from tender.models import OpeningKey
-from tests.integration.test_bids import sealed
-from tests.unit.test_ledger_statements import csv_bytes, row
+from tests.integration.tender.test_bids import sealed
+from tests.unit.ledger.test_ledger_statements import csv_bytes, row
 
 pytestmark = pytest.mark.skipif(shutil.which("age") is None, reason="the age binary is not installed")
 OPERATOR = Actor(user_id=None, name="ops", role=Role.ADMIN)
