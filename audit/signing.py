@@ -99,8 +99,26 @@ def identity(settings) -> SigningIdentity:
     return _cached(str(path), path.stat().st_mtime_ns, settings.log_origin)
 
 
+def _outside_event_loop(fn, *args, **kwargs):
+    """pyHanko's synchronous calls run their own asyncio loop, which fails in a thread where a loop already runs
+    (an async server, a browser-driving test): there the call is made in a thread of its own."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args, **kwargs)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
+
+
 def sign_pdf(pdf: bytes, who: SigningIdentity, *, reason: str, location: str = "") -> bytes:
     """``pdf`` with the platform's PAdES signature over the whole file (an incremental update)."""
+    return _outside_event_loop(_sign_pdf, pdf, who, reason=reason, location=location)
+
+
+def _sign_pdf(pdf: bytes, who: SigningIdentity, *, reason: str, location: str = "") -> bytes:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
     from pyhanko.sign.fields import SigSeedSubFilter
@@ -121,6 +139,10 @@ class Validation:
 def validate(pdf: bytes, certificate_pem: bytes) -> Validation:
     """Whether ``pdf`` carries one PAdES signature, intact, over the whole file, by the key of
     ``certificate_pem`` (trusted as the only root); else the first problem, in words."""
+    return _outside_event_loop(_validate, pdf, certificate_pem)
+
+
+def _validate(pdf: bytes, certificate_pem: bytes) -> Validation:
     from pyhanko.keys import load_certs_from_pemder_data
     from pyhanko.pdf_utils.misc import PdfReadError
     from pyhanko.pdf_utils.reader import PdfFileReader

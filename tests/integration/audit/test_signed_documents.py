@@ -184,3 +184,24 @@ def test_sunbid_audit_verify_pdf_checks_the_signature_and_finds_the_entry(ceremo
                                    str(tmp_path / "cert.pem"), "--log", str(tmp_path / "log.jsonl"), "--key",
                                    str(tmp_path / "platform.pub")])
     assert missing.exit_code == 1 and "NOT IN THE LOG" in missing.output
+
+
+def test_signing_works_where_an_event_loop_runs(tmp_path):
+    """pyHanko runs its own asyncio loop; called from a thread whose loop is running (an async server, or the
+    browser-driving tests in the same process) the signature is made all the same."""
+    import asyncio
+
+    from core.pdf import html_to_pdf
+
+    who = signing.load_or_create(tmp_path / "k.pem", "loop/audit")
+    pdf = html_to_pdf("<p>in a loop</p>")
+
+    async def inside():
+        return signing.sign_pdf(pdf, who, reason="test")
+
+    signed = asyncio.run(inside())
+    assert asyncio.run(_validated(signed, who.certificate_pem)).ok
+
+
+async def _validated(pdf, pem):
+    return signing.validate(pdf, pem)
