@@ -24,6 +24,11 @@ from tests.integration.tender.test_opening_record import _respond
 
 
 def status_of(pdf: bytes, trusted_pem: bytes | None):
+    """pyHanko's own validator (through the same guard as the platform: it runs an asyncio loop of its own)."""
+    return signing._outside_event_loop(_status_of, pdf, trusted_pem)
+
+
+def _status_of(pdf: bytes, trusted_pem: bytes | None):
     (trusted,) = load_certs_from_pemder_data(trusted_pem) if trusted_pem else (None,)
     context = ValidationContext(trust_roots=[trusted] if trusted else [])
     (signature,) = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
@@ -199,8 +204,18 @@ def test_signing_works_where_an_event_loop_runs(tmp_path):
     async def inside():
         return signing.sign_pdf(pdf, who, reason="test")
 
-    signed = asyncio.run(inside())
-    assert asyncio.run(_validated(signed, who.certificate_pem)).ok
+    import threading
+
+    results = {}
+
+    def in_a_thread_with_a_running_loop():  # a thread of its own, whatever loop this one may run
+        results["signed"] = signed = asyncio.run(inside())
+        results["ok"] = asyncio.run(_validated(signed, who.certificate_pem)).ok
+
+    worker = threading.Thread(target=in_a_thread_with_a_running_loop)
+    worker.start()
+    worker.join(60)
+    assert results.get("ok") is True
 
 
 async def _validated(pdf, pem):
