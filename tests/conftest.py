@@ -96,6 +96,26 @@ def connection(engine):
         conn.close()
 
 
+@pytest.fixture(params=backends())
+def scratch_url(request, tmp_path):
+    """An empty database of its own, to migrate or to commit to from several workers (never the shared,
+    rolled-back one): a SQLite file, or a schema of its own in the PostgreSQL test database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'm.db'}"
+        return
+    base, schema = _pg_url(), "migration_scratch"
+    engine = make_engine(base)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(T0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from core.migrate import downgrade, upgrade
-from tests.integration.sunbid.test_migrations import _differences, scratch_url  # noqa: F401  (the fixture)
+from tests.integration.sunbid.test_migrations import _differences
 
 TABLES = {"experts_profile", "experts_specialty", "experts_employment", "experts_relation", "experts_unavailable",
           "experts_penalty"}
@@ -19,7 +19,7 @@ def _tables(url: str) -> set[str]:
         engine.dispose()
 
 
-def test_0014_goes_up_and_down(scratch_url):  # noqa: F811
+def test_0014_goes_up_and_down(scratch_url):
     upgrade(scratch_url, "0012")
     assert not TABLES & _tables(scratch_url)
     upgrade(scratch_url, "0014")

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 import ledger.models  # noqa: F401
 from core.migrate import downgrade, upgrade
-from tests.integration.sunbid.test_migrations import _differences, scratch_url  # noqa: F401 - the fixture
+from tests.integration.sunbid.test_migrations import _differences
 
 TABLES = {"ledger_account", "ledger_balance", "ledger_entry", "ledger_posting", "ledger_statement",
           "ledger_statement_line"}
@@ -19,7 +19,7 @@ def _tables(url: str) -> set[str]:
         engine.dispose()
 
 
-def test_ledger_migration_goes_down_and_up(scratch_url):  # noqa: F811
+def test_ledger_migration_goes_down_and_up(scratch_url):
     upgrade(scratch_url)
     assert _tables(scratch_url) == TABLES and _differences(scratch_url) == []
     downgrade(scratch_url, "0012")

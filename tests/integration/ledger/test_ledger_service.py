@@ -14,7 +14,7 @@ from core.migrate import upgrade
 from core.roles import Role
 from ledger import rules, service
 from ledger.models import ImmutableEntry, LedgerEntry, LedgerPosting
-from tests.conftest import T0, _pg_url, backends
+from tests.conftest import T0
 
 BANK = rules.bank_account("6222021234567890")
 OPERATOR = Actor(user_id=None, name="ops", role=Role.ADMIN)
@@ -104,25 +104,6 @@ def test_keys_are_idempotent_and_entries_immutable(session):
         session.delete(posting)
         with pytest.raises(ImmutableEntry):
             session.flush()
-
-
-@pytest.fixture(params=backends())
-def scratch_url(request, tmp_path):
-    """A database of its own, committed to by the workers (never the shared, rolled-back one)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.db'}"
-        return
-    base, schema = _pg_url(), "ledger_scratch"
-    engine = make_engine(base)
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    finally:
-        engine.dispose()
 
 
 def test_the_same_refund_from_eight_workers_posts_exactly_once(scratch_url):

@@ -12,7 +12,6 @@ import accounts.models  # noqa: F401
 import tender.models  # noqa: F401
 from core.db import Base, UTCDateTime, make_engine
 from core.migrate import downgrade, upgrade
-from tests.conftest import _pg_url, backends
 
 
 def _differences(url: str) -> list:
@@ -23,25 +22,6 @@ def _differences(url: str) -> list:
                 "compare_type": lambda _c, _ic, _mc, inspected, meta: (
                     False if isinstance(meta, UTCDateTime) else None)})
             return compare_metadata(ctx, Base.metadata)
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture(params=backends())
-def scratch_url(request, tmp_path):
-    """An empty database to migrate: a SQLite file, or a schema of its own in the PostgreSQL test database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'm.db'}"
-        return
-    base, schema = _pg_url(), "migration_scratch"
-    engine = make_engine(base)
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
     finally:
         engine.dispose()
 
